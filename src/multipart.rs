@@ -1,0 +1,564 @@
+//! The `multipart/form-data` request body, built by hand as a [`Read`].
+//!
+//! The body is a chain: the text parts and the file part's head (a small buffer built up front), the
+//! first bytes of the source that were read to sniff its type, the rest of the source, and the closing
+//! delimiter. The payload passes straight from the source into the caller's buffer, so memory stays
+//! flat and no byte of the file is scanned or copied twice.
+//!
+//! When the source's length is known the body's exact length is known too, and the body guards it:
+//! a source that ends early or runs long is an error, never a short or long body (ureq spins forever
+//! on a body shorter than its `Content-Length`).
+
+use std::fmt::Write as _;
+use std::hash::{BuildHasher, Hasher, RandomState};
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::mime;
+
+/// Progress is reported at most once per this many payload bytes (and once at the end).
+const PROGRESS_STEP: u64 = 64 * 1024;
+
+/// The progress callback: bytes of the source sent so far, and the total when known.
+pub(crate) type Progress<'a> = &'a mut (dyn FnMut(u64, Option<u64>) + Send);
+
+/// Why the body stopped producing bytes; the client turns it into an [`Error`](crate::Error).
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The source's `read` failed.
+    Source(io::Error),
+    /// The source yielded `actual` bytes against a declared `declared`.
+    Length { declared: u64, actual: u64 },
+}
+
+/// A text part and the file part, in the order the service should read them.
+pub(crate) struct Fields<'f> {
+    /// Text fields, sent before the file so a server can read them before the large part.
+    pub text: &'f [(&'f str, &'f str)],
+    /// The file part's field name (`file`).
+    pub file_field: &'f str,
+    /// The `filename` parameter of the file part; always present, as servers need it.
+    pub file_name: &'f str,
+    /// The content type of the file part; guessed from `file_name` and the first bytes when `None`.
+    pub content_type: Option<&'f str>,
+}
+
+enum State {
+    Head,
+    Prefix,
+    Source,
+    Tail,
+    Done,
+}
+
+/// The request body: a [`Read`] that yields the whole `multipart/form-data` message.
+pub(crate) struct Body<'a> {
+    content_type: String,
+    state: State,
+    head: Vec<u8>,
+    /// The sniffed first bytes of the source, emitted before the rest of it.
+    prefix: Vec<u8>,
+    pos: usize,
+    source: &'a mut (dyn Read + Send),
+    source_len: Option<u64>,
+    /// Bytes of the source emitted so far, prefix included.
+    sent: u64,
+    tail: Vec<u8>,
+    progress: Option<Progress<'a>>,
+    reported: u64,
+    failure: Option<Failure>,
+}
+
+impl<'a> Body<'a> {
+    /// Builds the body, reading up to [`mime::SNIFF_LEN`] bytes of the source to guess its type when
+    /// none is given. Fails only when that first read fails.
+    pub(crate) fn new(
+        fields: &Fields<'_>,
+        source: &'a mut (dyn Read + Send),
+        source_len: Option<u64>,
+        progress: Option<Progress<'a>>,
+    ) -> io::Result<Body<'a>> {
+        let boundary = new_boundary();
+        let mut prefix = Vec::new();
+        let part_type = match fields.content_type {
+            Some(t) => t,
+            None => match mime::from_file_name(fields.file_name) {
+                Some(t) => t,
+                None => {
+                    let want = source_len.map_or(mime::SNIFF_LEN as u64, |n| {
+                        n.min(mime::SNIFF_LEN as u64)
+                    });
+                    (&mut *source).take(want).read_to_end(&mut prefix)?;
+                    mime::sniff(&prefix).unwrap_or(mime::OCTET_STREAM)
+                }
+            },
+        };
+
+        let mut head = String::new();
+        for (name, value) in fields.text {
+            // Writing to a String cannot fail.
+            let _ = write!(
+                head,
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n{value}\r\n",
+                escape(name)
+            );
+        }
+        let _ = write!(
+            head,
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\n\
+             Content-Type: {part_type}\r\n\r\n",
+            escape(fields.file_field),
+            escape(fields.file_name),
+        );
+        let tail = format!("\r\n--{boundary}--\r\n").into_bytes();
+
+        Ok(Body {
+            content_type: format!("multipart/form-data; boundary={boundary}"),
+            state: State::Head,
+            head: head.into_bytes(),
+            prefix,
+            pos: 0,
+            source,
+            source_len,
+            sent: 0,
+            tail,
+            progress,
+            reported: 0,
+            failure: None,
+        })
+    }
+
+    /// The `Content-Type` header of the request, with the boundary.
+    pub(crate) fn content_type(&self) -> &str {
+        &self.content_type
+    }
+
+    /// The exact length of the body, when the source's length is known.
+    pub(crate) fn len(&self) -> Option<u64> {
+        self.source_len
+            .map(|n| self.head.len() as u64 + n + self.tail.len() as u64)
+    }
+
+    /// Bytes of the source sent so far.
+    pub(crate) fn sent(&self) -> u64 {
+        self.sent
+    }
+
+    /// Whether the whole body, closing delimiter included, has been produced.
+    pub(crate) fn is_done(&self) -> bool {
+        matches!(self.state, State::Done)
+    }
+
+    /// Why the body stopped early, if it did.
+    pub(crate) fn take_failure(&mut self) -> Option<Failure> {
+        self.failure.take()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn boundary(&self) -> &str {
+        let (_, boundary) = self.content_type.split_once("boundary=").unwrap();
+        boundary
+    }
+
+    fn report(&mut self, finished: bool) {
+        if let Some(progress) = self.progress.as_mut() {
+            if finished || self.sent - self.reported >= PROGRESS_STEP {
+                self.reported = self.sent;
+                progress(self.sent, self.source_len);
+            }
+        }
+    }
+
+    fn fail(&mut self, failure: Failure) -> io::Error {
+        let err = match &failure {
+            Failure::Source(e) => io::Error::new(e.kind(), e.to_string()),
+            Failure::Length { declared, actual } => io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("source yielded {actual} bytes against a declared length of {declared}"),
+            ),
+        };
+        self.failure = Some(failure);
+        err
+    }
+
+    /// Reads from the source into `buf`, guarding the declared length. `Ok(0)` means the payload is
+    /// complete.
+    fn read_source(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = match self.source_len {
+            Some(len) => {
+                let left = len - self.sent;
+                if left == 0 {
+                    // Anything more in the source means the declared length was wrong.
+                    let mut probe = [0u8; 1];
+                    return match read_retrying(self.source, &mut probe) {
+                        Ok(0) => Ok(0),
+                        Ok(_) => Err(self.fail(Failure::Length {
+                            declared: len,
+                            actual: len + 1,
+                        })),
+                        Err(e) => Err(self.fail(Failure::Source(e))),
+                    };
+                }
+                buf.len().min(usize::try_from(left).unwrap_or(usize::MAX))
+            }
+            None => buf.len(),
+        };
+        match read_retrying(self.source, &mut buf[..want]) {
+            Ok(0) => match self.source_len {
+                Some(declared) => Err(self.fail(Failure::Length {
+                    declared,
+                    actual: self.sent,
+                })),
+                None => Ok(0),
+            },
+            Ok(n) => Ok(n),
+            Err(e) => Err(self.fail(Failure::Source(e))),
+        }
+    }
+}
+
+impl Read for Body<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.failure.is_some() {
+            return Err(io::Error::other("the upload body already failed"));
+        }
+        loop {
+            match self.state {
+                State::Head => {
+                    let n = copy_from(&self.head, &mut self.pos, buf);
+                    if n > 0 {
+                        return Ok(n);
+                    }
+                    self.state = State::Prefix;
+                }
+                State::Prefix => {
+                    let n = copy_from(&self.prefix, &mut self.pos, buf);
+                    if n > 0 {
+                        self.sent += n as u64;
+                        self.report(false);
+                        return Ok(n);
+                    }
+                    self.state = State::Source;
+                }
+                State::Source => {
+                    let n = self.read_source(buf)?;
+                    if n > 0 {
+                        self.sent += n as u64;
+                        self.report(false);
+                        return Ok(n);
+                    }
+                    self.report(true);
+                    self.state = State::Tail;
+                }
+                State::Tail => {
+                    let n = copy_from(&self.tail, &mut self.pos, buf);
+                    if n > 0 {
+                        return Ok(n);
+                    }
+                    self.state = State::Done;
+                }
+                State::Done => return Ok(0),
+            }
+        }
+    }
+}
+
+/// Copies what is left of `src` after `*pos` into `buf`; resets `*pos` when `src` is used up, so the
+/// next segment starts at 0.
+fn copy_from(src: &[u8], pos: &mut usize, buf: &mut [u8]) -> usize {
+    let n = (src.len() - *pos).min(buf.len());
+    buf[..n].copy_from_slice(&src[*pos..*pos + n]);
+    *pos += n;
+    if n == 0 {
+        *pos = 0;
+    }
+    n
+}
+
+fn read_retrying(source: &mut (dyn Read + Send), buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match source.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Escapes a `name` or `filename` parameter value as browsers do (WHATWG HTML, RFC 7578): `"`, CR and
+/// LF are percent-escaped and nothing else changes; non-ASCII goes as raw UTF-8.
+pub(crate) fn escape(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.contains(['"', '\r', '\n']) {
+        return value.into();
+    }
+    let mut out = String::with_capacity(value.len() + 6);
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("%22"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            c => out.push(c),
+        }
+    }
+    out.into()
+}
+
+/// A boundary with 128 bits from the standard library's randomly keyed SipHash, mixed with the clock
+/// and a process-wide counter so that no two bodies share one.
+fn new_boundary() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut boundary = String::from("----kie-upload-");
+    for half in 0..2u8 {
+        let mut h = RandomState::new().build_hasher();
+        h.write_u64(count);
+        h.write_u128(nanos);
+        h.write_u8(half);
+        let _ = write!(boundary, "{:016x}", h.finish());
+    }
+    boundary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields<'f>(text: &'f [(&'f str, &'f str)], file_name: &'f str) -> Fields<'f> {
+        Fields {
+            text,
+            file_field: "file",
+            file_name,
+            content_type: None,
+        }
+    }
+
+    fn produce(body: &mut Body<'_>, chunk: usize) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; chunk];
+        loop {
+            let n = body.read(&mut buf)?;
+            if n == 0 {
+                return Ok(out);
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    /// Parses `bytes` with the independent `multipart` crate: (name, filename, data) per part.
+    fn parse(bytes: &[u8], boundary: &str) -> Vec<(String, Option<String>, Vec<u8>)> {
+        let mut form = ::multipart::server::Multipart::with_body(bytes, boundary);
+        let mut parts = Vec::new();
+        while let Some(mut entry) = form.read_entry().unwrap() {
+            let mut data = Vec::new();
+            entry.data.read_to_end(&mut data).unwrap();
+            parts.push((
+                entry.headers.name.to_string(),
+                entry.headers.filename.clone(),
+                data,
+            ));
+        }
+        parts
+    }
+
+    #[test]
+    fn escapes_like_the_web_platform_tests() {
+        assert_eq!(escape("b\r\nc"), "b%0D%0Ac");
+        assert_eq!(escape("b\n\rc"), "b%0A%0Dc");
+        assert_eq!(escape("a\"b"), "a%22b");
+        assert_eq!(escape("a'b\\c;d"), "a'b\\c;d");
+        assert_eq!(escape("ə.txt").as_bytes(), b"\xC9\x99\x2E\x74\x78\x74");
+        assert_eq!(escape("%22"), "%22");
+        assert_eq!(escape("plain.png"), "plain.png");
+    }
+
+    #[test]
+    fn boundaries_differ_and_carry_128_bits() {
+        let a = new_boundary();
+        let b = new_boundary();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), "----kie-upload-".len() + 32);
+        assert!(a.bytes().all(|c| c.is_ascii_graphic()));
+    }
+
+    #[test]
+    fn declared_length_equals_bytes_produced() {
+        let names = [
+            "a.png",
+            "",
+            "quote\"d.txt",
+            "line\r\nbreak",
+            "semi;colon.bin",
+            "ünïcødé ə.txt",
+            "noext",
+        ];
+        let sizes = [0usize, 1, 31, 32, 33, 4095, 65536, 200_001];
+        for name in names {
+            for &size in &sizes {
+                for chunk in [1usize, 7, 8192, 1 << 20] {
+                    let data: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+                    let text = [("uploadPath", "dir/sub"), ("fileName", name)];
+                    let mut src: &[u8] = &data;
+                    let mut body =
+                        Body::new(&fields(&text, name), &mut src, Some(size as u64), None)
+                            .unwrap();
+                    let declared = body.len().unwrap();
+                    let out = produce(&mut body, chunk).unwrap();
+                    assert_eq!(out.len() as u64, declared, "name {name:?} size {size}");
+                    assert!(body.is_done());
+                    assert_eq!(body.sent(), size as u64);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn independent_parser_reads_the_fields_sent() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 256) as u8).collect();
+        for name in ["quote\"d.txt", "semi;colon.bin", "ünï ə.txt", "--dash"] {
+            let text = [("uploadPath", "images/u"), ("fileName", name)];
+            let mut src: &[u8] = &data;
+            let mut body = Body::new(&fields(&text, name), &mut src, None, None).unwrap();
+            assert_eq!(body.len(), None);
+            let out = produce(&mut body, 8192).unwrap();
+            let parts = parse(&out, body.boundary());
+            assert_eq!(parts.len(), 3, "{name:?}");
+            assert_eq!(parts[0].0, "uploadPath");
+            assert_eq!(parts[0].2, b"images/u");
+            assert_eq!(parts[1].0, "fileName");
+            assert_eq!(parts[1].2, name.as_bytes());
+            assert_eq!(parts[2].0, "file");
+            assert_eq!(parts[2].2, data);
+            // The parser does not undo %22 and stops a parameter at `;`, so compare the raw head.
+            let head = String::from_utf8_lossy(&out[..out.len().min(600)]).into_owned();
+            assert!(
+                head.contains(&format!("filename=\"{}\"", escape(name))),
+                "{head}"
+            );
+        }
+    }
+
+    #[test]
+    fn line_breaks_in_names_cannot_split_a_part() {
+        // The client refuses control characters; the encoder still escapes them, so a name holding a
+        // forged part head stays inside its own parameter.
+        let evil = "x\"\r\n\r\n--injected\r\nContent-Disposition: form-data; name=\"uploadPath\"";
+        let text = [("uploadPath", "safe")];
+        let data = b"payload";
+        let mut src: &[u8] = data;
+        let mut body = Body::new(&fields(&text, evil), &mut src, Some(7), None).unwrap();
+        let out = produce(&mut body, 4096).unwrap();
+        let parts = parse(&out, body.boundary());
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].2, b"safe");
+        assert_eq!(parts[1].0, "file");
+        assert_eq!(parts[1].2, data);
+        assert!(!String::from_utf8_lossy(&out).contains("\r\n--injected"));
+    }
+
+    #[test]
+    fn short_source_fails_instead_of_ending_the_body() {
+        let data = [7u8; 100];
+        let mut src: &[u8] = &data;
+        let mut body = Body::new(&fields(&[], "a.bin"), &mut src, Some(150), None).unwrap();
+        let err = produce(&mut body, 4096).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(matches!(
+            body.take_failure(),
+            Some(Failure::Length {
+                declared: 150,
+                actual: 100
+            })
+        ));
+        assert!(!body.is_done());
+    }
+
+    #[test]
+    fn long_source_fails_instead_of_overrunning() {
+        let data = [7u8; 100];
+        let mut src: &[u8] = &data;
+        let mut body = Body::new(&fields(&[], "a.bin"), &mut src, Some(60), None).unwrap();
+        assert!(produce(&mut body, 4096).is_err());
+        assert!(matches!(
+            body.take_failure(),
+            Some(Failure::Length {
+                declared: 60,
+                actual: 61
+            })
+        ));
+    }
+
+    #[test]
+    fn source_error_is_kept() {
+        struct Broken(usize);
+        impl Read for Broken {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(io::Error::new(io::ErrorKind::BrokenPipe, "disk gone"));
+                }
+                let n = buf.len().min(self.0);
+                self.0 -= n;
+                Ok(n)
+            }
+        }
+        let mut src = Broken(1000);
+        let mut body = Body::new(&fields(&[], "a.bin"), &mut src, None, None).unwrap();
+        let err = produce(&mut body, 256).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+        match body.take_failure() {
+            Some(Failure::Source(e)) => assert_eq!(e.to_string(), "disk gone"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn content_type_from_name_then_bytes() {
+        let png = b"\x89PNG\r\n\x1a\n rest of the image";
+        let find_type = |name: &str, explicit: Option<&str>| {
+            let mut src: &[u8] = png;
+            let f = Fields {
+                text: &[],
+                file_field: "file",
+                file_name: name,
+                content_type: explicit,
+            };
+            let mut body = Body::new(&f, &mut src, None, None).unwrap();
+            let out = produce(&mut body, 3).unwrap();
+            // The sniffed bytes are not lost.
+            assert!(out.windows(png.len()).any(|w| w == png));
+            let text = String::from_utf8_lossy(&out).into_owned();
+            let start = text.find("Content-Type: ").unwrap() + 14;
+            text[start..start + text[start..].find('\r').unwrap()].to_string()
+        };
+        assert_eq!(find_type("pic.jpg", None), "image/jpeg");
+        assert_eq!(find_type("pic", None), "image/png");
+        assert_eq!(find_type("pic.unknown", None), "image/png");
+        assert_eq!(find_type("pic", Some("video/mp4")), "video/mp4");
+        let mut src: &[u8] = b"just text";
+        let mut body = Body::new(&fields(&[], "blob"), &mut src, None, None).unwrap();
+        let out = produce(&mut body, 64).unwrap();
+        assert!(String::from_utf8_lossy(&out).contains("Content-Type: application/octet-stream"));
+    }
+
+    #[test]
+    fn progress_adds_up_to_the_size() {
+        let data = vec![1u8; 1_000_000];
+        let mut calls = Vec::new();
+        let mut record = |sent, total| calls.push((sent, total));
+        let mut src: &[u8] = &data;
+        let mut body =
+            Body::new(&fields(&[], "a.bin"), &mut src, Some(1_000_000), Some(&mut record))
+                .unwrap();
+        produce(&mut body, 8192).unwrap();
+        drop(body);
+        assert_eq!(calls.last(), Some(&(1_000_000, Some(1_000_000))));
+        assert!(calls.windows(2).all(|w| w[1].0 >= w[0].0 + PROGRESS_STEP
+            || w[1].0 == 1_000_000));
+        assert!(calls.len() >= 15 && calls.len() <= 17, "{}", calls.len());
+    }
+}
