@@ -66,7 +66,8 @@ pub(crate) struct Body<'a> {
     sent: u64,
     tail: Vec<u8>,
     progress: Option<Progress<'a>>,
-    reported: u64,
+    /// The `sent` of the last progress call, if there was one.
+    reported: Option<u64>,
     failure: Option<Failure>,
 }
 
@@ -124,7 +125,7 @@ impl<'a> Body<'a> {
             sent: 0,
             tail,
             progress,
-            reported: 0,
+            reported: None,
             failure: None,
         })
     }
@@ -147,7 +148,12 @@ impl<'a> Body<'a> {
 
     /// Whether the whole body, closing delimiter included, has been produced.
     pub(crate) fn is_done(&self) -> bool {
-        matches!(self.state, State::Done)
+        match self.state {
+            State::Done => true,
+            // A reader that knows the length stops without asking for the end.
+            State::Tail => self.pos == self.tail.len(),
+            _ => false,
+        }
     }
 
     /// Why the body stopped early, if it did.
@@ -163,8 +169,13 @@ impl<'a> Body<'a> {
 
     fn report(&mut self, finished: bool) {
         if let Some(progress) = self.progress.as_mut() {
-            if finished || self.sent - self.reported >= PROGRESS_STEP {
-                self.reported = self.sent;
+            let due = match self.reported {
+                Some(last) if finished => last != self.sent,
+                Some(last) => self.sent - last >= PROGRESS_STEP,
+                None => finished || self.sent >= PROGRESS_STEP,
+            };
+            if due {
+                self.reported = Some(self.sent);
                 progress(self.sent, self.source_len);
             }
         }
@@ -557,8 +568,9 @@ mod tests {
         produce(&mut body, 8192).unwrap();
         drop(body);
         assert_eq!(calls.last(), Some(&(1_000_000, Some(1_000_000))));
-        assert!(calls.windows(2).all(|w| w[1].0 >= w[0].0 + PROGRESS_STEP
-            || w[1].0 == 1_000_000));
+        assert!(calls
+            .windows(2)
+            .all(|w| w[1].0 >= w[0].0 + PROGRESS_STEP || (w[1].0 == 1_000_000 && w[0].0 < w[1].0)));
         assert!(calls.len() >= 15 && calls.len() <= 17, "{}", calls.len());
     }
 }

@@ -1,0 +1,174 @@
+//! Uploads through the real client to the emulator over loopback, and the bytes that come back.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use common::*;
+use kie_upload::{Upload, RETENTION};
+
+#[test]
+fn file_round_trip() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    let data = payload(300_000);
+    let (_dir, path) = temp_file("photo.bin", &data);
+
+    let file = client.upload_file(&path, "/images/user-uploads/").unwrap();
+
+    assert_eq!(file.file_name, "photo.bin");
+    assert_eq!(file.file_path, "images/user-uploads/photo.bin");
+    assert_eq!(file.file_size, data.len() as u64);
+    assert_eq!(download(&client, &file.download_url), data);
+    assert_eq!(emulator.stored("images/user-uploads/photo.bin").unwrap(), data);
+}
+
+#[test]
+fn bytes_round_trip() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    let data = payload(70_001);
+    let file = client.upload_bytes(&data, "a.bin", "blobs").unwrap();
+    assert_eq!(file.file_path, "blobs/a.bin");
+    assert_eq!(download(&client, &file.download_url), data);
+}
+
+#[test]
+fn reader_of_unknown_length_round_trip() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    let data = payload(1_000_003);
+    let file = client
+        .upload_reader(Unsized(&data[..]), "stream.bin", "streams")
+        .unwrap();
+    assert_eq!(file.file_size, data.len() as u64);
+    assert_eq!(download(&client, &file.download_url), data);
+}
+
+#[test]
+fn empty_source_round_trip() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    let file = client.upload_bytes(b"", "empty.txt", "blobs").unwrap();
+    assert_eq!(file.file_size, 0);
+    assert!(download(&client, &file.download_url).is_empty());
+}
+
+#[test]
+fn progress_adds_up_to_the_size() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    let data = payload(1 << 20);
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&calls);
+    client
+        .upload(
+            Upload::bytes(&data)
+                .file_name("p.bin")
+                .upload_path("p")
+                .on_progress(move |sent, total| seen.lock().unwrap().push((sent, total))),
+        )
+        .unwrap();
+    let calls = calls.lock().unwrap();
+    assert_eq!(calls.last(), Some(&(1 << 20, Some(1 << 20))));
+    assert!(calls.windows(2).all(|w| w[0].0 < w[1].0));
+    // At most one call per 64 KiB, plus the last.
+    assert!(calls.len() <= 17, "{} calls", calls.len());
+}
+
+#[test]
+fn progress_of_a_reader_ends_at_its_size() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    let data = payload(200_000);
+    let mut last = None;
+    client
+        .upload(
+            Upload::reader(Unsized(&data[..]))
+                .file_name("r.bin")
+                .upload_path("p")
+                .on_progress(|sent, total| last = Some((sent, total))),
+        )
+        .unwrap();
+    assert_eq!(last, Some((200_000, None)));
+}
+
+#[test]
+fn base_url_with_a_path_prefix() {
+    let emulator = emulator();
+    let client = client_for(&format!("{}/proxy/kie/", emulator.base_url()));
+    client.upload_bytes(b"hi", "a.txt", "x").unwrap();
+    assert_eq!(emulator.requests()[0].path, "/proxy/kie/api/file-stream-upload");
+}
+
+#[test]
+fn same_path_and_name_overwrites() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    let first = client.upload_bytes(b"first", "same.txt", "dir").unwrap();
+    let second = client.upload_bytes(b"second!", "same.txt", "dir").unwrap();
+    assert_eq!(first.file_path, second.file_path);
+    assert_eq!(download(&client, &second.download_url), b"second!");
+}
+
+#[test]
+fn without_a_file_name_the_service_picks_one() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    let file = client
+        .upload(Upload::reader(Unsized(&b"abc"[..])).upload_path("anon"))
+        .unwrap();
+    assert!(file.file_path.starts_with("anon/"));
+    assert!(file.file_name.len() >= 8, "{}", file.file_name);
+    assert_eq!(download(&client, &file.download_url), b"abc");
+}
+
+#[test]
+fn mime_type_and_expiry_come_back() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(payload(1000));
+    let file = client.upload_bytes(&png, "pic", "images").unwrap();
+    assert_eq!(file.mime_type, "image/png");
+    let expires = file.expires_at().unwrap();
+    let now = SystemTime::now();
+    assert!(expires > now + RETENTION - Duration::from_secs(60));
+    assert!(expires <= now + RETENTION + Duration::from_secs(1));
+    assert!(!file.is_expired_at(now));
+}
+
+#[test]
+fn download_is_gone_after_the_ttl() {
+    let emulator = kie_upload_emulator::Emulator::start(
+        kie_upload_emulator::Config::new(KEY).ttl(Duration::from_millis(200)),
+    )
+    .unwrap();
+    let client = client(&emulator);
+    let file = client.upload_bytes(b"short-lived", "t.txt", "tmp").unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let mut sink = Vec::new();
+    match client.download_to(&file.download_url, &mut sink) {
+        Err(kie_upload::Error::Http { status: 404, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn one_client_serves_several_threads() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    std::thread::scope(|s| {
+        for i in 0..4 {
+            let client = &client;
+            s.spawn(move || {
+                let data = payload(10_000 + i);
+                let file = client
+                    .upload_bytes(&data, &format!("t{i}.bin"), "threads")
+                    .unwrap();
+                assert_eq!(download(client, &file.download_url), data);
+            });
+        }
+    });
+}
