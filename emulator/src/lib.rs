@@ -26,7 +26,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
-use tiny_http::{Header, Method, Request, Response, Server};
+use tiny_http::{Header, Method, Request, Response, ResponseBox, Server};
 
 mod util;
 
@@ -298,9 +298,12 @@ fn handle(state: &State, mut request: Request) {
 
     if request.method() == &Method::Get {
         if let Some(file_path) = path.strip_prefix("/files/") {
-            record.status = serve_download(state, request, file_path);
+            let response = serve_download(state, file_path);
+            record.status = response.status_code().0;
             record.code = record.status;
+            // Recorded before the reply goes out, so a client that has its answer sees the record.
             lock(&state.requests).push(record);
+            let _ = request.respond(response);
             return;
         }
     }
@@ -335,16 +338,16 @@ fn handle(state: &State, mut request: Request) {
     let _ = request.respond(response);
 }
 
-fn serve_download(state: &State, request: Request, escaped: &str) -> u16 {
+fn serve_download(state: &State, escaped: &str) -> ResponseBox {
+    let text = |status: u16, body: &str| Response::from_string(body).with_status_code(status).boxed();
     let Some(file_path) = util::unescape_path(escaped) else {
-        let _ = request.respond(Response::from_string("bad path").with_status_code(400));
-        return 400;
+        return text(400, "bad path");
     };
     let found = {
         let mut files = lock(&state.files);
-        let expired = files.get(&file_path).is_some_and(|f| {
-            f.stored_at.elapsed().unwrap_or_default() >= state.config.ttl
-        });
+        let expired = files
+            .get(&file_path)
+            .is_some_and(|f| f.stored_at.elapsed().unwrap_or_default() >= state.config.ttl);
         if expired {
             if let Some(f) = files.remove(&file_path) {
                 let _ = fs::remove_file(f.disk);
@@ -355,22 +358,18 @@ fn serve_download(state: &State, request: Request, escaped: &str) -> u16 {
             .map(|f| (f.disk.clone(), f.mime.clone(), f.size))
     };
     let Some((disk, mime, size)) = found else {
-        let _ = request.respond(Response::from_string("Not found").with_status_code(404));
-        return 404;
+        return text(404, "Not found");
     };
     match File::open(disk) {
         Ok(file) => {
-            let mut response = Response::new(200.into(), Vec::new(), file, Some(size as usize), None);
+            let mut response =
+                Response::new(200.into(), Vec::new(), file, Some(size as usize), None);
             if let Ok(h) = Header::from_bytes("Content-Type", mime) {
                 response.add_header(h);
             }
-            let _ = request.respond(response);
-            200
+            response.boxed()
         }
-        Err(_) => {
-            let _ = request.respond(Response::from_string("gone").with_status_code(404));
-            404
-        }
+        Err(_) => text(404, "Not found"),
     }
 }
 
