@@ -262,11 +262,7 @@ impl Client {
     /// written. No credentials are sent: download URLs need none. Streams through a fixed buffer;
     /// each socket read is bounded by the stall timeout, the whole download is not.
     pub fn download_to(&self, url: &str, out: &mut impl Write) -> Result<u64, Error> {
-        let response = self
-            .agent
-            .get(url)
-            .call()
-            .map_err(Error::Transport)?;
+        let response = self.agent.get(url).call().map_err(Error::Transport)?;
         let status = response.status().as_u16();
         let mut body = response.into_body();
         if !(200..300).contains(&status) {

@@ -104,7 +104,10 @@ impl Error {
         match self {
             Error::Transport(ureq::Error::Timeout(_)) => true,
             Error::Transport(ureq::Error::Io(e)) => {
-                matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock)
+                matches!(
+                    e.kind(),
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                )
             }
             _ => false,
         }
@@ -209,7 +212,11 @@ mod tests {
     #[test]
     fn error_stays_small() {
         // Results of every upload carry this type; keep it to a few words.
-        assert!(std::mem::size_of::<Error>() <= 64, "{}", std::mem::size_of::<Error>());
+        assert!(
+            std::mem::size_of::<Error>() <= 64,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
     }
 
     #[test]

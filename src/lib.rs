@@ -61,3 +61,8 @@ pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
 pub use error::Error;
 pub use response::{UploadedFile, RETENTION};
 pub use upload::Upload;
+
+// The README's examples are compiled as doctests, so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

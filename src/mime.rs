@@ -146,7 +146,10 @@ mod tests {
         assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
         assert_eq!(sniff(b"%PDF-1.7\n"), Some("application/pdf"));
         assert_eq!(sniff(b"\0\0\0\x18ftypmp42\0\0\0\0"), Some("video/mp4"));
-        assert_eq!(sniff(b"\0\0\0\x14ftypqt  \0\0\0\0"), Some("video/quicktime"));
+        assert_eq!(
+            sniff(b"\0\0\0\x14ftypqt  \0\0\0\0"),
+            Some("video/quicktime")
+        );
         assert_eq!(sniff(b"PK\x03\x04\x14\0"), Some("application/zip"));
         assert_eq!(sniff(b"hello world"), None);
         assert_eq!(sniff(b""), None);

@@ -87,9 +87,8 @@ impl<'a> Body<'a> {
             None => match mime::from_file_name(fields.file_name) {
                 Some(t) => t,
                 None => {
-                    let want = source_len.map_or(mime::SNIFF_LEN as u64, |n| {
-                        n.min(mime::SNIFF_LEN as u64)
-                    });
+                    let want = source_len
+                        .map_or(mime::SNIFF_LEN as u64, |n| n.min(mime::SNIFF_LEN as u64));
                     (&mut *source).take(want).read_to_end(&mut prefix)?;
                     mime::sniff(&prefix).unwrap_or(mime::OCTET_STREAM)
                 }
@@ -416,8 +415,7 @@ mod tests {
                     let text = [("uploadPath", "dir/sub"), ("fileName", name)];
                     let mut src: &[u8] = &data;
                     let mut body =
-                        Body::new(&fields(&text, name), &mut src, Some(size as u64), None)
-                            .unwrap();
+                        Body::new(&fields(&text, name), &mut src, Some(size as u64), None).unwrap();
                     let declared = body.len().unwrap();
                     let out = produce(&mut body, chunk).unwrap();
                     assert_eq!(out.len() as u64, declared, "name {name:?} size {size}");
@@ -562,9 +560,13 @@ mod tests {
         let mut calls = Vec::new();
         let mut record = |sent, total| calls.push((sent, total));
         let mut src: &[u8] = &data;
-        let mut body =
-            Body::new(&fields(&[], "a.bin"), &mut src, Some(1_000_000), Some(&mut record))
-                .unwrap();
+        let mut body = Body::new(
+            &fields(&[], "a.bin"),
+            &mut src,
+            Some(1_000_000),
+            Some(&mut record),
+        )
+        .unwrap();
         produce(&mut body, 8192).unwrap();
         drop(body);
         assert_eq!(calls.last(), Some(&(1_000_000, Some(1_000_000))));

@@ -39,11 +39,7 @@ pub struct UploadedFile {
     pub uploaded_at: String,
     /// The service's own expiry time, when it sends one (RFC 3339). Prefer
     /// [`expires_at()`](Self::expires_at), which falls back to `uploaded_at` plus [`RETENTION`].
-    #[serde(
-        default,
-        rename = "expiresAt",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "expiresAt", skip_serializing_if = "Option::is_none")]
     pub service_expires_at: Option<String>,
     /// The service's file identifier, when it sends one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,7 +50,11 @@ impl UploadedFile {
     /// When the file will be deleted: the service's `expiresAt` when it sent one, else `uploadedAt`
     /// plus three days. `None` when neither time can be parsed.
     pub fn expires_at(&self) -> Option<SystemTime> {
-        if let Some(t) = self.service_expires_at.as_deref().and_then(time::parse_rfc3339) {
+        if let Some(t) = self
+            .service_expires_at
+            .as_deref()
+            .and_then(time::parse_rfc3339)
+        {
             return Some(t);
         }
         time::parse_rfc3339(&self.uploaded_at).map(|t| t + RETENTION)

@@ -18,7 +18,11 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<SystemTime> {
         if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        Some(digits.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0')))
+        Some(
+            digits
+                .iter()
+                .fold(0i64, |n, d| n * 10 + i64::from(d - b'0')),
+        )
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
@@ -66,8 +70,8 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<SystemTime> {
 
     // A leap second is read as the last second of its minute.
     let second = second.min(59);
-    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
-        - offset;
+    let secs =
+        days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
     let secs = u64::try_from(secs).ok()?;
     Some(UNIX_EPOCH + Duration::new(secs, nanos))
 }
@@ -145,7 +149,10 @@ mod tests {
     #[test]
     fn keeps_the_fraction() {
         let t = parse_rfc3339("2025-01-01T12:00:00.123456789Z").unwrap();
-        assert_eq!(t.duration_since(UNIX_EPOCH).unwrap().subsec_nanos(), 123_456_789);
+        assert_eq!(
+            t.duration_since(UNIX_EPOCH).unwrap().subsec_nanos(),
+            123_456_789
+        );
     }
 
     #[test]
@@ -168,7 +175,13 @@ mod tests {
 
     #[test]
     fn formats_and_parses_back() {
-        for secs in [0u64, 951_782_400, 1_735_732_800, 4_102_444_800, 253_402_300_799] {
+        for secs in [
+            0u64,
+            951_782_400,
+            1_735_732_800,
+            4_102_444_800,
+            253_402_300_799,
+        ] {
             let t = UNIX_EPOCH + Duration::from_millis(secs * 1000 + 42);
             let text = format_rfc3339(t);
             assert_eq!(parse_rfc3339(&text), Some(t), "{text}");

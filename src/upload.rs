@@ -18,7 +18,7 @@ pub(crate) enum Source<'a> {
 /// One upload to the stream endpoint: a source, the destination folder, and optional details.
 ///
 /// ```no_run
-/// # fn main() -> Result<(), kie_upload::Error> {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let client = kie_upload::Client::from_env()?;
 /// let video = std::fs::File::open("clip.raw")?;
 /// let file = client.upload(
@@ -194,7 +194,9 @@ pub(crate) fn check_file_name(file_name: &str) -> Result<(), Error> {
 /// Checks an explicit content type: a `type/subtype` with no control characters.
 pub(crate) fn check_content_type(content_type: &str) -> Result<(), Error> {
     let ok = content_type.contains('/')
-        && !content_type.chars().any(|c| c.is_control() || !c.is_ascii());
+        && !content_type
+            .chars()
+            .any(|c| c.is_control() || !c.is_ascii());
     if ok {
         Ok(())
     } else {
@@ -213,7 +215,9 @@ mod tests {
         assert_eq!(check_upload_path("/images/user/").unwrap(), "images/user");
         assert_eq!(check_upload_path("a").unwrap(), "a");
         assert_eq!(check_upload_path("a/..b/c").unwrap(), "a/..b/c");
-        for bad in ["", "/", "//", " ", "a/../b", "..", "a\nb", "a\tb", "x/..\\y"] {
+        for bad in [
+            "", "/", "//", " ", "a/../b", "..", "a\nb", "a\tb", "x/..\\y",
+        ] {
             assert!(
                 matches!(check_upload_path(bad), Err(Error::InvalidInput(_))),
                 "{bad:?}"
@@ -223,7 +227,14 @@ mod tests {
 
     #[test]
     fn file_names() {
-        for good in ["a.png", "quote\"d.txt", "semi;colon", "ünï ə.txt", ".hidden", "a\\b"] {
+        for good in [
+            "a.png",
+            "quote\"d.txt",
+            "semi;colon",
+            "ünï ə.txt",
+            ".hidden",
+            "a\\b",
+        ] {
             check_file_name(good).unwrap();
         }
         for bad in ["", " ", ".", "..", "a/b", "a\r\nb", "a\0b", "a\u{7f}"] {

@@ -45,14 +45,29 @@ fn validation_errors_send_nothing() {
     assert!(matches!(empty_key, Error::InvalidInput(_)));
 
     let cases: Vec<(&str, Result<_, _>)> = vec![
-        ("missing API key", Client::new("").upload_bytes(b"x", "a", "p")),
+        (
+            "missing API key",
+            Client::new("").upload_bytes(b"x", "a", "p"),
+        ),
         ("empty upload path", client.upload_bytes(b"x", "a.txt", "")),
-        ("empty upload path", client.upload_bytes(b"x", "a.txt", "///")),
+        (
+            "empty upload path",
+            client.upload_bytes(b"x", "a.txt", "///"),
+        ),
         ("`..` segment", client.upload_bytes(b"x", "a.txt", "a/../b")),
         ("`..` segment", client.upload_bytes(b"x", "a.txt", "..")),
-        ("control character", client.upload_bytes(b"x", "a.txt", "a\nb")),
-        ("control character", client.upload_bytes(b"x", "a\r\nb.txt", "p")),
-        ("control character", client.upload_bytes(b"x", "a\0.txt", "p")),
+        (
+            "control character",
+            client.upload_bytes(b"x", "a.txt", "a\nb"),
+        ),
+        (
+            "control character",
+            client.upload_bytes(b"x", "a\r\nb.txt", "p"),
+        ),
+        (
+            "control character",
+            client.upload_bytes(b"x", "a\0.txt", "p"),
+        ),
         ("is a path", client.upload_bytes(b"x", "../a.txt", "p")),
         ("empty file name", client.upload_bytes(b"x", "", "p")),
         ("is a directory", client.upload_file(dir.path(), "p")),
@@ -71,7 +86,10 @@ fn validation_errors_send_nothing() {
     ];
     for (expected, result) in cases {
         let msg = invalid(result);
-        assert!(msg.contains(expected), "{msg:?} should mention {expected:?}");
+        assert!(
+            msg.contains(expected),
+            "{msg:?} should mention {expected:?}"
+        );
     }
     assert!(emulator.requests().is_empty(), "{:?}", emulator.requests());
 }
@@ -86,7 +104,9 @@ fn a_missing_file_names_its_path() {
         Err(e @ Error::Io { .. }) => {
             let msg = message(&e);
             assert!(msg.contains("nope.jpg"), "{msg}");
-            let Error::Io { path, source } = e else { unreachable!() };
+            let Error::Io { path, source } = e else {
+                unreachable!()
+            };
             assert_eq!(path.as_deref(), Some(missing.as_path()));
             assert_eq!(source.kind(), io::ErrorKind::NotFound);
         }
@@ -120,7 +140,13 @@ fn a_wrong_key_is_refused_by_status() {
         .build()
         .unwrap();
     match client.upload_bytes(b"x", "a.txt", "p") {
-        Err(e @ Error::Service { status: 401, code: 401, .. }) => {
+        Err(
+            e @ Error::Service {
+                status: 401,
+                code: 401,
+                ..
+            },
+        ) => {
             assert!(message(&e).contains("check KIE_API_KEY"), "{e}");
             assert!(!e.is_retryable());
         }
@@ -138,7 +164,11 @@ fn a_wrong_key_is_refused_inside_a_200() {
         .build()
         .unwrap();
     match client.upload_bytes(b"x", "a.txt", "p") {
-        Err(Error::Service { status: 200, code: 401, msg }) => assert!(msg.contains("Unauthorized")),
+        Err(Error::Service {
+            status: 200,
+            code: 401,
+            msg,
+        }) => assert!(msg.contains("Unauthorized")),
         other => panic!("{other:?}"),
     }
     assert_eq!(emulator.requests()[0].status, 200);
@@ -149,9 +179,14 @@ fn a_proxy_error_page_is_an_http_error() {
     let page = "<!DOCTYPE html><html><head><title>502: Bad gateway</title></head>\
                 <body><h1>Bad gateway</h1><p>The origin is unreachable.</p></body></html>";
     let (base, _) = canned_server(http_reply("502 Bad Gateway", "text/html", page));
-    let err = client_for(&base).upload_bytes(b"x", "a.txt", "p").unwrap_err();
+    let err = client_for(&base)
+        .upload_bytes(b"x", "a.txt", "p")
+        .unwrap_err();
     match &err {
-        Error::Http { status: 502, excerpt } => assert_eq!(excerpt, "502: Bad gateway"),
+        Error::Http {
+            status: 502,
+            excerpt,
+        } => assert_eq!(excerpt, "502: Bad gateway"),
         other => panic!("{other:?}"),
     }
     assert!(err.is_retryable());
@@ -167,9 +202,14 @@ fn a_redirect_is_reported_not_followed() {
         "HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"
     );
     let (base, _) = canned_server(reply.into_bytes());
-    let err = client_for(&base).upload_bytes(b"x", "a.txt", "p").unwrap_err();
+    let err = client_for(&base)
+        .upload_bytes(b"x", "a.txt", "p")
+        .unwrap_err();
     match &err {
-        Error::Http { status: 307, excerpt } => assert!(excerpt.contains(&location)),
+        Error::Http {
+            status: 307,
+            excerpt,
+        } => assert!(excerpt.contains(&location)),
         other => panic!("{other:?}"),
     }
     // Nothing, and so no key, went to the redirect target.
@@ -181,7 +221,12 @@ fn a_wrong_file_size_is_never_a_success() {
     let reply = r#"{"success":true,"code":200,"data":{"fileName":"a.txt","downloadUrl":"http://x/a.txt","fileSize":2}}"#;
     let (base, _) = canned_server(http_reply("200 OK", "application/json", reply));
     match client_for(&base).upload_bytes(b"xyz", "a.txt", "p") {
-        Err(e @ Error::SizeMismatch { sent: 3, reported: 2 }) => {
+        Err(
+            e @ Error::SizeMismatch {
+                sent: 3,
+                reported: 2,
+            },
+        ) => {
             assert!(!e.is_retryable());
             message(&e);
         }
@@ -212,7 +257,12 @@ fn a_short_declared_length_fails_without_hanging() {
         )
     });
     match result {
-        Err(e @ Error::LengthMismatch { declared: 150_000, actual: 100_000 }) => {
+        Err(
+            e @ Error::LengthMismatch {
+                declared: 150_000,
+                actual: 100_000,
+            },
+        ) => {
             assert!(message(&e).contains("ended after 100000"));
         }
         other => panic!("{other:?}"),
@@ -233,7 +283,13 @@ fn a_long_declared_length_fails_without_hanging() {
         )
     });
     assert!(
-        matches!(result, Err(Error::LengthMismatch { declared: 60_000, .. })),
+        matches!(
+            result,
+            Err(Error::LengthMismatch {
+                declared: 60_000,
+                ..
+            })
+        ),
         "{result:?}"
     );
     assert!(emulator.stored("p/long.bin").is_none());
@@ -245,7 +301,7 @@ struct FailsAfter(usize);
 impl Read for FailsAfter {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.0 == 0 {
-            return Err(io::Error::new(io::ErrorKind::Other, "the tape snapped"));
+            return Err(io::Error::other("the tape snapped"));
         }
         let n = buf.len().min(self.0);
         buf[..n].fill(b'z');
@@ -300,7 +356,11 @@ fn a_silent_server_times_out() {
     })
     .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(message(&err).contains("timed out"));
 }
 
@@ -309,7 +369,13 @@ fn a_service_error_keeps_its_message() {
     let reply = r#"{"success":false,"code":400,"msg":"Missing required parameter: uploadPath"}"#;
     let (base, _) = canned_server(http_reply("400 Bad Request", "application/json", reply));
     match client_for(&base).upload_bytes(b"x", "a.txt", "p") {
-        Err(e @ Error::Service { status: 400, code: 400, .. }) => {
+        Err(
+            e @ Error::Service {
+                status: 400,
+                code: 400,
+                ..
+            },
+        ) => {
             assert!(message(&e).contains("Missing required parameter: uploadPath"));
         }
         other => panic!("{other:?}"),

@@ -21,7 +21,10 @@ fn file_round_trip() {
     assert_eq!(file.file_path, "images/user-uploads/photo.bin");
     assert_eq!(file.file_size, data.len() as u64);
     assert_eq!(download(&client, &file.download_url), data);
-    assert_eq!(emulator.stored("images/user-uploads/photo.bin").unwrap(), data);
+    assert_eq!(
+        emulator.stored("images/user-uploads/photo.bin").unwrap(),
+        data
+    );
 }
 
 #[test]
@@ -99,7 +102,10 @@ fn base_url_with_a_path_prefix() {
     let emulator = emulator();
     let client = client_for(&format!("{}/proxy/kie/", emulator.base_url()));
     client.upload_bytes(b"hi", "a.txt", "x").unwrap();
-    assert_eq!(emulator.requests()[0].path, "/proxy/kie/api/file-stream-upload");
+    assert_eq!(
+        emulator.requests()[0].path,
+        "/proxy/kie/api/file-stream-upload"
+    );
 }
 
 #[test]

@@ -132,8 +132,14 @@ fn headers_carry_the_key_and_the_boundary() {
     let client = client_for(&base);
     client.upload_bytes(b"abc", "h.txt", "w").unwrap();
     let head = heads.recv().unwrap();
-    assert!(head.starts_with("POST /api/file-stream-upload HTTP/1.1\r\n"), "{head}");
-    assert!(head.contains(&format!("authorization: Bearer {KEY}\r\n")) || head.contains(&format!("Authorization: Bearer {KEY}\r\n")));
+    assert!(
+        head.starts_with("POST /api/file-stream-upload HTTP/1.1\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.contains(&format!("authorization: Bearer {KEY}\r\n"))
+            || head.contains(&format!("Authorization: Bearer {KEY}\r\n"))
+    );
     let lower = head.to_ascii_lowercase();
     assert!(lower.contains("content-type: multipart/form-data; boundary=----kie-upload-"));
     assert!(lower.contains("user-agent: kie-upload/"));

@@ -280,7 +280,12 @@ fn header<'r>(request: &'r Request, name: &'static str) -> Option<&'r str> {
 }
 
 fn handle(state: &State, mut request: Request) {
-    let path = request.url().split('?').next().unwrap_or_default().to_owned();
+    let path = request
+        .url()
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     let auth = header(&request, "Authorization").map(str::to_owned);
     let mut record = RecordedRequest {
         method: request.method().to_string(),
@@ -308,9 +313,13 @@ fn handle(state: &State, mut request: Request) {
         }
     }
 
-    let endpoint = ["file-stream-upload", "file-base64-upload", "file-url-upload"]
-        .into_iter()
-        .find(|e| path.ends_with(&format!("/api/{e}")));
+    let endpoint = [
+        "file-stream-upload",
+        "file-base64-upload",
+        "file-url-upload",
+    ]
+    .into_iter()
+    .find(|e| path.ends_with(&format!("/api/{e}")));
     let outcome = match endpoint {
         None => Outcome::error(404, "Not found"),
         Some(_) if request.method() != &Method::Post => Outcome::error(405, "Method not allowed"),
@@ -339,7 +348,8 @@ fn handle(state: &State, mut request: Request) {
 }
 
 fn serve_download(state: &State, escaped: &str) -> ResponseBox {
-    let text = |status: u16, body: &str| Response::from_string(body).with_status_code(status).boxed();
+    let text =
+        |status: u16, body: &str| Response::from_string(body).with_status_code(status).boxed();
     let Some(file_path) = util::unescape_path(escaped) else {
         return text(400, "bad path");
     };
@@ -415,12 +425,21 @@ fn discard(incoming: Option<Incoming>) {
 }
 
 /// Makes `incoming` visible as `upload_path/file_name` (replacing what was there) and describes it.
-fn publish(state: &State, incoming: Incoming, upload_path: &str, file_name: Option<&str>, ext_hint: &str) -> Outcome {
+fn publish(
+    state: &State,
+    incoming: Incoming,
+    upload_path: &str,
+    file_name: Option<&str>,
+    ext_hint: &str,
+) -> Outcome {
     let upload_path = upload_path.trim_matches('/');
     let file_name = match file_name.filter(|n| !n.is_empty()) {
         Some(n) => n.to_owned(),
         None => {
-            let ext = ext_hint.rsplit_once('.').map(|(_, e)| format!(".{e}")).unwrap_or_default();
+            let ext = ext_hint
+                .rsplit_once('.')
+                .map(|(_, e)| format!(".{e}"))
+                .unwrap_or_default();
             format!("{}{ext}", util::random_hex(16))
         }
     };
@@ -464,7 +483,10 @@ fn stream_upload(state: &State, request: &mut Request, parts: &mut Vec<Part>) ->
         })
     });
     let Some(boundary) = boundary else {
-        return Outcome::error(400, "Content-Type must be multipart/form-data with a boundary");
+        return Outcome::error(
+            400,
+            "Content-Type must be multipart/form-data with a boundary",
+        );
     };
 
     let mut form = multipart::server::Multipart::with_body(request.as_reader(), boundary);
@@ -524,7 +546,13 @@ fn stream_upload(state: &State, request: &mut Request, parts: &mut Vec<Part>) ->
         discard(Some(file));
         return Outcome::error(400, "Missing required parameter: uploadPath");
     };
-    publish(state, file, &upload_path, file_name.as_deref(), &part_filename)
+    publish(
+        state,
+        file,
+        &upload_path,
+        file_name.as_deref(),
+        &part_filename,
+    )
 }
 
 fn read_json(request: &mut Request) -> Result<Value, Outcome> {
@@ -534,7 +562,8 @@ fn read_json(request: &mut Request) -> Result<Value, Outcome> {
         .take(MAX_JSON_BODY)
         .read_to_end(&mut body)
         .map_err(|e| Outcome::error(400, &format!("Could not read the body: {e}")))?;
-    serde_json::from_slice(&body).map_err(|e| Outcome::error(400, &format!("Invalid JSON body: {e}")))
+    serde_json::from_slice(&body)
+        .map_err(|e| Outcome::error(400, &format!("Invalid JSON body: {e}")))
 }
 
 fn text_field<'v>(body: &'v Value, name: &str) -> Result<&'v str, Outcome> {
@@ -553,7 +582,12 @@ fn base64_upload(state: &State, request: &mut Request) -> Outcome {
         let payload = match data.strip_prefix("data:") {
             Some(rest) => match rest.split_once(',') {
                 Some((meta, payload)) if meta.ends_with(";base64") => payload,
-                _ => return Err(Outcome::error(400, "Invalid base64 data: malformed data URL")),
+                _ => {
+                    return Err(Outcome::error(
+                        400,
+                        "Invalid base64 data: malformed data URL",
+                    ))
+                }
             },
             None => data,
         };
@@ -561,7 +595,13 @@ fn base64_upload(state: &State, request: &mut Request) -> Outcome {
             .ok_or_else(|| Outcome::error(400, "Invalid base64 data"))?;
         let incoming = receive(state, &mut bytes.as_slice())
             .map_err(|e| Outcome::error(500, &format!("Could not store the file: {e}")))?;
-        Ok(publish(state, incoming, upload_path, file_name, file_name.unwrap_or("")))
+        Ok(publish(
+            state,
+            incoming,
+            upload_path,
+            file_name,
+            file_name.unwrap_or(""),
+        ))
     })();
     result.unwrap_or_else(|e| e)
 }
@@ -574,13 +614,15 @@ fn url_upload(state: &State, request: &mut Request) -> Outcome {
         let file_name = body.get("fileName").and_then(Value::as_str);
         let lower = url.to_ascii_lowercase();
         if !lower.starts_with("http://") && !lower.starts_with("https://") {
-            return Err(Outcome::error(400, "Invalid fileUrl: must be an http or https URL"));
+            return Err(Outcome::error(
+                400,
+                "Invalid fileUrl: must be an http or https URL",
+            ));
         }
-        let response = state
-            .fetcher
-            .get(url)
-            .call()
-            .map_err(|e| Outcome::error(400, &format!("Failed to download file from URL: {e}")))?;
+        let response =
+            state.fetcher.get(url).call().map_err(|e| {
+                Outcome::error(400, &format!("Failed to download file from URL: {e}"))
+            })?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             return Err(Outcome::error(
@@ -601,7 +643,13 @@ fn url_upload(state: &State, request: &mut Request) -> Outcome {
             .filter(|n| !n.is_empty())
             .map(str::to_owned)
             .or(url_name);
-        Ok(publish(state, incoming, upload_path, name.as_deref(), name.as_deref().unwrap_or("")))
+        Ok(publish(
+            state,
+            incoming,
+            upload_path,
+            name.as_deref(),
+            name.as_deref().unwrap_or(""),
+        ))
     })();
     result.unwrap_or_else(|e| e)
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use kie_upload_emulator::{Config, Emulator};
 
-const USAGE: &str = "usage: kie-upload-emulator [--port PORT] --api-key KEY [--ttl SECS] [--errors-in-body]
+const USAGE: &str =
+    "usage: kie-upload-emulator [--port PORT] --api-key KEY [--ttl SECS] [--errors-in-body]
 
   --port PORT        port on 127.0.0.1 (default 8787; 0 picks a free one)
   --api-key KEY      the Bearer key to accept (default: env KIE_API_KEY)
@@ -64,11 +65,14 @@ fn run() -> Result<(), String> {
     let api_key = api_key
         .filter(|k| !k.is_empty())
         .ok_or("missing API key: pass --api-key KEY or set KIE_API_KEY")?;
-    let mut config = Config::new(api_key).port(port).errors_in_body(errors_in_body);
+    let mut config = Config::new(api_key)
+        .port(port)
+        .errors_in_body(errors_in_body);
     if let Some(ttl) = ttl {
         config = config.ttl(ttl);
     }
-    let emulator = Emulator::start(config).map_err(|e| format!("cannot listen on port {port}: {e}"))?;
+    let emulator =
+        Emulator::start(config).map_err(|e| format!("cannot listen on port {port}: {e}"))?;
     println!("listening on {}", emulator.base_url());
     emulator.wait();
     Ok(())
