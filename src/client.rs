@@ -10,9 +10,15 @@ use std::time::Duration;
 use ureq::http::Response;
 use ureq::{Agent, Body as ReplyBody, SendBody};
 
-use crate::multipart::{Body, Failure, Fields};
+use serde_json::Value;
+
+use crate::base64::{encoded_len, Encoder};
+use crate::multipart::{Body, Fields};
+use crate::payload::{Failure, Payload, Progress};
 use crate::response::{excerpt, parse_reply};
-use crate::upload::{check_content_type, check_file_name, check_upload_path, Source, Upload};
+use crate::upload::{
+    check_content_type, check_file_name, check_upload_path, ProgressFn, Source, Upload,
+};
 use crate::{Error, UploadedFile};
 
 /// The service's root, used unless a base URL is given.
@@ -21,8 +27,14 @@ pub const DEFAULT_BASE_URL: &str = "https://kieai.redpandaai.co";
 /// The largest reply read from the API; the service's replies are a few hundred bytes.
 const MAX_REPLY: u64 = 1024 * 1024;
 
-/// Where the stream endpoint lives under the base URL.
+/// Where the endpoints live under the base URL.
 const STREAM_ENDPOINT: &str = "/api/file-stream-upload";
+const BASE64_ENDPOINT: &str = "/api/file-base64-upload";
+const URL_ENDPOINT: &str = "/api/file-url-upload";
+
+/// The largest source the base64 endpoint takes: 10 MB, the service's guidance. Larger files go to
+/// the stream endpoint.
+pub const BASE64_MAX: u64 = 10_000_000;
 
 /// A client for the kie.ai File Upload API.
 ///
@@ -160,19 +172,7 @@ impl Client {
     /// checked both by HTTP status and by the body's `success` and `code`, and the `fileSize` the
     /// service reports must equal the bytes sent ([`Error::SizeMismatch`] otherwise).
     pub fn upload(&self, upload: Upload<'_>) -> Result<UploadedFile, Error> {
-        let auth = self.authorization()?;
-        let upload_path = check_upload_path(upload.upload_path.as_deref().ok_or_else(|| {
-            Error::InvalidInput("missing upload path: set Upload::upload_path".into())
-        })?)?
-        .to_owned();
-        let file_name = upload.effective_file_name()?;
-        if let Some(name) = &file_name {
-            check_file_name(name)?;
-        }
-        if let Some(t) = &upload.content_type {
-            check_content_type(t)?;
-        }
-
+        let checked = self.check(&upload)?;
         let Upload {
             mut source,
             content_type,
@@ -180,82 +180,151 @@ impl Client {
             mut progress,
             ..
         } = upload;
-        let mut file;
-        let (source, source_len, path): (&mut (dyn Read + Send), Option<u64>, Option<&Path>) =
-            match &mut source {
-                Source::File(path) => {
-                    let (f, len) = open_file(path)?;
-                    file = f;
-                    (&mut file, length.or(len), Some(path.as_path()))
-                }
-                Source::Bytes(bytes) => {
-                    let len = bytes.len() as u64;
-                    if length.is_some_and(|n| n != len) {
-                        return Err(Error::InvalidInput(format!(
-                            "declared length {} differs from the {len} bytes given",
-                            length.unwrap_or_default(),
-                        )));
-                    }
-                    (bytes, Some(len), None)
-                }
-                Source::Reader(reader) => (&mut **reader, length, None),
-            };
+        let mut file = None;
+        let (reader, len, path) = open_source(&mut source, length, &mut file)?;
 
-        let mut text = vec![("uploadPath", upload_path.as_str())];
-        if let Some(name) = &file_name {
+        let mut text = vec![("uploadPath", checked.upload_path.as_str())];
+        if let Some(name) = &checked.file_name {
             text.push(("fileName", name));
         }
         let fields = Fields {
             text: &text,
             file_field: "file",
             // Servers need a filename to treat the part as a file; "blob" is what browsers send.
-            file_name: file_name.as_deref().unwrap_or("blob"),
+            file_name: checked.file_name.as_deref().unwrap_or("blob"),
             content_type: content_type.as_deref(),
         };
-        let progress = progress
-            .as_mut()
-            .map(|p| &mut **p as &mut (dyn FnMut(u64, Option<u64>) + Send));
-        let mut body = Body::new(&fields, source, source_len, progress).map_err(|e| Error::Io {
+        let payload = Payload::new(reader, len, progress_ref(&mut progress));
+        let mut body = Body::new(&fields, payload).map_err(|e| Error::Io {
             path: path.map(Path::to_path_buf),
             source: e,
         })?;
+        let content_type = body.content_type().to_owned();
+        let length = body.len();
+        let result = self.post(
+            STREAM_ENDPOINT,
+            &checked.auth,
+            &content_type,
+            length,
+            &mut body,
+        );
+        conclude(result, body.payload(), path)
+    }
 
-        let mut request = self
-            .agent
-            .post(format!("{}{STREAM_ENDPOINT}", self.base_url))
-            .header("Authorization", auth)
-            .header("Accept", "application/json")
-            .header("Content-Type", body.content_type());
-        if let Some(len) = body.len() {
-            // With a length ureq sends the body by length instead of chunked; the body guards it.
-            request = request.header("Content-Length", len.to_string());
-        }
-        let request = request
-            .config()
-            .timeout_recv_response(Some(self.timeouts.reply))
-            .timeout_recv_body(Some(self.timeouts.reply))
-            .build();
+    /// Uploads bytes held in memory through `POST /api/file-base64-upload`, as `file_name` in
+    /// `upload_path`.
+    ///
+    /// The base64 endpoint is meant for small files: it sends 4/3 of the file's size, and sources
+    /// over [`BASE64_MAX`] bytes are refused with [`Error::InvalidInput`]. Prefer
+    /// [`upload_bytes`](Self::upload_bytes), which streams the same bytes to the stream endpoint.
+    pub fn upload_base64(
+        &self,
+        bytes: &[u8],
+        file_name: &str,
+        upload_path: &str,
+    ) -> Result<UploadedFile, Error> {
+        self.upload_as_base64(
+            Upload::bytes(bytes)
+                .file_name(file_name)
+                .upload_path(upload_path),
+        )
+    }
 
-        let result = request.send(SendBody::from_reader(&mut body));
-        if let Some(failure) = body.take_failure() {
-            return Err(match failure {
-                Failure::Source(source) => Error::Io {
-                    path: path.map(Path::to_path_buf),
-                    source,
-                },
-                Failure::Length { declared, actual } => Error::LengthMismatch { declared, actual },
-            });
+    /// Sends one [`Upload`] through `POST /api/file-base64-upload` instead of the stream endpoint.
+    ///
+    /// The file is base64-encoded on the fly into the JSON body (never held in memory as text), and
+    /// the body has an exact `Content-Length`, so the source's length must be known (a file, bytes,
+    /// or a reader with [`Upload::length`]) and at most [`BASE64_MAX`]. When the content type is
+    /// known (set, or told by the file name's extension) the data goes as a
+    /// `data:<type>;base64,` URL, so the service need not guess it.
+    pub fn upload_as_base64(&self, upload: Upload<'_>) -> Result<UploadedFile, Error> {
+        let checked = self.check(&upload)?;
+        let Upload {
+            mut source,
+            content_type,
+            length,
+            mut progress,
+            ..
+        } = upload;
+        let mut file = None;
+        let (reader, len, path) = open_source(&mut source, length, &mut file)?;
+        let Some(len) = len else {
+            return Err(Error::InvalidInput(
+                "the base64 endpoint needs a source of known length: set Upload::length, or use \
+                 Client::upload (the stream endpoint)"
+                    .into(),
+            ));
+        };
+        if len == 0 {
+            return Err(Error::InvalidInput(
+                "the source is empty, and the base64 endpoint takes no empty data: use \
+                 Client::upload (the stream endpoint)"
+                    .into(),
+            ));
         }
+        if len > BASE64_MAX {
+            return Err(Error::InvalidInput(format!(
+                "{len} bytes is over the base64 endpoint's limit of {BASE64_MAX}: use \
+                 Client::upload or upload_file (the stream endpoint) for large files"
+            )));
+        }
+        let mime = content_type.as_deref().or_else(|| {
+            checked
+                .file_name
+                .as_deref()
+                .and_then(crate::mime::from_file_name)
+        });
+        let (head, tail) =
+            base64_json_frame(&checked.upload_path, checked.file_name.as_deref(), mime);
+        let length = head.len() as u64 + encoded_len(len) + tail.len() as u64;
+        let payload = Payload::new(reader, Some(len), progress_ref(&mut progress));
+        let mut body = io::Cursor::new(head)
+            .chain(Encoder::new(payload))
+            .chain(io::Cursor::new(tail));
+        let result = self.post(
+            BASE64_ENDPOINT,
+            &checked.auth,
+            "application/json",
+            Some(length),
+            &mut body,
+        );
+        conclude(result, body.get_mut().0.get_mut().1.get_mut(), path)
+    }
+
+    /// Asks the service to fetch `file_url` itself and store it in `upload_path`, through
+    /// `POST /api/file-url-upload`.
+    ///
+    /// `file_url` must be an absolute `http` or `https` URL; it is sent exactly as given, query string
+    /// and percent-escapes included. Without a `file_name` the service derives one from the URL. The
+    /// service gives up on a download that takes over 30 seconds, and recommends this endpoint for
+    /// files up to about 100 MB.
+    pub fn upload_url(
+        &self,
+        file_url: &str,
+        upload_path: &str,
+        file_name: Option<&str>,
+    ) -> Result<UploadedFile, Error> {
+        let auth = self.authorization()?;
+        check_remote_url(file_url)?;
+        let upload_path = check_upload_path(upload_path)?;
+        let mut body = serde_json::Map::new();
+        body.insert("fileUrl".into(), file_url.into());
+        body.insert("uploadPath".into(), upload_path.into());
+        if let Some(name) = file_name {
+            check_file_name(name)?;
+            body.insert("fileName".into(), name.into());
+        }
+        let body = serde_json::to_vec(&body).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let length = body.len() as u64;
+        let result = self.post(
+            URL_ENDPOINT,
+            &auth,
+            "application/json",
+            Some(length),
+            &mut body.as_slice(),
+        );
         let response = result.map_err(Error::Transport)?;
-        let (file, reported) = read_reply(response)?;
-        let sent = body.sent();
-        if !body.is_done() || reported.is_some_and(|r| r != sent) {
-            return Err(Error::SizeMismatch {
-                sent,
-                reported: reported.unwrap_or(file.file_size),
-            });
-        }
-        Ok(file)
+        read_reply(response).map(|(file, _)| file)
     }
 
     /// Downloads `url` (a [`UploadedFile::download_url`]) into `out` and returns the number of bytes
@@ -292,6 +361,164 @@ impl Client {
         check_api_key(&self.api_key)?;
         Ok(format!("Bearer {}", self.api_key))
     }
+
+    /// Checks what can be checked of an upload before anything is opened or sent.
+    fn check(&self, upload: &Upload<'_>) -> Result<Checked, Error> {
+        let auth = self.authorization()?;
+        let upload_path = upload.upload_path.as_deref().ok_or_else(|| {
+            Error::InvalidInput("missing upload path: set Upload::upload_path".into())
+        })?;
+        let upload_path = check_upload_path(upload_path)?.to_owned();
+        let file_name = upload.effective_file_name()?;
+        if let Some(name) = &file_name {
+            check_file_name(name)?;
+        }
+        if let Some(t) = &upload.content_type {
+            check_content_type(t)?;
+        }
+        Ok(Checked {
+            auth,
+            upload_path,
+            file_name,
+        })
+    }
+
+    /// POSTs `body` to `endpoint` under the base URL, by length when `length` is known, else chunked.
+    fn post(
+        &self,
+        endpoint: &str,
+        auth: &str,
+        content_type: &str,
+        length: Option<u64>,
+        body: &mut dyn Read,
+    ) -> Result<Response<ReplyBody>, ureq::Error> {
+        let mut request = self
+            .agent
+            .post(format!("{}{endpoint}", self.base_url))
+            .header("Authorization", auth)
+            .header("Accept", "application/json")
+            .header("Content-Type", content_type);
+        if let Some(length) = length {
+            // With a length ureq sends the body by length instead of chunked; the payload guards it.
+            request = request.header("Content-Length", length.to_string());
+        }
+        request
+            .config()
+            .timeout_recv_response(Some(self.timeouts.reply))
+            .timeout_recv_body(Some(self.timeouts.reply))
+            .build()
+            .send(SendBody::from_reader(body))
+    }
+}
+
+/// An upload's settings once checked.
+struct Checked {
+    auth: String,
+    upload_path: String,
+    file_name: Option<String>,
+}
+
+fn progress_ref<'p>(progress: &'p mut Option<ProgressFn<'_>>) -> Option<Progress<'p>> {
+    progress
+        .as_mut()
+        .map(|p| &mut **p as &mut (dyn FnMut(u64, Option<u64>) + Send))
+}
+
+type Opened<'s> = (&'s mut (dyn Read + Send), Option<u64>, Option<&'s Path>);
+
+/// Opens the source: a file is opened (into `file`) and measured; the declared length wins when set.
+fn open_source<'s>(
+    source: &'s mut Source<'_>,
+    length: Option<u64>,
+    file: &'s mut Option<File>,
+) -> Result<Opened<'s>, Error> {
+    Ok(match source {
+        Source::File(path) => {
+            let (f, len) = open_file(path)?;
+            (file.insert(f), length.or(len), Some(path.as_path()))
+        }
+        Source::Bytes(bytes) => {
+            let len = bytes.len() as u64;
+            if let Some(declared) = length.filter(|&n| n != len) {
+                return Err(Error::InvalidInput(format!(
+                    "declared length {declared} differs from the {len} bytes given"
+                )));
+            }
+            (bytes, Some(len), None)
+        }
+        Source::Reader(reader) => (&mut **reader, length, None),
+    })
+}
+
+/// Turns the outcome of a request into the stored file or the error it amounts to: the payload's own
+/// failure first (a transport error is only its symptom), then the reply, then the size check.
+fn conclude(
+    result: Result<Response<ReplyBody>, ureq::Error>,
+    payload: &mut Payload<'_>,
+    path: Option<&Path>,
+) -> Result<UploadedFile, Error> {
+    if let Some(failure) = payload.take_failure() {
+        return Err(match failure {
+            Failure::Source(source) => Error::Io {
+                path: path.map(Path::to_path_buf),
+                source,
+            },
+            Failure::Length { declared, actual } => Error::LengthMismatch { declared, actual },
+        });
+    }
+    let (file, reported) = read_reply(result.map_err(Error::Transport)?)?;
+    let sent = payload.sent();
+    if !payload.is_finished() || reported.is_some_and(|r| r != sent) {
+        return Err(Error::SizeMismatch {
+            sent,
+            reported: reported.unwrap_or(file.file_size),
+        });
+    }
+    Ok(file)
+}
+
+/// The JSON around the base64 text: `{"fileName":..,"uploadPath":..,"base64Data":"` and `"}`.
+/// serde_json writes the small fields; the base64 alphabet needs no escaping in between.
+fn base64_json_frame(
+    upload_path: &str,
+    file_name: Option<&str>,
+    mime: Option<&str>,
+) -> (Vec<u8>, Vec<u8>) {
+    let mut fields = serde_json::Map::new();
+    fields.insert("uploadPath".into(), upload_path.into());
+    if let Some(name) = file_name {
+        fields.insert("fileName".into(), name.into());
+    }
+    let mut head = Value::Object(fields).to_string();
+    head.pop(); // the closing brace
+    head.push_str(",\"base64Data\":");
+    let data_url = mime
+        .map(|m| format!("data:{m};base64,"))
+        .unwrap_or_default();
+    let mut opening = Value::String(data_url).to_string();
+    opening.pop(); // keep the string open for the base64 text
+    head.push_str(&opening);
+    (head.into_bytes(), b"\"}".to_vec())
+}
+
+/// Checks a URL for the service to fetch: absolute `http` or `https`, with a host, no white space.
+fn check_remote_url(url: &str) -> Result<(), Error> {
+    let lower = url.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+    if host.is_none_or(|h| h.rsplit('@').next().unwrap_or_default().is_empty()) {
+        return Err(Error::InvalidInput(format!(
+            "file URL {url:?} is not an absolute http:// or https:// URL: the service can fetch only those"
+        )));
+    }
+    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::InvalidInput(format!(
+            "file URL {url:?} holds white space or a control character: percent-escape it"
+        )));
+    }
+    Ok(())
 }
 
 fn open_file(path: &Path) -> Result<(File, Option<u64>), Error> {

@@ -34,6 +34,9 @@
 //! }
 //! ```
 //!
+//! The service's two other endpoints are covered too: [`Client::upload_base64`] (small files as base64
+//! in JSON, encoded on the fly) and [`Client::upload_url`] (the service fetches a URL itself).
+//!
 //! Errors are one [`Error`] enum: a refusal by the service ([`Error::Service`], whether it came as an
 //! HTTP status or inside a 200 reply), a proxy's error page ([`Error::Http`]), a transport failure or
 //! timeout ([`Error::Transport`]), a local I/O error ([`Error::Io`]), bad input refused before
@@ -49,15 +52,17 @@
 #![deny(missing_docs)]
 #![deny(rust_2018_idioms)]
 
+mod base64;
 mod client;
 mod error;
 mod mime;
 mod multipart;
+mod payload;
 mod response;
 mod time;
 mod upload;
 
-pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL};
+pub use client::{Client, ClientBuilder, BASE64_MAX, DEFAULT_BASE_URL};
 pub use error::Error;
 pub use response::{UploadedFile, RETENTION};
 pub use upload::Upload;

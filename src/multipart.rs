@@ -1,11 +1,11 @@
 //! The `multipart/form-data` request body, built by hand as a [`Read`].
 //!
 //! The body is a chain: the text parts and the file part's head (a small buffer built up front), the
-//! first bytes of the source that were read to sniff its type, the rest of the source, and the closing
-//! delimiter. The payload passes straight from the source into the caller's buffer, so memory stays
-//! flat and no byte of the file is scanned or copied twice.
+//! [`Payload`] (the source, guarded and counted), and the closing delimiter. The payload passes
+//! straight from the source into the caller's buffer, so memory stays flat and no byte of the file is
+//! scanned or copied twice.
 //!
-//! When the source's length is known the body's exact length is known too, and the body guards it:
+//! When the source's length is known the body's exact length is known too, and the payload guards it:
 //! a source that ends early or runs long is an error, never a short or long body (ureq spins forever
 //! on a body shorter than its `Content-Length`).
 
@@ -16,21 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::mime;
-
-/// Progress is reported at most once per this many payload bytes (and once at the end).
-const PROGRESS_STEP: u64 = 64 * 1024;
-
-/// The progress callback: bytes of the source sent so far, and the total when known.
-pub(crate) type Progress<'a> = &'a mut (dyn FnMut(u64, Option<u64>) + Send);
-
-/// Why the body stopped producing bytes; the client turns it into an [`Error`](crate::Error).
-#[derive(Debug)]
-pub(crate) enum Failure {
-    /// The source's `read` failed.
-    Source(io::Error),
-    /// The source yielded `actual` bytes against a declared `declared`.
-    Length { declared: u64, actual: u64 },
-}
+use crate::payload::Payload;
 
 /// A text part and the file part, in the order the service should read them.
 pub(crate) struct Fields<'f> {
@@ -46,8 +32,7 @@ pub(crate) struct Fields<'f> {
 
 enum State {
     Head,
-    Prefix,
-    Source,
+    Payload,
     Tail,
     Done,
 }
@@ -57,41 +42,21 @@ pub(crate) struct Body<'a> {
     content_type: String,
     state: State,
     head: Vec<u8>,
-    /// The sniffed first bytes of the source, emitted before the rest of it.
-    prefix: Vec<u8>,
     pos: usize,
-    source: &'a mut (dyn Read + Send),
-    source_len: Option<u64>,
-    /// Bytes of the source emitted so far, prefix included.
-    sent: u64,
+    payload: Payload<'a>,
     tail: Vec<u8>,
-    progress: Option<Progress<'a>>,
-    /// The `sent` of the last progress call, if there was one.
-    reported: Option<u64>,
-    failure: Option<Failure>,
 }
 
 impl<'a> Body<'a> {
-    /// Builds the body, reading up to [`mime::SNIFF_LEN`] bytes of the source to guess its type when
-    /// none is given. Fails only when that first read fails.
-    pub(crate) fn new(
-        fields: &Fields<'_>,
-        source: &'a mut (dyn Read + Send),
-        source_len: Option<u64>,
-        progress: Option<Progress<'a>>,
-    ) -> io::Result<Body<'a>> {
+    /// Builds the body, peeking at up to [`mime::SNIFF_LEN`] bytes of the payload to guess its type
+    /// when neither the caller nor the file name tells it. Fails only when that first read fails.
+    pub(crate) fn new(fields: &Fields<'_>, mut payload: Payload<'a>) -> io::Result<Body<'a>> {
         let boundary = new_boundary();
-        let mut prefix = Vec::new();
         let part_type = match fields.content_type {
             Some(t) => t,
             None => match mime::from_file_name(fields.file_name) {
                 Some(t) => t,
-                None => {
-                    let want = source_len
-                        .map_or(mime::SNIFF_LEN as u64, |n| n.min(mime::SNIFF_LEN as u64));
-                    (&mut *source).take(want).read_to_end(&mut prefix)?;
-                    mime::sniff(&prefix).unwrap_or(mime::OCTET_STREAM)
-                }
+                None => mime::sniff(payload.peek(mime::SNIFF_LEN)?).unwrap_or(mime::OCTET_STREAM),
             },
         };
 
@@ -117,15 +82,9 @@ impl<'a> Body<'a> {
             content_type: format!("multipart/form-data; boundary={boundary}"),
             state: State::Head,
             head: head.into_bytes(),
-            prefix,
             pos: 0,
-            source,
-            source_len,
-            sent: 0,
+            payload,
             tail,
-            progress,
-            reported: None,
-            failure: None,
         })
     }
 
@@ -136,16 +95,18 @@ impl<'a> Body<'a> {
 
     /// The exact length of the body, when the source's length is known.
     pub(crate) fn len(&self) -> Option<u64> {
-        self.source_len
+        self.payload
+            .len()
             .map(|n| self.head.len() as u64 + n + self.tail.len() as u64)
     }
 
-    /// Bytes of the source sent so far.
-    pub(crate) fn sent(&self) -> u64 {
-        self.sent
+    /// The payload, for its count and its failure after the request.
+    pub(crate) fn payload(&mut self) -> &mut Payload<'a> {
+        &mut self.payload
     }
 
     /// Whether the whole body, closing delimiter included, has been produced.
+    #[cfg(test)]
     pub(crate) fn is_done(&self) -> bool {
         match self.state {
             State::Done => true,
@@ -155,76 +116,10 @@ impl<'a> Body<'a> {
         }
     }
 
-    /// Why the body stopped early, if it did.
-    pub(crate) fn take_failure(&mut self) -> Option<Failure> {
-        self.failure.take()
-    }
-
     #[cfg(test)]
     pub(crate) fn boundary(&self) -> &str {
         let (_, boundary) = self.content_type.split_once("boundary=").unwrap();
         boundary
-    }
-
-    fn report(&mut self, finished: bool) {
-        if let Some(progress) = self.progress.as_mut() {
-            let due = match self.reported {
-                Some(last) if finished => last != self.sent,
-                Some(last) => self.sent - last >= PROGRESS_STEP,
-                None => finished || self.sent >= PROGRESS_STEP,
-            };
-            if due {
-                self.reported = Some(self.sent);
-                progress(self.sent, self.source_len);
-            }
-        }
-    }
-
-    fn fail(&mut self, failure: Failure) -> io::Error {
-        let err = match &failure {
-            Failure::Source(e) => io::Error::new(e.kind(), e.to_string()),
-            Failure::Length { declared, actual } => io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("source yielded {actual} bytes against a declared length of {declared}"),
-            ),
-        };
-        self.failure = Some(failure);
-        err
-    }
-
-    /// Reads from the source into `buf`, guarding the declared length. `Ok(0)` means the payload is
-    /// complete.
-    fn read_source(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let want = match self.source_len {
-            Some(len) => {
-                let left = len - self.sent;
-                if left == 0 {
-                    // Anything more in the source means the declared length was wrong.
-                    let mut probe = [0u8; 1];
-                    return match read_retrying(self.source, &mut probe) {
-                        Ok(0) => Ok(0),
-                        Ok(_) => Err(self.fail(Failure::Length {
-                            declared: len,
-                            actual: len + 1,
-                        })),
-                        Err(e) => Err(self.fail(Failure::Source(e))),
-                    };
-                }
-                buf.len().min(usize::try_from(left).unwrap_or(usize::MAX))
-            }
-            None => buf.len(),
-        };
-        match read_retrying(self.source, &mut buf[..want]) {
-            Ok(0) => match self.source_len {
-                Some(declared) => Err(self.fail(Failure::Length {
-                    declared,
-                    actual: self.sent,
-                })),
-                None => Ok(0),
-            },
-            Ok(n) => Ok(n),
-            Err(e) => Err(self.fail(Failure::Source(e))),
-        }
     }
 }
 
@@ -233,9 +128,6 @@ impl Read for Body<'_> {
         if buf.is_empty() {
             return Ok(0);
         }
-        if self.failure.is_some() {
-            return Err(io::Error::other("the upload body already failed"));
-        }
         loop {
             match self.state {
                 State::Head => {
@@ -243,25 +135,13 @@ impl Read for Body<'_> {
                     if n > 0 {
                         return Ok(n);
                     }
-                    self.state = State::Prefix;
+                    self.state = State::Payload;
                 }
-                State::Prefix => {
-                    let n = copy_from(&self.prefix, &mut self.pos, buf);
+                State::Payload => {
+                    let n = self.payload.read(buf)?;
                     if n > 0 {
-                        self.sent += n as u64;
-                        self.report(false);
                         return Ok(n);
                     }
-                    self.state = State::Source;
-                }
-                State::Source => {
-                    let n = self.read_source(buf)?;
-                    if n > 0 {
-                        self.sent += n as u64;
-                        self.report(false);
-                        return Ok(n);
-                    }
-                    self.report(true);
                     self.state = State::Tail;
                 }
                 State::Tail => {
@@ -287,15 +167,6 @@ fn copy_from(src: &[u8], pos: &mut usize, buf: &mut [u8]) -> usize {
         *pos = 0;
     }
     n
-}
-
-fn read_retrying(source: &mut (dyn Read + Send), buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match source.read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => return other,
-        }
-    }
 }
 
 /// Escapes a `name` or `filename` parameter value as browsers do (WHATWG HTML, RFC 7578): `"`, CR and
@@ -414,13 +285,16 @@ mod tests {
                     let data: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
                     let text = [("uploadPath", "dir/sub"), ("fileName", name)];
                     let mut src: &[u8] = &data;
-                    let mut body =
-                        Body::new(&fields(&text, name), &mut src, Some(size as u64), None).unwrap();
+                    let mut body = Body::new(
+                        &fields(&text, name),
+                        Payload::new(&mut src, Some(size as u64), None),
+                    )
+                    .unwrap();
                     let declared = body.len().unwrap();
                     let out = produce(&mut body, chunk).unwrap();
                     assert_eq!(out.len() as u64, declared, "name {name:?} size {size}");
                     assert!(body.is_done());
-                    assert_eq!(body.sent(), size as u64);
+                    assert_eq!(body.payload().sent(), size as u64);
                 }
             }
         }
@@ -432,7 +306,8 @@ mod tests {
         for name in ["quote\"d.txt", "semi;colon.bin", "ünï ə.txt", "--dash"] {
             let text = [("uploadPath", "images/u"), ("fileName", name)];
             let mut src: &[u8] = &data;
-            let mut body = Body::new(&fields(&text, name), &mut src, None, None).unwrap();
+            let mut body =
+                Body::new(&fields(&text, name), Payload::new(&mut src, None, None)).unwrap();
             assert_eq!(body.len(), None);
             let out = produce(&mut body, 8192).unwrap();
             let parts = parse(&out, body.boundary());
@@ -460,7 +335,8 @@ mod tests {
         let text = [("uploadPath", "safe")];
         let data = b"payload";
         let mut src: &[u8] = data;
-        let mut body = Body::new(&fields(&text, evil), &mut src, Some(7), None).unwrap();
+        let mut body =
+            Body::new(&fields(&text, evil), Payload::new(&mut src, Some(7), None)).unwrap();
         let out = produce(&mut body, 4096).unwrap();
         let parts = parse(&out, body.boundary());
         assert_eq!(parts.len(), 2);
@@ -468,61 +344,6 @@ mod tests {
         assert_eq!(parts[1].0, "file");
         assert_eq!(parts[1].2, data);
         assert!(!String::from_utf8_lossy(&out).contains("\r\n--injected"));
-    }
-
-    #[test]
-    fn short_source_fails_instead_of_ending_the_body() {
-        let data = [7u8; 100];
-        let mut src: &[u8] = &data;
-        let mut body = Body::new(&fields(&[], "a.bin"), &mut src, Some(150), None).unwrap();
-        let err = produce(&mut body, 4096).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
-        assert!(matches!(
-            body.take_failure(),
-            Some(Failure::Length {
-                declared: 150,
-                actual: 100
-            })
-        ));
-        assert!(!body.is_done());
-    }
-
-    #[test]
-    fn long_source_fails_instead_of_overrunning() {
-        let data = [7u8; 100];
-        let mut src: &[u8] = &data;
-        let mut body = Body::new(&fields(&[], "a.bin"), &mut src, Some(60), None).unwrap();
-        assert!(produce(&mut body, 4096).is_err());
-        assert!(matches!(
-            body.take_failure(),
-            Some(Failure::Length {
-                declared: 60,
-                actual: 61
-            })
-        ));
-    }
-
-    #[test]
-    fn source_error_is_kept() {
-        struct Broken(usize);
-        impl Read for Broken {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                if self.0 == 0 {
-                    return Err(io::Error::new(io::ErrorKind::BrokenPipe, "disk gone"));
-                }
-                let n = buf.len().min(self.0);
-                self.0 -= n;
-                Ok(n)
-            }
-        }
-        let mut src = Broken(1000);
-        let mut body = Body::new(&fields(&[], "a.bin"), &mut src, None, None).unwrap();
-        let err = produce(&mut body, 256).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
-        match body.take_failure() {
-            Some(Failure::Source(e)) => assert_eq!(e.to_string(), "disk gone"),
-            other => panic!("{other:?}"),
-        }
     }
 
     #[test]
@@ -536,7 +357,7 @@ mod tests {
                 file_name: name,
                 content_type: explicit,
             };
-            let mut body = Body::new(&f, &mut src, None, None).unwrap();
+            let mut body = Body::new(&f, Payload::new(&mut src, None, None)).unwrap();
             let out = produce(&mut body, 3).unwrap();
             // The sniffed bytes are not lost.
             assert!(out.windows(png.len()).any(|w| w == png));
@@ -549,30 +370,8 @@ mod tests {
         assert_eq!(find_type("pic.unknown", None), "image/png");
         assert_eq!(find_type("pic", Some("video/mp4")), "video/mp4");
         let mut src: &[u8] = b"just text";
-        let mut body = Body::new(&fields(&[], "blob"), &mut src, None, None).unwrap();
+        let mut body = Body::new(&fields(&[], "blob"), Payload::new(&mut src, None, None)).unwrap();
         let out = produce(&mut body, 64).unwrap();
         assert!(String::from_utf8_lossy(&out).contains("Content-Type: application/octet-stream"));
-    }
-
-    #[test]
-    fn progress_adds_up_to_the_size() {
-        let data = vec![1u8; 1_000_000];
-        let mut calls = Vec::new();
-        let mut record = |sent, total| calls.push((sent, total));
-        let mut src: &[u8] = &data;
-        let mut body = Body::new(
-            &fields(&[], "a.bin"),
-            &mut src,
-            Some(1_000_000),
-            Some(&mut record),
-        )
-        .unwrap();
-        produce(&mut body, 8192).unwrap();
-        drop(body);
-        assert_eq!(calls.last(), Some(&(1_000_000, Some(1_000_000))));
-        assert!(calls
-            .windows(2)
-            .all(|w| w[1].0 >= w[0].0 + PROGRESS_STEP || (w[1].0 == 1_000_000 && w[0].0 < w[1].0)));
-        assert!(calls.len() >= 15 && calls.len() <= 17, "{}", calls.len());
     }
 }

@@ -16,7 +16,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
@@ -96,6 +96,9 @@ pub struct RecordedRequest {
     pub content_type: Option<String>,
     /// The multipart parts, in order, as the independent parser read them.
     pub parts: Vec<Part>,
+    /// The string fields of a JSON body (base64 and URL uploads); `base64Data` is cut to its first
+    /// 64 characters.
+    pub json_fields: BTreeMap<String, String>,
     /// The HTTP status of the reply.
     pub status: u16,
     /// The service `code` in the reply.
@@ -297,6 +300,7 @@ fn handle(state: &State, mut request: Request) {
             .is_some_and(|v| v.to_ascii_lowercase().contains("chunked")),
         content_type: header(&request, "Content-Type").map(str::to_owned),
         parts: Vec::new(),
+        json_fields: BTreeMap::new(),
         status: 0,
         code: 0,
     };
@@ -327,8 +331,8 @@ fn handle(state: &State, mut request: Request) {
             Outcome::error(401, "Unauthorized: invalid or missing API key")
         }
         Some("file-stream-upload") => stream_upload(state, &mut request, &mut record.parts),
-        Some("file-base64-upload") => base64_upload(state, &mut request),
-        Some(_) => url_upload(state, &mut request),
+        Some("file-base64-upload") => base64_upload(state, &mut request, &mut record.json_fields),
+        Some(_) => url_upload(state, &mut request, &mut record.json_fields),
     };
     // Read what is left of the body, so the client sees the reply rather than a reset.
     let _ = io::copy(request.as_reader(), &mut io::sink());
@@ -555,15 +559,31 @@ fn stream_upload(state: &State, request: &mut Request, parts: &mut Vec<Part>) ->
     )
 }
 
-fn read_json(request: &mut Request) -> Result<Value, Outcome> {
+fn read_json(
+    request: &mut Request,
+    fields: &mut BTreeMap<String, String>,
+) -> Result<Value, Outcome> {
     let mut body = Vec::new();
     request
         .as_reader()
         .take(MAX_JSON_BODY)
         .read_to_end(&mut body)
         .map_err(|e| Outcome::error(400, &format!("Could not read the body: {e}")))?;
-    serde_json::from_slice(&body)
-        .map_err(|e| Outcome::error(400, &format!("Invalid JSON body: {e}")))
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| Outcome::error(400, &format!("Invalid JSON body: {e}")))?;
+    if let Some(object) = value.as_object() {
+        for (k, v) in object {
+            if let Some(text) = v.as_str() {
+                let text = if k == "base64Data" {
+                    text.chars().take(64).collect()
+                } else {
+                    text.to_owned()
+                };
+                fields.insert(k.clone(), text);
+            }
+        }
+    }
+    Ok(value)
 }
 
 fn text_field<'v>(body: &'v Value, name: &str) -> Result<&'v str, Outcome> {
@@ -573,9 +593,13 @@ fn text_field<'v>(body: &'v Value, name: &str) -> Result<&'v str, Outcome> {
         .ok_or_else(|| Outcome::error(400, &format!("Missing required parameter: {name}")))
 }
 
-fn base64_upload(state: &State, request: &mut Request) -> Outcome {
+fn base64_upload(
+    state: &State,
+    request: &mut Request,
+    fields: &mut BTreeMap<String, String>,
+) -> Outcome {
     let result = (|| {
-        let body = read_json(request)?;
+        let body = read_json(request, fields)?;
         let data = text_field(&body, "base64Data")?;
         let upload_path = text_field(&body, "uploadPath")?;
         let file_name = body.get("fileName").and_then(Value::as_str);
@@ -606,9 +630,13 @@ fn base64_upload(state: &State, request: &mut Request) -> Outcome {
     result.unwrap_or_else(|e| e)
 }
 
-fn url_upload(state: &State, request: &mut Request) -> Outcome {
+fn url_upload(
+    state: &State,
+    request: &mut Request,
+    fields: &mut BTreeMap<String, String>,
+) -> Outcome {
     let result = (|| {
-        let body = read_json(request)?;
+        let body = read_json(request, fields)?;
         let url = text_field(&body, "fileUrl")?;
         let upload_path = text_field(&body, "uploadPath")?;
         let file_name = body.get("fileName").and_then(Value::as_str);

@@ -1,0 +1,213 @@
+//! The base64 endpoint's JSON body, with the file encoded on the fly by a [`Read`] adapter: the file
+//! is never held in memory twice, once as bytes and once as a `String`.
+//!
+//! A hand-written encoder instead of the `base64` crate: it is forty lines, and the streaming adapter
+//! would have to be written around that crate anyway.
+
+use std::io::{self, Read};
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Input bytes encoded per refill; a multiple of 3, so only the last group needs padding.
+const BLOCK: usize = 48 * 1024;
+
+/// The length of the base64 text (with padding) for `n` bytes.
+pub(crate) fn encoded_len(n: u64) -> u64 {
+    n.div_ceil(3) * 4
+}
+
+/// Encodes `input` (whose length is a multiple of 3, or the final group) into `out`.
+fn encode_into(input: &[u8], out: &mut Vec<u8>) {
+    let mut groups = input.chunks_exact(3);
+    for g in &mut groups {
+        let n = u32::from(g[0]) << 16 | u32::from(g[1]) << 8 | u32::from(g[2]);
+        out.extend_from_slice(&[
+            ALPHABET[(n >> 18) as usize & 63],
+            ALPHABET[(n >> 12) as usize & 63],
+            ALPHABET[(n >> 6) as usize & 63],
+            ALPHABET[n as usize & 63],
+        ]);
+    }
+    match *groups.remainder() {
+        [a] => {
+            let n = u32::from(a) << 16;
+            out.extend_from_slice(&[
+                ALPHABET[(n >> 18) as usize & 63],
+                ALPHABET[(n >> 12) as usize & 63],
+                b'=',
+                b'=',
+            ]);
+        }
+        [a, b] => {
+            let n = u32::from(a) << 16 | u32::from(b) << 8;
+            out.extend_from_slice(&[
+                ALPHABET[(n >> 18) as usize & 63],
+                ALPHABET[(n >> 12) as usize & 63],
+                ALPHABET[(n >> 6) as usize & 63],
+                b'=',
+            ]);
+        }
+        _ => {}
+    }
+}
+
+/// A [`Read`] that yields the base64 encoding of what `inner` yields, through fixed-size buffers.
+pub(crate) struct Encoder<R> {
+    inner: R,
+    input: Vec<u8>,
+    /// Input bytes held over (fewer than 3) until more arrive.
+    carry: usize,
+    out: Vec<u8>,
+    out_pos: usize,
+    done: bool,
+}
+
+impl<R: Read> Encoder<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        Encoder {
+            inner,
+            input: vec![0; BLOCK],
+            carry: 0,
+            out: Vec::with_capacity(BLOCK / 3 * 4),
+            out_pos: 0,
+            done: false,
+        }
+    }
+
+    pub(crate) fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+}
+
+impl<R: Read> Read for Encoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.out_pos < self.out.len() {
+                let n = (self.out.len() - self.out_pos).min(buf.len());
+                buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
+                self.out_pos += n;
+                return Ok(n);
+            }
+            if self.done || buf.is_empty() {
+                return Ok(0);
+            }
+            self.out.clear();
+            self.out_pos = 0;
+            let n = match self.inner.read(&mut self.input[self.carry..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                // The end: the held-over bytes become the padded final group.
+                encode_into(&self.input[..self.carry], &mut self.out);
+                self.carry = 0;
+                self.done = true;
+                continue;
+            }
+            let total = self.carry + n;
+            let whole = total / 3 * 3;
+            encode_into(&self.input[..whole], &mut self.out);
+            self.input.copy_within(whole..total, 0);
+            self.carry = total - whole;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(data: &[u8], chunk: usize) -> String {
+        /// Yields at most `chunk` bytes a read, as a pipe might.
+        struct Trickle<'d>(&'d [u8], usize);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(buf.len()).min(self.1);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut text = String::new();
+        Encoder::new(Trickle(data, chunk))
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text.len() as u64, encoded_len(data.len() as u64));
+        text
+    }
+
+    /// A plain decoder, only to check round trips.
+    fn decode(text: &str) -> Vec<u8> {
+        let value = |c: u8| ALPHABET.iter().position(|&a| a == c).unwrap() as u32;
+        let mut out = Vec::new();
+        for group in text.as_bytes().chunks(4) {
+            let pad = group.iter().filter(|&&c| c == b'=').count();
+            let n = group
+                .iter()
+                .map(|&c| if c == b'=' { 0 } else { value(c) })
+                .fold(0, |n, v| n << 6 | v);
+            out.extend_from_slice(&n.to_be_bytes()[1..4 - pad]);
+        }
+        out
+    }
+
+    #[test]
+    fn rfc4648_test_vectors() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            for chunk in [1, 2, 5, 1 << 16] {
+                assert_eq!(encode(plain.as_bytes(), chunk), encoded, "{plain:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn round_trips_every_length_mod_3() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let data: Vec<u8> = (0..200_003)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        for len in [
+            0,
+            1,
+            2,
+            3,
+            4,
+            5,
+            100,
+            101,
+            102,
+            BLOCK - 1,
+            BLOCK,
+            BLOCK + 1,
+            200_003,
+        ] {
+            for chunk in [1, 7, 4096, 1 << 20] {
+                if chunk == 1 && len > 5000 {
+                    continue;
+                }
+                let text = encode(&data[..len], chunk);
+                assert_eq!(decode(&text), &data[..len], "len {len} chunk {chunk}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_byte_value() {
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(decode(&encode(&all, 3)), all);
+    }
+}
