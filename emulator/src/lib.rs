@@ -4,11 +4,16 @@
 //! Bearer key, parses multipart bodies with the independent `multipart` crate (Content-Length or
 //! chunked), stores files in a temporary directory, and serves each `downloadUrl` without credentials
 //! until its time to live runs out. Requests are handled concurrently, so a URL upload may fetch from
-//! the emulator itself. Every request is recorded for tests to inspect.
+//! the emulator itself. Every request is recorded for tests to inspect, and tests can script faults
+//! ([`Fault`]) for the next requests.
 //!
 //! ```
-//! let emulator = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("test-key"))?;
+//! use kie_upload_emulator::{Config, Emulator, Fault};
+//!
+//! let emulator = Emulator::start(Config::new("test-key"))?;
 //! println!("listening on {}", emulator.base_url());
+//! // The next two uploads get a 503; the third goes through.
+//! emulator.inject(Fault::Status { status: 503, retry_after: None }, 2);
 //! assert!(emulator.requests().is_empty());
 //! # Ok::<_, std::io::Error>(())
 //! ```
@@ -16,25 +21,32 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::collections::{BTreeMap, HashMap};
-use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::{json, Value};
-use tiny_http::{Header, Method, Request, Response, ResponseBox, Server};
+use serde_json::Value;
 
+mod http;
+mod service;
 mod util;
+
+use http::{Head, Reply};
+use service::Outcome;
 
 /// The service's retention: three days.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3 * 24 * 60 * 60);
 
-/// The largest JSON body (base64 and URL uploads) the emulator reads.
-const MAX_JSON_BODY: u64 = 64 * 1024 * 1024;
+/// How long a connection held by [`Fault::StopReading`] or [`Fault::NeverAnswer`] stays open at most.
+const HOLD: Duration = Duration::from_secs(60);
+
+/// How long an idle kept-alive connection waits for its next request.
+const IDLE: Duration = Duration::from_secs(30);
 
 /// How the emulator behaves.
 #[derive(Debug, Clone)]
@@ -77,6 +89,47 @@ impl Config {
     }
 }
 
+/// A scripted fault for the next upload requests (see [`Emulator::inject`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer with this HTTP status and the service's JSON error envelope, with a `Retry-After`
+    /// header when given (seconds, or an HTTP date).
+    Status {
+        /// The HTTP status and the envelope's `code`.
+        status: u16,
+        /// The `Retry-After` header's value.
+        retry_after: Option<String>,
+    },
+    /// Answer HTTP 200 with this `code` and `"success": false` in the body.
+    BodyCode {
+        /// The envelope's `code`.
+        code: u16,
+        /// The `Retry-After` header's value.
+        retry_after: Option<String>,
+    },
+    /// Read this many bytes of the body, then close the connection.
+    CloseAfter(u64),
+    /// Read this many bytes of the body, then stop reading and hold the connection open.
+    StopReading(u64),
+    /// Read the whole body and never answer (the connection stays open).
+    NeverAnswer,
+    /// Answer with a proxy's HTML error page and this status.
+    Html(u16),
+    /// Answer HTTP 200 with a body that is not JSON.
+    MalformedJson,
+    /// Announce a JSON reply and close the connection halfway through it.
+    TruncatedJson,
+    /// Answer HTTP 200 with a JSON reply of this many bytes.
+    HugeReply(usize),
+    /// Answer with a redirect: this status and `Location`.
+    Redirect(u16, String),
+    /// Store the file but report a `fileSize` one larger than the bytes received.
+    WrongSize,
+    /// Answer normally, one byte at a time with this pause between bytes.
+    Drip(Duration),
+}
+
 /// One request the emulator received, as it parsed it.
 #[derive(Debug, Clone)]
 pub struct RecordedRequest {
@@ -99,9 +152,11 @@ pub struct RecordedRequest {
     /// The string fields of a JSON body (base64 and URL uploads); `base64Data` is cut to its first
     /// 64 characters.
     pub json_fields: BTreeMap<String, String>,
-    /// The HTTP status of the reply.
+    /// The fault applied to this request, if one was scripted.
+    pub fault: Option<Fault>,
+    /// The HTTP status of the reply (0 when the fault sent none).
     pub status: u16,
-    /// The service `code` in the reply.
+    /// The service `code` in the reply (0 when there was none).
     pub code: u16,
 }
 
@@ -133,26 +188,23 @@ struct State {
     dir: tempfile::TempDir,
     files: Mutex<HashMap<String, Stored>>,
     requests: Mutex<Vec<RecordedRequest>>,
+    faults: Mutex<VecDeque<Fault>>,
     next_id: AtomicU64,
     fetcher: ureq::Agent,
+    stopping: AtomicBool,
 }
 
 /// A running emulator; it stops, and its files are deleted, when dropped.
 pub struct Emulator {
     state: Arc<State>,
-    server: Arc<Server>,
     acceptor: Option<JoinHandle<()>>,
 }
 
 impl Emulator {
     /// Starts the emulator on 127.0.0.1 and returns once it accepts connections.
     pub fn start(config: Config) -> io::Result<Emulator> {
-        let server = Server::http(("127.0.0.1", config.port)).map_err(io::Error::other)?;
-        let port = server
-            .server_addr()
-            .to_ip()
-            .map(|a| a.port())
-            .ok_or_else(|| io::Error::other("the server has no IP address"))?;
+        let listener = TcpListener::bind(("127.0.0.1", config.port))?;
+        let port = listener.local_addr()?.port();
         let fetcher = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(30)))
             .http_status_as_error(false)
@@ -166,27 +218,31 @@ impl Emulator {
                 .tempdir()?,
             files: Mutex::new(HashMap::new()),
             requests: Mutex::new(Vec::new()),
+            faults: Mutex::new(VecDeque::new()),
             next_id: AtomicU64::new(0),
             fetcher,
+            stopping: AtomicBool::new(false),
         });
-        let server = Arc::new(server);
         let acceptor = {
-            let (server, state) = (Arc::clone(&server), Arc::clone(&state));
+            let state = Arc::clone(&state);
             thread::Builder::new()
                 .name("emulator-accept".into())
                 .spawn(move || {
-                    for request in server.incoming_requests() {
+                    for stream in listener.incoming() {
+                        if state.stopping.load(Ordering::SeqCst) {
+                            return;
+                        }
+                        let Ok(stream) = stream else { continue };
                         let state = Arc::clone(&state);
-                        // One thread a request, so a URL upload can fetch from this emulator.
+                        // A thread a connection, so a URL upload can fetch from this emulator.
                         let _ = thread::Builder::new()
-                            .name("emulator-request".into())
-                            .spawn(move || handle(&state, request));
+                            .name("emulator-conn".into())
+                            .spawn(move || serve_connection(&state, stream));
                     }
                 })?
         };
         Ok(Emulator {
             state,
-            server,
             acceptor: Some(acceptor),
         })
     }
@@ -211,9 +267,30 @@ impl Emulator {
         &self.state.config.api_key
     }
 
+    /// Applies `fault` to the next `times` requests to the upload endpoints (after any faults already
+    /// scripted). Downloads are never affected.
+    pub fn inject(&self, fault: Fault, times: usize) {
+        let mut faults = lock(&self.state.faults);
+        faults.extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Drops the scripted faults not yet applied.
+    pub fn clear_faults(&self) {
+        lock(&self.state.faults).clear();
+    }
+
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.state.requests).clone()
+    }
+
+    /// The requests received so far for an endpoint path ending in `endpoint`, such as
+    /// `/api/file-stream-upload`: the attempts a client made.
+    pub fn attempts(&self, endpoint: &str) -> usize {
+        lock(&self.state.requests)
+            .iter()
+            .filter(|r| r.path.ends_with(endpoint))
+            .count()
     }
 
     /// Forgets the recorded requests.
@@ -224,7 +301,7 @@ impl Emulator {
     /// The bytes stored under `file_path` (`uploadPath/fileName`), if any.
     pub fn stored(&self, file_path: &str) -> Option<Vec<u8>> {
         let disk = lock(&self.state.files).get(file_path)?.disk.clone();
-        fs::read(disk).ok()
+        std::fs::read(disk).ok()
     }
 
     /// Blocks until the server stops (for the binary, which runs until killed).
@@ -237,7 +314,9 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        self.server.unblock();
+        self.state.stopping.store(true, Ordering::SeqCst);
+        // Wake the acceptor with a connection of our own.
+        let _ = TcpStream::connect(("127.0.0.1", self.port()));
         if let Some(acceptor) = self.acceptor.take() {
             let _ = acceptor.join();
         }
@@ -245,97 +324,167 @@ impl Drop for Emulator {
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic in one request thread must not take the emulator down with it.
+    // A panic in one connection thread must not take the emulator down with it.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// What one request amounts to before it is answered.
-struct Outcome {
-    status: u16,
-    code: u16,
-    body: Value,
-}
-
-impl Outcome {
-    fn ok(data: Value) -> Self {
-        Outcome {
-            status: 200,
-            code: 200,
-            body: json!({"success": true, "code": 200, "msg": "File uploaded successfully", "data": data}),
+/// Waits for the first byte of a next request, giving up when idle too long or stopping.
+fn await_request(state: &State, reader: &mut BufReader<TcpStream>) -> bool {
+    let started = Instant::now();
+    let _ = reader
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_millis(200)));
+    loop {
+        match reader.fill_buf() {
+            Ok([]) => return false,
+            Ok(_) => break,
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                if state.stopping.load(Ordering::SeqCst) || started.elapsed() > IDLE {
+                    return false;
+                }
+            }
+            Err(_) => return false,
         }
     }
+    let _ = reader.get_ref().set_read_timeout(Some(HOLD));
+    true
+}
 
-    fn error(code: u16, msg: &str) -> Self {
-        Outcome {
-            status: code,
-            code,
-            body: json!({"success": false, "code": code, "msg": msg}),
+fn serve_connection(state: &State, stream: TcpStream) {
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::with_capacity(64 * 1024, stream);
+    while await_request(state, &mut reader) {
+        let head = match http::read_head(&mut reader) {
+            Ok(Some(head)) => head,
+            _ => return,
+        };
+        if head
+            .header("Expect")
+            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+        {
+            let _ = writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        let keep_alive = head.keep_alive;
+        let mut body = http::Body::new(&mut reader, &head);
+        let Some(reply) = handle(state, &head, &mut body, &mut writer) else {
+            return; // a fault took the connection
+        };
+        // Read what is left of the body, so the client sees the reply rather than a reset.
+        if io::copy(&mut body, &mut io::sink()).is_err() {
+            return;
+        }
+        if reply.write_to(&mut writer, keep_alive).is_err() || !keep_alive {
+            return;
         }
     }
 }
 
-fn header<'r>(request: &'r Request, name: &'static str) -> Option<&'r str> {
-    request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv(name))
-        .map(|h| h.value.as_str())
-}
-
-fn handle(state: &State, mut request: Request) {
-    let path = request
-        .url()
-        .split('?')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let auth = header(&request, "Authorization").map(str::to_owned);
+/// Handles one request; `None` when a fault has already dealt with the connection.
+fn handle(
+    state: &State,
+    head: &Head,
+    body: &mut dyn Read,
+    writer: &mut TcpStream,
+) -> Option<Reply> {
+    let path = head.path().to_owned();
+    let auth = head.header("Authorization");
     let mut record = RecordedRequest {
-        method: request.method().to_string(),
+        method: head.method.clone(),
         path: path.clone(),
-        authorized: auth.as_deref() == Some(&format!("Bearer {}", state.config.api_key)),
+        authorized: auth == Some(&format!("Bearer {}", state.config.api_key)),
         had_authorization: auth.is_some(),
-        content_length: header(&request, "Content-Length").and_then(|v| v.trim().parse().ok()),
-        chunked: header(&request, "Transfer-Encoding")
-            .is_some_and(|v| v.to_ascii_lowercase().contains("chunked")),
-        content_type: header(&request, "Content-Type").map(str::to_owned),
+        content_length: head.content_length(),
+        chunked: head.is_chunked(),
+        content_type: head.header("Content-Type").map(str::to_owned),
         parts: Vec::new(),
         json_fields: BTreeMap::new(),
+        fault: None,
         status: 0,
         code: 0,
     };
 
-    if request.method() == &Method::Get {
+    if head.method == "GET" {
         if let Some(file_path) = path.strip_prefix("/files/") {
-            let response = serve_download(state, file_path);
-            record.status = response.status_code().0;
-            record.code = record.status;
+            let reply = service::serve_download(state, file_path);
+            record.status = reply.status;
+            record.code = reply.status;
             // Recorded before the reply goes out, so a client that has its answer sees the record.
             lock(&state.requests).push(record);
-            let _ = request.respond(response);
-            return;
+            return Some(reply);
         }
     }
 
-    let endpoint = [
-        "file-stream-upload",
-        "file-base64-upload",
-        "file-url-upload",
-    ]
-    .into_iter()
-    .find(|e| path.ends_with(&format!("/api/{e}")));
-    let outcome = match endpoint {
+    let endpoint = ["file-stream-upload", "file-base64-upload", "file-url-upload"]
+        .into_iter()
+        .find(|e| path.ends_with(&format!("/api/{e}")));
+    let fault = endpoint.and_then(|_| lock(&state.faults).pop_front());
+    record.fault = fault.clone();
+
+    // Faults that act on the connection before or instead of the service.
+    match &fault {
+        Some(Fault::CloseAfter(n)) => {
+            let _ = io::copy(&mut body.take(*n), &mut io::sink());
+            lock(&state.requests).push(record);
+            let _ = writer.shutdown(Shutdown::Both);
+            return None;
+        }
+        Some(Fault::StopReading(n)) => {
+            let _ = io::copy(&mut body.take(*n), &mut io::sink());
+            lock(&state.requests).push(record);
+            hold(state);
+            return None;
+        }
+        Some(Fault::NeverAnswer) => {
+            let _ = io::copy(body, &mut io::sink());
+            lock(&state.requests).push(record);
+            hold(state);
+            return None;
+        }
+        Some(fault @ (Fault::Status { .. }
+        | Fault::BodyCode { .. }
+        | Fault::Html(_)
+        | Fault::MalformedJson
+        | Fault::HugeReply(_)
+        | Fault::Redirect(..))) => {
+            let _ = io::copy(body, &mut io::sink());
+            let reply = canned_reply(fault);
+            record.status = reply.status;
+            lock(&state.requests).push(record);
+            return Some(reply);
+        }
+        Some(Fault::TruncatedJson) => {
+            let _ = io::copy(body, &mut io::sink());
+            lock(&state.requests).push(record);
+            let json = br#"{"success": true, "code": 200, "data": {"fileName": "#;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                json.len() * 2
+            );
+            let _ = writer.write_all(head.as_bytes());
+            let _ = writer.write_all(json);
+            let _ = writer.shutdown(Shutdown::Both);
+            return None;
+        }
+        _ => {}
+    }
+
+    let mut outcome = match endpoint {
         None => Outcome::error(404, "Not found"),
-        Some(_) if request.method() != &Method::Post => Outcome::error(405, "Method not allowed"),
+        Some(_) if head.method != "POST" => Outcome::error(405, "Method not allowed"),
         Some(_) if !record.authorized => {
             Outcome::error(401, "Unauthorized: invalid or missing API key")
         }
-        Some("file-stream-upload") => stream_upload(state, &mut request, &mut record.parts),
-        Some("file-base64-upload") => base64_upload(state, &mut request, &mut record.json_fields),
-        Some(_) => url_upload(state, &mut request, &mut record.json_fields),
+        Some("file-stream-upload") => service::stream_upload(state, head, body, &mut record.parts),
+        Some("file-base64-upload") => service::base64_upload(state, body, &mut record.json_fields),
+        Some(_) => service::url_upload(state, body, &mut record.json_fields),
     };
-    // Read what is left of the body, so the client sees the reply rather than a reset.
-    let _ = io::copy(request.as_reader(), &mut io::sink());
+    if fault == Some(Fault::WrongSize) {
+        if let Some(size) = outcome.body["data"]["fileSize"].as_u64() {
+            outcome.body["data"]["fileSize"] = Value::from(size + 1);
+        }
+    }
 
     record.code = outcome.code;
     record.status = if outcome.status != 200 && state.config.errors_in_body {
@@ -343,341 +492,88 @@ fn handle(state: &State, mut request: Request) {
     } else {
         outcome.status
     };
-    let json_header = Header::from_bytes("Content-Type", "application/json").expect("valid header");
-    let response = Response::from_string(outcome.body.to_string())
-        .with_status_code(record.status)
-        .with_header(json_header);
-    lock(&state.requests).push(record);
-    let _ = request.respond(response);
-}
-
-fn serve_download(state: &State, escaped: &str) -> ResponseBox {
-    let text =
-        |status: u16, body: &str| Response::from_string(body).with_status_code(status).boxed();
-    let Some(file_path) = util::unescape_path(escaped) else {
-        return text(400, "bad path");
-    };
-    let found = {
-        let mut files = lock(&state.files);
-        let expired = files
-            .get(&file_path)
-            .is_some_and(|f| f.stored_at.elapsed().unwrap_or_default() >= state.config.ttl);
-        if expired {
-            if let Some(f) = files.remove(&file_path) {
-                let _ = fs::remove_file(f.disk);
-            }
-        }
-        files
-            .get(&file_path)
-            .map(|f| (f.disk.clone(), f.mime.clone(), f.size))
-    };
-    let Some((disk, mime, size)) = found else {
-        return text(404, "Not found");
-    };
-    match File::open(disk) {
-        Ok(file) => {
-            let mut response =
-                Response::new(200.into(), Vec::new(), file, Some(size as usize), None);
-            if let Ok(h) = Header::from_bytes("Content-Type", mime) {
-                response.add_header(h);
-            }
-            response.boxed()
-        }
-        Err(_) => text(404, "Not found"),
-    }
-}
-
-/// A file written to the store's directory but not yet visible under a path.
-struct Incoming {
-    disk: PathBuf,
-    size: u64,
-    head: Vec<u8>,
-}
-
-fn receive(state: &State, data: &mut dyn Read) -> io::Result<Incoming> {
-    let id = state.next_id.fetch_add(1, Ordering::Relaxed);
-    let disk = state.dir.path().join(format!("blob-{id}"));
-    let mut out = File::create(&disk)?;
-    let mut head = Vec::new();
-    let mut size = 0u64;
-    let mut buf = vec![0u8; 64 * 1024];
-    let result = (|| loop {
-        let n = match data.read(&mut buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if head.len() < 32 {
-            let take = n.min(32 - head.len());
-            head.extend_from_slice(&buf[..take]);
-        }
-        out.write_all(&buf[..n])?;
-        size += n as u64;
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&disk);
-        return Err(e);
-    }
-    Ok(Incoming { disk, size, head })
-}
-
-fn discard(incoming: Option<Incoming>) {
-    if let Some(i) = incoming {
-        let _ = fs::remove_file(i.disk);
-    }
-}
-
-/// Makes `incoming` visible as `upload_path/file_name` (replacing what was there) and describes it.
-fn publish(
-    state: &State,
-    incoming: Incoming,
-    upload_path: &str,
-    file_name: Option<&str>,
-    ext_hint: &str,
-) -> Outcome {
-    let upload_path = upload_path.trim_matches('/');
-    let file_name = match file_name.filter(|n| !n.is_empty()) {
-        Some(n) => n.to_owned(),
-        None => {
-            let ext = ext_hint
-                .rsplit_once('.')
-                .map(|(_, e)| format!(".{e}"))
-                .unwrap_or_default();
-            format!("{}{ext}", util::random_hex(16))
-        }
-    };
-    let file_path = format!("{upload_path}/{file_name}");
-    let mime = util::detect_mime(&incoming.head, &file_name);
-    let now = SystemTime::now();
-    let data = json!({
-        "fileName": file_name,
-        "filePath": file_path,
-        "downloadUrl": format!("{}/files/{}", state.base_url, util::escape_path(&file_path)),
-        "fileSize": incoming.size,
-        "mimeType": mime,
-        "uploadedAt": util::rfc3339(now),
-    });
-    let old = lock(&state.files).insert(
-        file_path,
-        Stored {
-            disk: incoming.disk,
-            size: incoming.size,
-            mime,
-            stored_at: now,
-        },
+    let reply = Reply::bytes(
+        record.status,
+        "application/json",
+        outcome.body.to_string().into_bytes(),
     );
-    if let Some(old) = old {
-        let _ = fs::remove_file(old.disk);
+    lock(&state.requests).push(record);
+    if let Some(Fault::Drip(pause)) = fault {
+        let _ = drip(writer, reply, pause);
+        return None;
     }
-    Outcome::ok(data)
+    Some(reply)
 }
 
-fn stream_upload(state: &State, request: &mut Request, parts: &mut Vec<Part>) -> Outcome {
-    let boundary = header(request, "Content-Type").and_then(|ct| {
-        let (kind, params) = ct.split_once(';')?;
-        if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
-            return None;
-        }
-        params.split(';').find_map(|p| {
-            let (k, v) = p.split_once('=')?;
-            k.trim()
-                .eq_ignore_ascii_case("boundary")
-                .then(|| v.trim().trim_matches('"').to_owned())
-        })
-    });
-    let Some(boundary) = boundary else {
-        return Outcome::error(
-            400,
-            "Content-Type must be multipart/form-data with a boundary",
-        );
+fn canned_reply(fault: &Fault) -> Reply {
+    let envelope = |code: u16| {
+        serde_json::json!({"success": false, "code": code, "msg": format!("Injected fault: code {code}")})
+            .to_string()
+            .into_bytes()
     };
-
-    let mut form = multipart::server::Multipart::with_body(request.as_reader(), boundary);
-    let mut upload_path = None;
-    let mut file_name = None;
-    let mut file: Option<Incoming> = None;
-    let mut part_filename = String::new();
-    loop {
-        let mut entry = match form.read_entry() {
-            Ok(Some(entry)) => entry,
-            Ok(None) => break,
-            Err(e) => {
-                discard(file);
-                return Outcome::error(400, &format!("Malformed multipart body: {e}"));
-            }
-        };
-        let name = entry.headers.name.to_string();
-        let mut part = Part {
-            name: name.clone(),
-            filename: entry.headers.filename.clone(),
-            content_type: entry.headers.content_type.as_ref().map(ToString::to_string),
-            text: String::new(),
-            size: 0,
-        };
-        if name == "file" {
-            match receive(state, &mut entry.data) {
-                Ok(incoming) => {
-                    part.size = incoming.size;
-                    part_filename = part.filename.clone().unwrap_or_default();
-                    discard(file.replace(incoming));
-                }
-                Err(e) => {
-                    discard(file);
-                    return Outcome::error(400, &format!("Malformed multipart body: {e}"));
-                }
-            }
-        } else {
-            let mut value = Vec::new();
-            if let Err(e) = (&mut entry.data).take(64 * 1024).read_to_end(&mut value) {
-                discard(file);
-                return Outcome::error(400, &format!("Malformed multipart body: {e}"));
-            }
-            part.size = value.len() as u64;
-            part.text = String::from_utf8_lossy(&value).into_owned();
-            match name.as_str() {
-                "uploadPath" => upload_path = Some(part.text.clone()),
-                "fileName" => file_name = Some(part.text.clone()),
-                _ => {}
+    match fault {
+        Fault::Status {
+            status,
+            retry_after,
+        } => {
+            let reply = Reply::bytes(*status, "application/json", envelope(*status));
+            match retry_after {
+                Some(v) => reply.with_header("Retry-After", v),
+                None => reply,
             }
         }
-        parts.push(part);
+        Fault::BodyCode { code, retry_after } => {
+            let reply = Reply::bytes(200, "application/json", envelope(*code));
+            match retry_after {
+                Some(v) => reply.with_header("Retry-After", v),
+                None => reply,
+            }
+        }
+        Fault::Html(status) => Reply::bytes(
+            *status,
+            "text/html",
+            format!(
+                "<!DOCTYPE html><html><head><title>{status} | Gateway error</title></head>\
+                 <body><h1>Error {status}</h1><p>The origin web server is not reachable.</p>\
+                 </body></html>"
+            )
+            .into_bytes(),
+        ),
+        Fault::MalformedJson => Reply::bytes(
+            200,
+            "application/json",
+            b"{\"success\": true, \"code\": 200, \"data\": {\"fileName\" 'oops'".to_vec(),
+        ),
+        Fault::HugeReply(n) => {
+            let pad = "x".repeat(n.saturating_sub(40));
+            Reply::bytes(
+                200,
+                "application/json",
+                format!(r#"{{"success": true, "code": 200, "pad": "{pad}"}}"#).into_bytes(),
+            )
+        }
+        Fault::Redirect(status, location) => {
+            Reply::bytes(*status, "text/plain", Vec::new()).with_header("Location", location)
+        }
+        _ => Reply::bytes(500, "text/plain", b"unscripted fault".to_vec()),
     }
-    let Some(file) = file else {
-        return Outcome::error(400, "Missing required parameter: file");
-    };
-    let Some(upload_path) = upload_path.filter(|p| !p.trim_matches('/').is_empty()) else {
-        discard(Some(file));
-        return Outcome::error(400, "Missing required parameter: uploadPath");
-    };
-    publish(
-        state,
-        file,
-        &upload_path,
-        file_name.as_deref(),
-        &part_filename,
-    )
 }
 
-fn read_json(
-    request: &mut Request,
-    fields: &mut BTreeMap<String, String>,
-) -> Result<Value, Outcome> {
-    let mut body = Vec::new();
-    request
-        .as_reader()
-        .take(MAX_JSON_BODY)
-        .read_to_end(&mut body)
-        .map_err(|e| Outcome::error(400, &format!("Could not read the body: {e}")))?;
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| Outcome::error(400, &format!("Invalid JSON body: {e}")))?;
-    if let Some(object) = value.as_object() {
-        for (k, v) in object {
-            if let Some(text) = v.as_str() {
-                let text = if k == "base64Data" {
-                    text.chars().take(64).collect()
-                } else {
-                    text.to_owned()
-                };
-                fields.insert(k.clone(), text);
-            }
-        }
+/// Keeps a connection open without reading or writing, until the emulator stops or [`HOLD`] ends.
+fn hold(state: &State) {
+    let started = Instant::now();
+    while !state.stopping.load(Ordering::SeqCst) && started.elapsed() < HOLD {
+        thread::sleep(Duration::from_millis(50));
     }
-    Ok(value)
 }
 
-fn text_field<'v>(body: &'v Value, name: &str) -> Result<&'v str, Outcome> {
-    body.get(name)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| Outcome::error(400, &format!("Missing required parameter: {name}")))
-}
-
-fn base64_upload(
-    state: &State,
-    request: &mut Request,
-    fields: &mut BTreeMap<String, String>,
-) -> Outcome {
-    let result = (|| {
-        let body = read_json(request, fields)?;
-        let data = text_field(&body, "base64Data")?;
-        let upload_path = text_field(&body, "uploadPath")?;
-        let file_name = body.get("fileName").and_then(Value::as_str);
-        let payload = match data.strip_prefix("data:") {
-            Some(rest) => match rest.split_once(',') {
-                Some((meta, payload)) if meta.ends_with(";base64") => payload,
-                _ => {
-                    return Err(Outcome::error(
-                        400,
-                        "Invalid base64 data: malformed data URL",
-                    ))
-                }
-            },
-            None => data,
-        };
-        let bytes = util::base64_decode(payload)
-            .ok_or_else(|| Outcome::error(400, "Invalid base64 data"))?;
-        let incoming = receive(state, &mut bytes.as_slice())
-            .map_err(|e| Outcome::error(500, &format!("Could not store the file: {e}")))?;
-        Ok(publish(
-            state,
-            incoming,
-            upload_path,
-            file_name,
-            file_name.unwrap_or(""),
-        ))
-    })();
-    result.unwrap_or_else(|e| e)
-}
-
-fn url_upload(
-    state: &State,
-    request: &mut Request,
-    fields: &mut BTreeMap<String, String>,
-) -> Outcome {
-    let result = (|| {
-        let body = read_json(request, fields)?;
-        let url = text_field(&body, "fileUrl")?;
-        let upload_path = text_field(&body, "uploadPath")?;
-        let file_name = body.get("fileName").and_then(Value::as_str);
-        let lower = url.to_ascii_lowercase();
-        if !lower.starts_with("http://") && !lower.starts_with("https://") {
-            return Err(Outcome::error(
-                400,
-                "Invalid fileUrl: must be an http or https URL",
-            ));
-        }
-        let response =
-            state.fetcher.get(url).call().map_err(|e| {
-                Outcome::error(400, &format!("Failed to download file from URL: {e}"))
-            })?;
-        let status = response.status().as_u16();
-        if !(200..300).contains(&status) {
-            return Err(Outcome::error(
-                400,
-                &format!("Failed to download file from URL: HTTP {status}"),
-            ));
-        }
-        let mut reader = response.into_body().into_reader();
-        let incoming = receive(state, &mut reader)
-            .map_err(|e| Outcome::error(400, &format!("Failed to download file from URL: {e}")))?;
-        let url_name = url
-            .split(['?', '#'])
-            .next()
-            .and_then(|u| u.rsplit('/').next())
-            .and_then(util::unescape_path)
-            .filter(|n| !n.is_empty() && !n.contains(':'));
-        let name = file_name
-            .filter(|n| !n.is_empty())
-            .map(str::to_owned)
-            .or(url_name);
-        Ok(publish(
-            state,
-            incoming,
-            upload_path,
-            name.as_deref(),
-            name.as_deref().unwrap_or(""),
-        ))
-    })();
-    result.unwrap_or_else(|e| e)
+fn drip(writer: &mut TcpStream, mut reply: Reply, pause: Duration) -> io::Result<()> {
+    let mut bytes = reply.head(true);
+    reply.body.read_to_end(&mut bytes)?;
+    for b in bytes {
+        writer.write_all(&[b])?;
+        writer.flush()?;
+        thread::sleep(pause);
+    }
+    Ok(())
 }
