@@ -1,31 +1,27 @@
-//! [`Client`] and [`ClientBuilder`]: the key, the base URL, the connection pool and its timeouts, and
-//! the calls to the service's endpoints.
+//! [`Client`]: the calls to the service's three endpoints, each attempt, and downloads.
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
-use std::time::Duration;
 
+use serde_json::Value;
 use ureq::http::Response;
 use ureq::{Agent, Body as ReplyBody, SendBody};
 
-use serde_json::Value;
-
 use crate::base64::{encoded_len, Encoder};
+use crate::builder::{check_api_key, new_agent, Timeouts};
 use crate::multipart::{Body, Fields};
 use crate::payload::{Failure, Payload, Progress};
-use crate::response::{excerpt, parse_reply};
+use crate::response::{excerpt, read_reply, MAX_REPLY};
+use crate::retry::{Failed, RetryPolicy};
 use crate::upload::{
     check_content_type, check_file_name, check_upload_path, ProgressFn, Source, Upload,
 };
-use crate::{Error, UploadedFile};
+use crate::{ClientBuilder, Error, UploadedFile};
 
 /// The service's root, used unless a base URL is given.
 pub const DEFAULT_BASE_URL: &str = "https://kieai.redpandaai.co";
-
-/// The largest reply read from the API; the service's replies are a few hundred bytes.
-const MAX_REPLY: u64 = 1024 * 1024;
 
 /// Where the endpoints live under the base URL.
 const STREAM_ENDPOINT: &str = "/api/file-stream-upload";
@@ -54,23 +50,7 @@ pub struct Client {
     api_key: String,
     base_url: String,
     timeouts: Timeouts,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Timeouts {
-    connect: Duration,
-    stall: Duration,
-    reply: Duration,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Timeouts {
-            connect: Duration::from_secs(30),
-            stall: Duration::from_secs(60),
-            reply: Duration::from_secs(120),
-        }
-    }
+    retry: RetryPolicy,
 }
 
 impl fmt::Debug for Client {
@@ -79,26 +59,44 @@ impl fmt::Debug for Client {
             .field("api_key", &"<redacted>")
             .field("base_url", &self.base_url)
             .field("timeouts", &self.timeouts)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
 
 impl Client {
-    /// A client for the real service at [`DEFAULT_BASE_URL`] with default timeouts.
+    /// A client for the real service at [`DEFAULT_BASE_URL`] with default timeouts and retries.
     ///
     /// The key is checked when an upload starts: an empty key fails then with
     /// [`Error::InvalidInput`], before anything is sent.
     pub fn new(api_key: impl Into<String>) -> Client {
         let timeouts = Timeouts::default();
-        Client {
-            agent: new_agent(timeouts),
-            api_key: api_key.into(),
-            base_url: DEFAULT_BASE_URL.to_owned(),
+        Client::from_parts(
+            new_agent(timeouts),
+            api_key.into(),
+            DEFAULT_BASE_URL.to_owned(),
             timeouts,
+            RetryPolicy::default(),
+        )
+    }
+
+    pub(crate) fn from_parts(
+        agent: Agent,
+        api_key: String,
+        base_url: String,
+        timeouts: Timeouts,
+        retry: RetryPolicy,
+    ) -> Client {
+        Client {
+            agent,
+            api_key,
+            base_url,
+            timeouts,
+            retry,
         }
     }
 
-    /// A builder for a client with another base URL or other timeouts.
+    /// A builder for a client with another base URL, other timeouts or other retries.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
     }
@@ -138,7 +136,8 @@ impl Client {
     }
 
     /// Uploads everything `reader` yields as `file_name` in `upload_path`. The size is unknown, so
-    /// the body is sent chunked; use [`Client::upload`] with [`Upload::length`] when it is known.
+    /// the body is sent chunked and cannot be retried; use [`Client::upload`] with
+    /// [`Upload::length`] or [`Upload::seekable`] when more is known.
     pub fn upload_reader(
         &self,
         reader: impl Read + Send,
@@ -170,19 +169,23 @@ impl Client {
     ///
     /// Everything that can be checked locally is checked before a connection is opened. The reply is
     /// checked both by HTTP status and by the body's `success` and `code`, and the `fileSize` the
-    /// service reports must equal the bytes sent ([`Error::SizeMismatch`] otherwise).
-    pub fn upload(&self, upload: Upload<'_>) -> Result<UploadedFile, Error> {
+    /// service reports must equal the bytes sent ([`Error::SizeMismatch`] otherwise). Failures worth
+    /// it are retried (see [`ClientBuilder::retries`]); on a retry, progress starts again from 0.
+    pub fn upload(&self, mut upload: Upload<'_>) -> Result<UploadedFile, Error> {
         let checked = self.check(&upload)?;
-        let Upload {
-            mut source,
-            content_type,
-            length,
-            mut progress,
-            ..
-        } = upload;
-        let mut file = None;
-        let (reader, len, path) = open_source(&mut source, length, &mut file)?;
+        spool_if_asked(&mut upload)?;
+        let repeatable = upload.repeatable(checked.file_name.as_deref());
+        self.retry
+            .run(repeatable, || self.stream_attempt(&mut upload, &checked))
+    }
 
+    fn stream_attempt(
+        &self,
+        upload: &mut Upload<'_>,
+        checked: &Checked,
+    ) -> Result<UploadedFile, Failed> {
+        let mut file = None;
+        let (reader, len, path) = open_source(&mut upload.source, upload.length, &mut file)?;
         let mut text = vec![("uploadPath", checked.upload_path.as_str())];
         if let Some(name) = &checked.file_name {
             text.push(("fileName", name));
@@ -192,9 +195,9 @@ impl Client {
             file_field: "file",
             // Servers need a filename to treat the part as a file; "blob" is what browsers send.
             file_name: checked.file_name.as_deref().unwrap_or("blob"),
-            content_type: content_type.as_deref(),
+            content_type: upload.content_type.as_deref(),
         };
-        let payload = Payload::new(reader, len, progress_ref(&mut progress));
+        let payload = Payload::new(reader, len, progress_ref(&mut upload.progress));
         let mut body = Body::new(&fields, payload).map_err(|e| Error::Io {
             path: path.map(Path::to_path_buf),
             source: e,
@@ -234,41 +237,50 @@ impl Client {
     ///
     /// The file is base64-encoded on the fly into the JSON body (never held in memory as text), and
     /// the body has an exact `Content-Length`, so the source's length must be known (a file, bytes,
-    /// or a reader with [`Upload::length`]) and at most [`BASE64_MAX`]. When the content type is
-    /// known (set, or told by the file name's extension) the data goes as a
-    /// `data:<type>;base64,` URL, so the service need not guess it.
-    pub fn upload_as_base64(&self, upload: Upload<'_>) -> Result<UploadedFile, Error> {
+    /// a seekable reader, or a reader with [`Upload::length`]), at least 1 byte and at most
+    /// [`BASE64_MAX`]. When the content type is known (set, or told by the file name's extension)
+    /// the data goes as a `data:<type>;base64,` URL, so the service need not guess it.
+    pub fn upload_as_base64(&self, mut upload: Upload<'_>) -> Result<UploadedFile, Error> {
         let checked = self.check(&upload)?;
-        let Upload {
-            mut source,
-            content_type,
-            length,
-            mut progress,
-            ..
-        } = upload;
+        spool_if_asked(&mut upload)?;
+        let repeatable = upload.repeatable(checked.file_name.as_deref());
+        self.retry
+            .run(repeatable, || self.base64_attempt(&mut upload, &checked))
+    }
+
+    fn base64_attempt(
+        &self,
+        upload: &mut Upload<'_>,
+        checked: &Checked,
+    ) -> Result<UploadedFile, Failed> {
         let mut file = None;
-        let (reader, len, path) = open_source(&mut source, length, &mut file)?;
-        let Some(len) = len else {
-            return Err(Error::InvalidInput(
-                "the base64 endpoint needs a source of known length: set Upload::length, or use \
-                 Client::upload (the stream endpoint)"
-                    .into(),
-            ));
-        };
-        if len == 0 {
-            return Err(Error::InvalidInput(
-                "the source is empty, and the base64 endpoint takes no empty data: use \
-                 Client::upload (the stream endpoint)"
-                    .into(),
-            ));
-        }
-        if len > BASE64_MAX {
-            return Err(Error::InvalidInput(format!(
-                "{len} bytes is over the base64 endpoint's limit of {BASE64_MAX}: use \
-                 Client::upload or upload_file (the stream endpoint) for large files"
-            )));
-        }
-        let mime = content_type.as_deref().or_else(|| {
+        let (reader, len, path) = open_source(&mut upload.source, upload.length, &mut file)?;
+        let len =
+            match len {
+                None => return Err(Error::InvalidInput(
+                    "the base64 endpoint needs a source of known length: set Upload::length, or \
+                     use Client::upload (the stream endpoint)"
+                        .into(),
+                )
+                .into()),
+                Some(0) => {
+                    return Err(Error::InvalidInput(
+                        "the source is empty, and the base64 endpoint takes no empty data: use \
+                     Client::upload (the stream endpoint)"
+                            .into(),
+                    )
+                    .into())
+                }
+                Some(len) if len > BASE64_MAX => {
+                    return Err(Error::InvalidInput(format!(
+                        "{len} bytes is over the base64 endpoint's limit of {BASE64_MAX}: use \
+                     Client::upload or upload_file (the stream endpoint) for large files"
+                    ))
+                    .into())
+                }
+                Some(len) => len,
+            };
+        let mime = upload.content_type.as_deref().or_else(|| {
             checked
                 .file_name
                 .as_deref()
@@ -277,7 +289,7 @@ impl Client {
         let (head, tail) =
             base64_json_frame(&checked.upload_path, checked.file_name.as_deref(), mime);
         let length = head.len() as u64 + encoded_len(len) + tail.len() as u64;
-        let payload = Payload::new(reader, Some(len), progress_ref(&mut progress));
+        let payload = Payload::new(reader, Some(len), progress_ref(&mut upload.progress));
         let mut body = io::Cursor::new(head)
             .chain(Encoder::new(payload))
             .chain(io::Cursor::new(tail));
@@ -297,7 +309,8 @@ impl Client {
     /// `file_url` must be an absolute `http` or `https` URL; it is sent exactly as given, query string
     /// and percent-escapes included. Without a `file_name` the service derives one from the URL. The
     /// service gives up on a download that takes over 30 seconds, and recommends this endpoint for
-    /// files up to about 100 MB.
+    /// files up to about 100 MB. Failures worth it are retried: the request is small and repeating
+    /// it stores the same file again.
     pub fn upload_url(
         &self,
         file_url: &str,
@@ -314,17 +327,20 @@ impl Client {
             check_file_name(name)?;
             body.insert("fileName".into(), name.into());
         }
-        let body = serde_json::to_vec(&body).map_err(|e| Error::InvalidInput(e.to_string()))?;
-        let length = body.len() as u64;
-        let result = self.post(
-            URL_ENDPOINT,
-            &auth,
-            "application/json",
-            Some(length),
-            &mut body.as_slice(),
-        );
-        let response = result.map_err(Error::Transport)?;
-        read_reply(response).map(|(file, _)| file)
+        let body = Value::Object(body).to_string().into_bytes();
+        self.retry.run(Ok(()), || {
+            let result = self.post(
+                URL_ENDPOINT,
+                &auth,
+                "application/json",
+                Some(body.len() as u64),
+                &mut body.as_slice(),
+            );
+            let (result, retry_after) = read_reply(result.map_err(Error::Transport)?);
+            result
+                .map(|(file, _)| file)
+                .map_err(|error| Failed { error, retry_after })
+        })
     }
 
     /// Downloads `url` (a [`UploadedFile::download_url`]) into `out` and returns the number of bytes
@@ -424,9 +440,23 @@ fn progress_ref<'p>(progress: &'p mut Option<ProgressFn<'_>>) -> Option<Progress
         .map(|p| &mut **p as &mut (dyn FnMut(u64, Option<u64>) + Send))
 }
 
+/// With the `spool` feature, copies a plain reader to an anonymous temporary file when asked to.
+fn spool_if_asked(upload: &mut Upload<'_>) -> Result<(), Error> {
+    #[cfg(feature = "spool")]
+    if upload.spool {
+        if let Source::Reader(reader) = &mut upload.source {
+            let file = crate::upload::spool(&mut **reader, upload.length)?;
+            upload.source = Source::Seekable(Box::new(file), None);
+        }
+    }
+    let _ = upload;
+    Ok(())
+}
+
 type Opened<'s> = (&'s mut (dyn Read + Send), Option<u64>, Option<&'s Path>);
 
-/// Opens the source: a file is opened (into `file`) and measured; the declared length wins when set.
+/// Opens the source for one attempt: a file is opened (into `file`) and measured, a seekable source
+/// is rewound to where it started; the declared length wins when set.
 fn open_source<'s>(
     source: &'s mut Source<'_>,
     length: Option<u64>,
@@ -446,17 +476,45 @@ fn open_source<'s>(
             }
             (bytes, Some(len), None)
         }
+        Source::Seekable(reader, start) => {
+            let io_err = |source| Error::Io { path: None, source };
+            let from = match *start {
+                Some(from) => from,
+                None => *start.insert(reader.stream_position().map_err(io_err)?),
+            };
+            let end = reader.seek(SeekFrom::End(0)).map_err(io_err)?;
+            reader.seek(SeekFrom::Start(from)).map_err(io_err)?;
+            let len = length.unwrap_or(end.saturating_sub(from));
+            (&mut **reader, Some(len), None)
+        }
         Source::Reader(reader) => (&mut **reader, length, None),
     })
 }
 
-/// Turns the outcome of a request into the stored file or the error it amounts to: the payload's own
-/// failure first (a transport error is only its symptom), then the reply, then the size check.
+fn open_file(path: &Path) -> Result<(File, Option<u64>), Error> {
+    let io_err = |source| Error::Io {
+        path: Some(path.to_path_buf()),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io_err)?;
+    if meta.is_dir() {
+        return Err(Error::InvalidInput(format!(
+            "{}: is a directory: give a file",
+            path.display()
+        )));
+    }
+    let file = File::open(path).map_err(io_err)?;
+    // Only a regular file's size is its content's length; a FIFO or a device streams chunked.
+    Ok((file, meta.is_file().then_some(meta.len())))
+}
+
+/// Turns the outcome of one attempt into the stored file or the error it amounts to: the payload's
+/// own failure first (a transport error is only its symptom), then the reply, then the size check.
 fn conclude(
     result: Result<Response<ReplyBody>, ureq::Error>,
     payload: &mut Payload<'_>,
     path: Option<&Path>,
-) -> Result<UploadedFile, Error> {
+) -> Result<UploadedFile, Failed> {
     if let Some(failure) = payload.take_failure() {
         return Err(match failure {
             Failure::Source(source) => Error::Io {
@@ -464,17 +522,47 @@ fn conclude(
                 source,
             },
             Failure::Length { declared, actual } => Error::LengthMismatch { declared, actual },
-        });
+        }
+        .into());
     }
-    let (file, reported) = read_reply(result.map_err(Error::Transport)?)?;
+    let (reply, retry_after) = read_reply(result.map_err(Error::Transport)?);
+    let (file, reported) = reply.map_err(|error| {
+        let error = match error {
+            // A chunked body refused for want of a length.
+            e if payload.len().is_none() && wants_length(&e) => Error::LengthRequired {
+                status: status_of(&e),
+            },
+            e => e,
+        };
+        Failed { error, retry_after }
+    })?;
     let sent = payload.sent();
     if !payload.is_finished() || reported.is_some_and(|r| r != sent) {
         return Err(Error::SizeMismatch {
             sent,
             reported: reported.unwrap_or(file.file_size),
-        });
+        }
+        .into());
     }
     Ok(file)
+}
+
+/// Whether a refusal says the server wants a `Content-Length`.
+fn wants_length(error: &Error) -> bool {
+    match error {
+        Error::Http { status: 411, .. } | Error::Service { code: 411, .. } => true,
+        Error::Http { excerpt: text, .. } | Error::Service { msg: text, .. } => {
+            text.to_ascii_lowercase().contains("content-length")
+        }
+        _ => false,
+    }
+}
+
+fn status_of(error: &Error) -> u16 {
+    match error {
+        Error::Http { status, .. } | Error::Service { status, .. } => *status,
+        _ => 0,
+    }
 }
 
 /// The JSON around the base64 text: `{"fileName":..,"uploadPath":..,"base64Data":"` and `"}`.
@@ -521,263 +609,9 @@ fn check_remote_url(url: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn open_file(path: &Path) -> Result<(File, Option<u64>), Error> {
-    let io_err = |source| Error::Io {
-        path: Some(path.to_path_buf()),
-        source,
-    };
-    let meta = std::fs::metadata(path).map_err(io_err)?;
-    if meta.is_dir() {
-        return Err(Error::InvalidInput(format!(
-            "{}: is a directory: give a file",
-            path.display()
-        )));
-    }
-    let file = File::open(path).map_err(io_err)?;
-    // Only a regular file's size is its content's length; a FIFO or a device streams chunked.
-    Ok((file, meta.is_file().then_some(meta.len())))
-}
-
-/// Reads the reply (at most [`MAX_REPLY`] bytes) and turns it into a file or the error it says.
-fn read_reply(mut response: Response<ReplyBody>) -> Result<(UploadedFile, Option<u64>), Error> {
-    let status = response.status().as_u16();
-    if (300..400).contains(&status) {
-        let location = response
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("(no location)");
-        return Err(Error::Http {
-            status,
-            excerpt: format!("to {}", excerpt(location.as_bytes())),
-        });
-    }
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(MAX_REPLY)
-        .read_to_vec()
-        .map_err(|e| match e {
-            ureq::Error::BodyExceedsLimit(_) => Error::Decode {
-                status,
-                reason: format!("the reply is larger than {MAX_REPLY} bytes"),
-            },
-            e => Error::Transport(e),
-        })?;
-    parse_reply(status, &body)
-}
-
-fn check_api_key(key: &str) -> Result<(), Error> {
-    if key.trim().is_empty() {
-        return Err(Error::InvalidInput(
-            "missing API key: set KIE_API_KEY or pass one to Client::new".into(),
-        ));
-    }
-    // Never echo the key: it may be a real one with a stray newline.
-    if key.chars().any(|c| c.is_control() || !c.is_ascii()) {
-        return Err(Error::InvalidInput(
-            "the API key holds a control or non-ASCII character (a stray newline?): check KIE_API_KEY"
-                .into(),
-        ));
-    }
-    Ok(())
-}
-
-fn new_agent(timeouts: Timeouts) -> Agent {
-    let config = Agent::config_builder()
-        // Error statuses carry the service's message in the body: read it ourselves.
-        .http_status_as_error(false)
-        // A redirect would turn the POST into a body-less GET or fail; report it instead.
-        .max_redirects(0)
-        .user_agent(concat!("kie-upload/", env!("CARGO_PKG_VERSION")))
-        .timeout_connect(Some(timeouts.connect))
-        .timeout_per_read(Some(timeouts.stall))
-        .timeout_per_write(Some(timeouts.stall));
-    #[cfg(feature = "native-tls")]
-    let config = config.tls_config(
-        ureq::tls::TlsConfig::builder()
-            .provider(ureq::tls::TlsProvider::NativeTls)
-            .build(),
-    );
-    config.build().new_agent()
-}
-
-/// Builds a [`Client`]: `Client::builder().api_key(key).base_url(url).build()?`.
-#[derive(Default)]
-pub struct ClientBuilder {
-    api_key: Option<String>,
-    base_url: Option<String>,
-    allow_insecure_http: bool,
-    timeouts: Timeouts,
-}
-
-impl fmt::Debug for ClientBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .field("base_url", &self.base_url)
-            .field("allow_insecure_http", &self.allow_insecure_http)
-            .field("timeouts", &self.timeouts)
-            .finish()
-    }
-}
-
-impl ClientBuilder {
-    /// The API key, sent as `Authorization: Bearer <key>` to the base URL and nowhere else.
-    /// Required.
-    pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
-        self.api_key = Some(api_key.into());
-        self
-    }
-
-    /// The service's root; endpoints are appended to it, so it may carry a path prefix
-    /// (`http://proxy.local/kie`). Default: [`DEFAULT_BASE_URL`]. A plain `http://` URL is refused
-    /// unless its host is loopback or [`allow_insecure_http`](Self::allow_insecure_http) is set.
-    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.base_url = Some(base_url.into());
-        self
-    }
-
-    /// Allows a plain `http://` base URL on a non-loopback host, which sends the API key across the
-    /// network in clear text. Default: `false`.
-    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
-        self
-    }
-
-    /// Sets the connect, stall and reply timeouts all at once.
-    pub fn timeout(self, timeout: Duration) -> Self {
-        self.connect_timeout(timeout)
-            .stall_timeout(timeout)
-            .reply_timeout(timeout)
-    }
-
-    /// The longest wait to open a connection, TLS handshake included. Default: 30 s.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.timeouts.connect = timeout;
-        self
-    }
-
-    /// The longest any single socket read or write may wait: a stall detector. An upload that keeps
-    /// moving is never cut short, however long it takes. Default: 60 s.
-    pub fn stall_timeout(mut self, timeout: Duration) -> Self {
-        self.timeouts.stall = timeout;
-        self
-    }
-
-    /// The longest wait for the service's reply once the body is sent, headers and body together
-    /// (each read is also bounded by the stall timeout). Default: 120 s.
-    pub fn reply_timeout(mut self, timeout: Duration) -> Self {
-        self.timeouts.reply = timeout;
-        self
-    }
-
-    /// Checks the settings and builds the client.
-    pub fn build(self) -> Result<Client, Error> {
-        let api_key = self.api_key.unwrap_or_default();
-        check_api_key(&api_key)?;
-        let base_url = self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
-        let base_url = check_base_url(base_url, self.allow_insecure_http)?;
-        for (what, t) in [
-            ("connect", self.timeouts.connect),
-            ("stall", self.timeouts.stall),
-            ("reply", self.timeouts.reply),
-        ] {
-            if t.is_zero() {
-                return Err(Error::InvalidInput(format!(
-                    "the {what} timeout is zero: give a positive duration"
-                )));
-            }
-        }
-        Ok(Client {
-            agent: new_agent(self.timeouts),
-            api_key,
-            base_url,
-            timeouts: self.timeouts,
-        })
-    }
-}
-
-/// Checks a base URL and returns it without a trailing `/`.
-fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<String, Error> {
-    let invalid = |why: &str| {
-        Err(Error::InvalidInput(format!(
-            "base URL {url:?} {why}: give one like {DEFAULT_BASE_URL}"
-        )))
-    };
-    let lower = url.to_ascii_lowercase();
-    let (https, rest) = if let Some(rest) = lower.strip_prefix("https://") {
-        (true, rest)
-    } else if let Some(rest) = lower.strip_prefix("http://") {
-        (false, rest)
-    } else {
-        return invalid("is not an http:// or https:// URL");
-    };
-    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return invalid("holds white space or a control character");
-    }
-    if url.contains(['?', '#']) {
-        return invalid("has a query or fragment");
-    }
-    let authority = rest.split('/').next().unwrap_or_default();
-    if authority.contains('@') {
-        return invalid("carries credentials; the API key is the only credential");
-    }
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default()
-    } else {
-        authority.split(':').next().unwrap_or_default()
-    };
-    if host.is_empty() {
-        return invalid("has no host");
-    }
-    let loopback = host == "localhost"
-        || host.ends_with(".localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if !https && !loopback && !allow_insecure_http {
-        return Err(Error::InvalidInput(format!(
-            "base URL {url:?} is plain http to a non-loopback host, which would send the API key \
-             in clear text: use https, or opt in with ClientBuilder::allow_insecure_http(true)"
-        )));
-    }
-    Ok(url.trim_end_matches('/').to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base_urls() {
-        assert_eq!(
-            check_base_url("https://kieai.redpandaai.co/", false).unwrap(),
-            "https://kieai.redpandaai.co"
-        );
-        assert_eq!(
-            check_base_url("http://127.0.0.1:8787/proxy/kie", false).unwrap(),
-            "http://127.0.0.1:8787/proxy/kie"
-        );
-        check_base_url("http://localhost:1", false).unwrap();
-        check_base_url("http://[::1]:8080", false).unwrap();
-        check_base_url("http://example.com", true).unwrap();
-        for bad in [
-            "http://example.com",
-            "http://10.0.0.1:80",
-            "ftp://x",
-            "kieai.redpandaai.co",
-            "https://",
-            "https://user:pw@host",
-            "https://host/?q=1",
-            "https://ho st",
-        ] {
-            assert!(
-                matches!(check_base_url(bad, false), Err(Error::InvalidInput(_))),
-                "{bad}"
-            );
-        }
-    }
 
     #[test]
     fn debug_hides_the_key() {
@@ -788,10 +622,14 @@ mod tests {
     }
 
     #[test]
-    fn key_errors_do_not_echo_the_key() {
-        let err = check_api_key("sk-secret\n").unwrap_err();
-        assert!(!err.to_string().contains("sk-secret"));
-        assert!(check_api_key("  ").is_err());
-        check_api_key("abc123").unwrap();
+    fn base64_frame_is_json_around_the_data() {
+        let (head, tail) = base64_json_frame("a/\"b", Some("x.png"), Some("image/png"));
+        let mut whole = head;
+        whole.extend_from_slice(b"QUJD");
+        whole.extend_from_slice(&tail);
+        let v: Value = serde_json::from_slice(&whole).unwrap();
+        assert_eq!(v["uploadPath"], "a/\"b");
+        assert_eq!(v["fileName"], "x.png");
+        assert_eq!(v["base64Data"], "data:image/png;base64,QUJD");
     }
 }

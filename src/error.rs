@@ -71,9 +71,45 @@ pub enum Error {
         /// The `fileSize` in the service's reply.
         reported: u64,
     },
+
+    /// The server refused a chunked body (HTTP 411, or a complaint about `Content-Length`): it wants
+    /// the length up front.
+    LengthRequired {
+        /// The HTTP status of the refusal.
+        status: u16,
+    },
+
+    /// A failure that was retried until the retries ran out, or that was worth retrying but could
+    /// not be, because the source cannot be sent twice.
+    Retries {
+        /// How many attempts were made.
+        attempts: u32,
+        /// Why it was not retried, when it was worth retrying but the upload could not be repeated.
+        not_retried: Option<&'static str>,
+        /// The last attempt's error.
+        last: Box<Error>,
+    },
 }
 
 impl Error {
+    /// The error of the last attempt: the error inside [`Error::Retries`], else this one.
+    pub fn last(&self) -> &Error {
+        match self {
+            Error::Retries { last, .. } => last.last(),
+            e => e,
+        }
+    }
+
+    /// How many attempts were made: the count in [`Error::Retries`], else 1 (or 0 for an error
+    /// refused locally before anything was sent).
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Error::Retries { attempts, .. } => *attempts,
+            Error::InvalidInput(_) => 0,
+            _ => 1,
+        }
+    }
+
     /// Whether trying the same upload again may succeed: a connection failure or stall, a proxy or
     /// gateway error, rate limiting (429), maintenance (455) or a server error (500, 502-504).
     /// A refusal of the request itself (bad key, bad input), a size mismatch or a local error is not
@@ -94,6 +130,7 @@ impl Error {
                 retryable_status(*code) || (*status != 200 && retryable_status(*status))
             }
             Error::Http { status, .. } => retryable_status(*status),
+            Error::Retries { last, .. } => last.is_retryable(),
             _ => false,
         }
     }
@@ -109,6 +146,7 @@ impl Error {
                     io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
                 )
             }
+            Error::Retries { last, .. } => last.is_timeout(),
             _ => false,
         }
     }
@@ -177,6 +215,25 @@ impl fmt::Display for Error {
                 "the service stored {reported} bytes but {sent} were sent: \
                  the stored file is incomplete; upload it again"
             ),
+            Error::LengthRequired { status } => write!(
+                f,
+                "the server refused a body of unknown length (HTTP {status}): {}",
+                if cfg!(feature = "spool") {
+                    "call Upload::spool() to send it with a Content-Length, or set Upload::length"
+                } else {
+                    "enable the `spool` feature and call Upload::spool(), or set Upload::length"
+                }
+            ),
+            Error::Retries {
+                attempts,
+                not_retried: None,
+                last,
+            } => write!(f, "gave up after {attempts} attempts: {last}"),
+            Error::Retries {
+                not_retried: Some(why),
+                last,
+                ..
+            } => write!(f, "{last} (not retried: {why})"),
         }
     }
 }
@@ -186,6 +243,7 @@ impl std::error::Error for Error {
         match self {
             Error::Transport(e) => Some(e),
             Error::Io { source, .. } => Some(source),
+            Error::Retries { last, .. } => Some(&**last),
             _ => None,
         }
     }
@@ -197,7 +255,7 @@ impl From<Error> for io::Error {
             Error::InvalidInput(_) => io::ErrorKind::InvalidInput,
             Error::Io { source, .. } => source.kind(),
             Error::LengthMismatch { .. } => io::ErrorKind::UnexpectedEof,
-            _ if e.is_timeout() => io::ErrorKind::TimedOut,
+            last if last.is_timeout() => io::ErrorKind::TimedOut,
             Error::Decode { .. } => io::ErrorKind::InvalidData,
             _ => io::ErrorKind::Other,
         };
@@ -242,6 +300,39 @@ mod tests {
         }
         .is_retryable());
         assert!(!Error::InvalidInput(String::new()).is_retryable());
+    }
+
+    #[test]
+    fn retries_wrap_the_last_error() {
+        let e = Error::Retries {
+            attempts: 3,
+            not_retried: None,
+            last: Box::new(Error::Http {
+                status: 503,
+                excerpt: "busy".into(),
+            }),
+        };
+        assert!(
+            e.to_string()
+                .starts_with("gave up after 3 attempts: HTTP 503"),
+            "{e}"
+        );
+        assert!(e.is_retryable());
+        assert_eq!(e.attempts(), 3);
+        assert!(matches!(e.last(), Error::Http { status: 503, .. }));
+        let e = Error::Retries {
+            attempts: 1,
+            not_retried: Some("the source is a plain reader"),
+            last: Box::new(Error::Http {
+                status: 503,
+                excerpt: "busy".into(),
+            }),
+        };
+        assert!(
+            e.to_string()
+                .ends_with("(not retried: the source is a plain reader)"),
+            "{e}"
+        );
     }
 
     #[test]

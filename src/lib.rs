@@ -53,16 +53,19 @@
 #![deny(rust_2018_idioms)]
 
 mod base64;
+mod builder;
 mod client;
 mod error;
 mod mime;
 mod multipart;
 mod payload;
 mod response;
+mod retry;
 mod time;
 mod upload;
 
-pub use client::{Client, ClientBuilder, BASE64_MAX, DEFAULT_BASE_URL};
+pub use builder::ClientBuilder;
+pub use client::{Client, BASE64_MAX, DEFAULT_BASE_URL};
 pub use error::Error;
 pub use response::{UploadedFile, RETENTION};
 pub use upload::Upload;

@@ -4,9 +4,14 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use ureq::http::Response;
 
+use crate::retry::parse_retry_after;
 use crate::time;
 use crate::Error;
+
+/// The largest reply read from the API; the service's replies are a few hundred bytes.
+pub(crate) const MAX_REPLY: u64 = 1024 * 1024;
 
 /// How long the service keeps an upload when it does not say.
 pub const RETENTION: Duration = Duration::from_secs(3 * 24 * 60 * 60);
@@ -85,8 +90,52 @@ fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     }
 }
 
+/// A reply understood: the stored file and the `fileSize` the service reported, or the error.
+pub(crate) type Parsed = Result<(UploadedFile, Option<u64>), Error>;
+
+/// Reads a reply (at most [`MAX_REPLY`] bytes) and turns it into a stored file (with the `fileSize`
+/// it reported) or the error it says, along with any `Retry-After` it carried.
+pub(crate) fn read_reply(
+    mut response: Response<ureq::Body>,
+) -> (Parsed, Option<Duration>) {
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+    if (300..400).contains(&status) {
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("(no location)");
+        let error = Error::Http {
+            status,
+            excerpt: format!("to {}", excerpt(location.as_bytes())),
+        };
+        return (Err(error), retry_after);
+    }
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_REPLY)
+        .read_to_vec()
+        .map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(_) => Error::Decode {
+                status,
+                reason: format!("the reply is larger than {MAX_REPLY} bytes"),
+            },
+            e => Error::Transport(e),
+        });
+    (
+        body.and_then(|body| parse_reply(status, &body)),
+        retry_after,
+    )
+}
+
 /// What the service said, with its HTTP status: a stored file, or the error it amounts to.
-pub(crate) fn parse_reply(status: u16, body: &[u8]) -> Result<(UploadedFile, Option<u64>), Error> {
+pub(crate) fn parse_reply(status: u16, body: &[u8]) -> Parsed {
     let value: Value = match serde_json::from_slice(body) {
         Ok(v @ Value::Object(_)) => v,
         Ok(_) | Err(_) if !(200..300).contains(&status) => {

@@ -1,7 +1,7 @@
 //! [`Upload`]: what to send and where, checked before anything goes on the wire.
 
 use std::fmt;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use crate::Error;
@@ -9,9 +9,15 @@ use crate::Error;
 /// The progress callback of an upload: bytes of the source sent so far, and the total when known.
 pub(crate) type ProgressFn<'a> = Box<dyn FnMut(u64, Option<u64>) + Send + 'a>;
 
+/// A reader that can go back to where it started.
+pub(crate) trait ReadSeek: Read + Seek + Send {}
+impl<T: Read + Seek + Send> ReadSeek for T {}
+
 pub(crate) enum Source<'a> {
     File(PathBuf),
     Bytes(&'a [u8]),
+    /// A seekable reader and the position it started at (known after the first attempt).
+    Seekable(Box<dyn ReadSeek + 'a>, Option<u64>),
     Reader(Box<dyn Read + Send + 'a>),
 }
 
@@ -38,6 +44,8 @@ pub struct Upload<'a> {
     pub(crate) content_type: Option<String>,
     pub(crate) length: Option<u64>,
     pub(crate) progress: Option<ProgressFn<'a>>,
+    #[cfg(feature = "spool")]
+    pub(crate) spool: bool,
 }
 
 impl<'a> Upload<'a> {
@@ -49,6 +57,8 @@ impl<'a> Upload<'a> {
             content_type: None,
             length: None,
             progress: None,
+            #[cfg(feature = "spool")]
+            spool: false,
         }
     }
 
@@ -68,6 +78,23 @@ impl<'a> Upload<'a> {
     /// so the body is sent chunked, unless [`length`](Self::length) is set.
     pub fn reader(reader: impl Read + Send + 'a) -> Self {
         Self::new(Source::Reader(Box::new(reader)))
+    }
+
+    /// Uploads what a seekable reader yields from its current position to its end. The length is
+    /// measured by seeking, so the request has a `Content-Length`, and a failed upload can be
+    /// retried: each attempt seeks back to the starting position.
+    pub fn seekable(reader: impl Read + Seek + Send + 'a) -> Self {
+        Self::new(Source::Seekable(Box::new(reader), None))
+    }
+
+    /// Copies a reader's bytes to an anonymous temporary file before uploading, so that the request
+    /// carries a `Content-Length` (some servers refuse chunked bodies) and can be retried. Memory use
+    /// stays flat, and the file is gone when the upload ends, whatever the outcome. No effect on
+    /// other sources. Needs the `spool` feature.
+    #[cfg(feature = "spool")]
+    pub fn spool(mut self) -> Self {
+        self.spool = true;
+        self
     }
 
     /// The file's name on the service (the API field `fileName`). Default: a file's own name; none
@@ -108,6 +135,27 @@ impl<'a> Upload<'a> {
         self
     }
 
+    /// Whether the upload may be sent again after a failure, and if not, why: its bytes must be
+    /// readable again, and it must have a name, so that a repeat overwrites rather than adds a copy.
+    pub(crate) fn repeatable(&self, file_name: Option<&str>) -> Result<(), &'static str> {
+        if let Source::Reader(_) = self.source {
+            return Err(if cfg!(feature = "spool") {
+                "the source is a plain reader, which cannot be read twice; upload a file, bytes, \
+                 Upload::seekable, or use Upload::spool"
+            } else {
+                "the source is a plain reader, which cannot be read twice; upload a file, bytes or \
+                 Upload::seekable"
+            });
+        }
+        if file_name.is_none() {
+            return Err(
+                "it has no file name, so a repeat could store a second copy; set \
+                        Upload::file_name",
+            );
+        }
+        Ok(())
+    }
+
     /// The file name to send: the explicit one, else a file's own name.
     pub(crate) fn effective_file_name(&self) -> Result<Option<String>, Error> {
         if let Some(name) = &self.file_name {
@@ -136,6 +184,7 @@ impl fmt::Debug for Upload<'_> {
         let source = match &self.source {
             Source::File(path) => format!("File({})", path.display()),
             Source::Bytes(b) => format!("Bytes({} bytes)", b.len()),
+            Source::Seekable(..) => "Seekable".to_owned(),
             Source::Reader(_) => "Reader".to_owned(),
         };
         f.debug_struct("Upload")
@@ -147,6 +196,42 @@ impl fmt::Debug for Upload<'_> {
             .field("on_progress", &self.progress.is_some())
             .finish()
     }
+}
+
+/// Copies `reader` to an anonymous temporary file through a fixed buffer and rewinds it. With a
+/// declared `length`, reads at most that much and checks it was all there.
+#[cfg(feature = "spool")]
+pub(crate) fn spool(reader: &mut dyn Read, length: Option<u64>) -> Result<std::fs::File, Error> {
+    use std::io::{SeekFrom, Write};
+    let io_err = |source| Error::Io { path: None, source };
+    let mut file = tempfile::tempfile().map_err(io_err)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    let limit = length.unwrap_or(u64::MAX);
+    loop {
+        let want = buf
+            .len()
+            .min(usize::try_from(limit - total).unwrap_or(usize::MAX));
+        if want == 0 {
+            break;
+        }
+        let n = match reader.read(&mut buf[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io_err(e)),
+        };
+        file.write_all(&buf[..n]).map_err(io_err)?;
+        total += n as u64;
+    }
+    if let Some(declared) = length.filter(|&n| n != total) {
+        return Err(Error::LengthMismatch {
+            declared,
+            actual: total,
+        });
+    }
+    file.seek(SeekFrom::Start(0)).map_err(io_err)?;
+    Ok(file)
 }
 
 /// Checks an upload path and returns it without leading and trailing `/`.

@@ -62,7 +62,10 @@ pub(crate) fn read_head(reader: &mut impl BufRead) -> io::Result<Option<Head>> {
     let mut parts = line.split_whitespace();
     let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
     else {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "bad request line"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "bad request line",
+        ));
     };
     let (method, target, version) = (method.to_owned(), target.to_owned(), version.to_owned());
     let mut headers = Vec::new();
@@ -71,14 +74,20 @@ pub(crate) fn read_head(reader: &mut impl BufRead) -> io::Result<Option<Head>> {
         let n = reader.read_line(&mut line)?;
         total += n;
         if n == 0 || total > MAX_HEAD {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "truncated or huge head"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "truncated or huge head",
+            ));
         }
         let text = line.trim_end_matches(['\r', '\n']);
         if text.is_empty() {
             break;
         }
         let Some((name, value)) = text.split_once(':') else {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "bad header line"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "bad header line",
+            ));
         };
         headers.push((name.trim().to_owned(), value.trim().to_owned()));
     }
@@ -99,8 +108,15 @@ pub(crate) fn read_head(reader: &mut impl BufRead) -> io::Result<Option<Head>> {
 /// A request body: by length, chunked, or none. Ends with an error when the connection closes
 /// before the body does, so a truncated upload is never mistaken for a whole one.
 pub(crate) enum Body<'r, R> {
-    Length { reader: &'r mut R, left: u64 },
-    Chunked { reader: &'r mut R, left: u64, done: bool },
+    Length {
+        reader: &'r mut R,
+        left: u64,
+    },
+    Chunked {
+        reader: &'r mut R,
+        left: u64,
+        done: bool,
+    },
 }
 
 impl<'r, R: BufRead> Body<'r, R> {
@@ -121,7 +137,10 @@ impl<'r, R: BufRead> Body<'r, R> {
 }
 
 fn truncated() -> io::Error {
-    io::Error::new(io::ErrorKind::UnexpectedEof, "the request body was cut short")
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "the request body was cut short",
+    )
 }
 
 impl<R: BufRead> Read for Body<'_, R> {

@@ -338,7 +338,12 @@ fn await_request(state: &State, reader: &mut BufReader<TcpStream>) -> bool {
         match reader.fill_buf() {
             Ok([]) => return false,
             Ok(_) => break,
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 if state.stopping.load(Ordering::SeqCst) || started.elapsed() > IDLE {
                     return false;
                 }
@@ -416,9 +421,13 @@ fn handle(
         }
     }
 
-    let endpoint = ["file-stream-upload", "file-base64-upload", "file-url-upload"]
-        .into_iter()
-        .find(|e| path.ends_with(&format!("/api/{e}")));
+    let endpoint = [
+        "file-stream-upload",
+        "file-base64-upload",
+        "file-url-upload",
+    ]
+    .into_iter()
+    .find(|e| path.ends_with(&format!("/api/{e}")));
     let fault = endpoint.and_then(|_| lock(&state.faults).pop_front());
     record.fault = fault.clone();
 
@@ -442,12 +451,14 @@ fn handle(
             hold(state);
             return None;
         }
-        Some(fault @ (Fault::Status { .. }
-        | Fault::BodyCode { .. }
-        | Fault::Html(_)
-        | Fault::MalformedJson
-        | Fault::HugeReply(_)
-        | Fault::Redirect(..))) => {
+        Some(
+            fault @ (Fault::Status { .. }
+            | Fault::BodyCode { .. }
+            | Fault::Html(_)
+            | Fault::MalformedJson
+            | Fault::HugeReply(_)
+            | Fault::Redirect(..)),
+        ) => {
             let _ = io::copy(body, &mut io::sink());
             let reply = canned_reply(fault);
             record.status = reply.status;

@@ -29,6 +29,8 @@ pub fn client_for(base_url: &str) -> Client {
         .api_key(KEY)
         .base_url(base_url)
         .timeout(Duration::from_secs(10))
+        // Keep retried tests quick; the policy itself is what is under test, not the wait.
+        .retry_backoff(Duration::from_millis(10))
         .build()
         .expect("build the client")
 }
