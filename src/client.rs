@@ -184,8 +184,8 @@ impl Client {
         upload: &mut Upload<'_>,
         checked: &Checked,
     ) -> Result<UploadedFile, Failed> {
-        let mut file = None;
-        let (reader, len, path) = open_source(&mut upload.source, upload.length, &mut file)?;
+        let mut slot = Slot::default();
+        let (reader, len, path) = open_source(&mut upload.source, upload.length, &mut slot)?;
         let mut text = vec![("uploadPath", checked.upload_path.as_str())];
         if let Some(name) = &checked.file_name {
             text.push(("fileName", name));
@@ -253,8 +253,8 @@ impl Client {
         upload: &mut Upload<'_>,
         checked: &Checked,
     ) -> Result<UploadedFile, Failed> {
-        let mut file = None;
-        let (reader, len, path) = open_source(&mut upload.source, upload.length, &mut file)?;
+        let mut slot = Slot::default();
+        let (reader, len, path) = open_source(&mut upload.source, upload.length, &mut slot)?;
         let len =
             match len {
                 None => return Err(Error::InvalidInput(
@@ -455,17 +455,26 @@ fn spool_if_asked(upload: &mut Upload<'_>) -> Result<(), Error> {
 
 type Opened<'s> = (&'s mut (dyn Read + Send), Option<u64>, Option<&'s Path>);
 
-/// Opens the source for one attempt: a file is opened (into `file`) and measured, a seekable source
-/// is rewound to where it started; the declared length wins when set.
+/// What an attempt reads from: the opened file, or a copy of the byte slice's reference, so that
+/// reading does not use up the slice kept for a retry.
+#[derive(Default)]
+struct Slot<'s> {
+    file: Option<File>,
+    bytes: &'s [u8],
+}
+
+/// Opens the source for one attempt: a file is opened and measured, a byte slice is read through a
+/// copy of its reference, a seekable source is rewound to where it started; the declared length
+/// wins when set.
 fn open_source<'s>(
     source: &'s mut Source<'_>,
     length: Option<u64>,
-    file: &'s mut Option<File>,
+    slot: &'s mut Slot<'s>,
 ) -> Result<Opened<'s>, Error> {
     Ok(match source {
         Source::File(path) => {
             let (f, len) = open_file(path)?;
-            (file.insert(f), length.or(len), Some(path.as_path()))
+            (slot.file.insert(f), length.or(len), Some(path.as_path()))
         }
         Source::Bytes(bytes) => {
             let len = bytes.len() as u64;
@@ -474,7 +483,8 @@ fn open_source<'s>(
                     "declared length {declared} differs from the {len} bytes given"
                 )));
             }
-            (bytes, Some(len), None)
+            slot.bytes = bytes;
+            (&mut slot.bytes, Some(len), None)
         }
         Source::Seekable(reader, start) => {
             let io_err = |source| Error::Io { path: None, source };

@@ -327,6 +327,74 @@ mod tests {
         }
     }
 
+    /// A small deterministic generator, so a failure can be replayed from its seed.
+    fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn no_name_makes_an_independent_parser_split_differently() {
+        const PIECES: &[&str] = &[
+            "\"",
+            "\r",
+            "\n",
+            "\r\n",
+            ";",
+            "=",
+            "\\",
+            "'",
+            "--",
+            "-",
+            " ",
+            "a",
+            "Z",
+            "ə",
+            "名",
+            "%22",
+            "%0D",
+            "\t",
+            "name=\"x\"",
+            "\r\n--",
+            "\r\n\r\n",
+            "Content-Type: text/html",
+            "filename*=UTF-8''x",
+            "----kie-upload-",
+            ".txt",
+        ];
+        let data: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 256) as u8).collect();
+        let mut seed = 0x1234_5678_9abc_def1u64;
+        for round in 0..1500 {
+            let mut name = String::new();
+            for _ in 0..xorshift(&mut seed) % 8 + 1 {
+                name.push_str(PIECES[(xorshift(&mut seed) % PIECES.len() as u64) as usize]);
+            }
+            let text = [("uploadPath", "p"), ("fileName", name.as_str())];
+            let mut src: &[u8] = &data;
+            let mut body = Body::new(
+                &fields(&text, &name),
+                Payload::new(&mut src, Some(data.len() as u64), None),
+            )
+            .unwrap();
+            let out = produce(&mut body, 4096).unwrap();
+            let parts = parse(&out, body.boundary());
+            let names: Vec<_> = parts.iter().map(|p| p.0.as_str()).collect();
+            assert_eq!(
+                names,
+                ["uploadPath", "fileName", "file"],
+                "round {round}: {name:?}"
+            );
+            assert_eq!(parts[1].2, name.as_bytes(), "round {round}");
+            assert_eq!(parts[2].2, data, "round {round}: {name:?}");
+            assert!(
+                parts[2].1.is_some(),
+                "round {round}: the file part lost its filename"
+            );
+        }
+    }
+
     #[test]
     fn line_breaks_in_names_cannot_split_a_part() {
         // The client refuses control characters; the encoder still escapes them, so a name holding a

@@ -95,9 +95,7 @@ pub(crate) type Parsed = Result<(UploadedFile, Option<u64>), Error>;
 
 /// Reads a reply (at most [`MAX_REPLY`] bytes) and turns it into a stored file (with the `fileSize`
 /// it reported) or the error it says, along with any `Retry-After` it carried.
-pub(crate) fn read_reply(
-    mut response: Response<ureq::Body>,
-) -> (Parsed, Option<Duration>) {
+pub(crate) fn read_reply(mut response: Response<ureq::Body>) -> (Parsed, Option<Duration>) {
     let status = response.status().as_u16();
     let retry_after = response
         .headers()
@@ -355,6 +353,68 @@ mod tests {
             parse_reply(200, br#"{"success": true, "data": {"downloadUrl": ""}}"#),
             Err(Error::Decode { .. })
         ));
+    }
+
+    #[test]
+    fn mangled_replies_never_pass_as_success() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        const TOKENS: &[&[u8]] = &[
+            b"null",
+            b"false",
+            b"\"\"",
+            b"{",
+            b"}",
+            b"[",
+            b"]",
+            b",",
+            b":",
+            b"0",
+            b"-1",
+            b"\"x\"",
+            b"\xff",
+            b"\\u0000",
+            b"1e999",
+            b"\"code\"",
+            b"\"success\"",
+        ];
+        for round in 0..5000 {
+            let mut body = SUCCESS.as_bytes().to_vec();
+            for _ in 0..next() % 4 + 1 {
+                let at = (next() % (body.len() as u64 + 1)) as usize;
+                match next() % 3 {
+                    0 => body.truncate(at),
+                    1 => {
+                        let token = TOKENS[(next() % TOKENS.len() as u64) as usize];
+                        body.splice(at..at, token.iter().copied());
+                    }
+                    _ => {
+                        if at < body.len() {
+                            body[at] = next() as u8;
+                        }
+                    }
+                }
+            }
+            let status = [200u16, 201, 400, 401, 429, 500, 502][(next() % 7) as usize];
+            if let Ok((file, _)) = parse_reply(status, &body) {
+                // Whatever was accepted was a 2xx object with a non-error envelope and a URL.
+                assert!((200..300).contains(&status), "round {round}");
+                let v: Value = serde_json::from_slice(&body).unwrap();
+                assert_ne!(v.get("success"), Some(&Value::Bool(false)), "round {round}");
+                assert!(!file.download_url.is_empty(), "round {round}");
+                assert_eq!(
+                    v["data"]["downloadUrl"]
+                        .as_str()
+                        .or(v["data"]["fileUrl"].as_str()),
+                    Some(file.download_url.as_str())
+                );
+            }
+        }
     }
 
     #[test]

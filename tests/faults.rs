@@ -1,0 +1,451 @@
+//! The fault matrix: every scripted fault of the emulator, with a file (which can be retried) and with
+//! a plain reader (which cannot). Each case checks the outcome, the attempts the emulator saw, the
+//! wall time against its bound, and that the key shows in no error.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use kie_upload::{Client, Error, Upload, UploadedFile};
+use kie_upload_emulator::{Config, Emulator, Fault};
+
+const STREAM: &str = "/api/file-stream-upload";
+
+/// Every timeout of the clients here.
+const BOUND: Duration = Duration::from_secs(1);
+
+fn client(emulator: &Emulator) -> Client {
+    Client::builder()
+        .api_key(KEY)
+        .base_url(emulator.base_url())
+        .timeout(BOUND)
+        .retry_backoff(Duration::from_millis(10))
+        .build()
+        .unwrap()
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    File,
+    Reader,
+}
+
+/// What a case must end in.
+#[derive(Debug)]
+enum Expect {
+    /// Success after this many attempts.
+    Success(usize),
+    /// An error after this many attempts, checked by the function.
+    Fails(usize, fn(&Error) -> bool),
+}
+
+struct Case {
+    fault: Fault,
+    times: usize,
+    /// Bytes to upload (large ones fill the socket buffers).
+    size: usize,
+    file: Expect,
+    reader: Expect,
+    /// How long one failed attempt may take at most.
+    per_attempt: Duration,
+}
+
+fn run(source: Source, case: &Case) -> (Result<UploadedFile, Error>, usize, Duration) {
+    let emulator = emulator();
+    let client = client(&emulator);
+    emulator.inject(case.fault.clone(), case.times);
+    let data = payload(case.size);
+    let (_dir, path) = temp_file("fault.bin", &data);
+    let started = Instant::now();
+    let result = match source {
+        Source::File => client.upload_file(&path, "faults"),
+        Source::Reader => client.upload(
+            Upload::reader(Unsized(&data[..]))
+                .file_name("fault.bin")
+                .upload_path("faults"),
+        ),
+    };
+    let elapsed = started.elapsed();
+    if let Ok(file) = &result {
+        assert_eq!(download(&client, &file.download_url), data, "{source:?}");
+    }
+    (result, emulator.attempts(STREAM), elapsed)
+}
+
+fn check(case: &Case) {
+    for source in [Source::File, Source::Reader] {
+        let expect = match source {
+            Source::File => &case.file,
+            Source::Reader => &case.reader,
+        };
+        let (result, attempts, elapsed) = run(source, case);
+        let what = format!("{:?} with a {source:?}", case.fault);
+        let want_attempts = match (expect, &result) {
+            (Expect::Success(n), Ok(_)) => *n,
+            (Expect::Fails(n, matches), Err(e)) => {
+                assert!(matches(e), "{what}: unexpected error {e:?}");
+                let shown = format!("{e} {e:?}");
+                assert!(!shown.contains(KEY), "{what}: the key leaked: {shown}");
+                assert_eq!(e.attempts() as usize, *n, "{what}: {e}");
+                *n
+            }
+            (expect, result) => panic!("{what}: expected {expect:?}, got {result:?}"),
+        };
+        assert_eq!(attempts, want_attempts, "{what}: attempts the emulator saw");
+        // One line of the fault matrix, for `cargo test --test faults -- --nocapture`.
+        let outcome = match &result {
+            Ok(_) => "success".to_owned(),
+            Err(e) => format!("{e:?}").chars().take(60).collect(),
+        };
+        eprintln!(
+            "matrix | {:?} | {source:?} | {outcome} | {attempts} | {elapsed:.2?}",
+            case.fault
+        );
+        let bound = case.per_attempt * want_attempts as u32 + Duration::from_secs(2);
+        assert!(elapsed < bound, "{what}: took {elapsed:?}, bound {bound:?}");
+    }
+}
+
+fn status(status: u16) -> Fault {
+    Fault::Status {
+        status,
+        retry_after: None,
+    }
+}
+
+fn quick(fault: Fault, file: Expect, reader: Expect) -> Case {
+    Case {
+        fault,
+        times: 1,
+        size: 100_000,
+        file,
+        reader,
+        per_attempt: Duration::from_millis(500),
+    }
+}
+
+fn not_retried(e: &Error) -> bool {
+    matches!(e, Error::Retries { not_retried: Some(why), .. } if why.contains("plain reader"))
+}
+
+#[test]
+fn server_errors_are_retried_for_files_only() {
+    for code in [429, 500, 502, 503, 504] {
+        check(&quick(
+            status(code),
+            Expect::Success(2),
+            Expect::Fails(1, not_retried),
+        ));
+    }
+}
+
+#[test]
+fn body_codes_are_retried_for_files_only() {
+    for code in [429, 455, 500] {
+        let fault = Fault::BodyCode {
+            code,
+            retry_after: None,
+        };
+        check(&quick(
+            fault,
+            Expect::Success(2),
+            Expect::Fails(1, not_retried),
+        ));
+    }
+}
+
+#[test]
+fn retries_run_out() {
+    let mut case = quick(
+        status(503),
+        Expect::Fails(3, |e| {
+            matches!(
+                e,
+                Error::Retries {
+                    attempts: 3,
+                    not_retried: None,
+                    ..
+                }
+            ) && matches!(e.last(), Error::Service { code: 503, .. })
+                && e.to_string().starts_with("gave up after 3 attempts")
+        }),
+        Expect::Fails(1, not_retried),
+    );
+    case.times = 10;
+    check(&case);
+}
+
+#[test]
+fn refusals_are_not_retried() {
+    for code in [400, 401, 402, 404, 422] {
+        let refused = |e: &Error| matches!(e, Error::Service { .. });
+        check(&quick(
+            status(code),
+            Expect::Fails(1, refused),
+            Expect::Fails(1, refused),
+        ));
+    }
+}
+
+#[test]
+fn retry_after_is_honoured() {
+    for retry_after in ["1", "Thu, 01 Jan 1970 00:00:00 GMT"] {
+        let emulator = emulator();
+        let client = client(&emulator);
+        emulator.inject(
+            Fault::Status {
+                status: 503,
+                retry_after: Some(retry_after.into()),
+            },
+            1,
+        );
+        let started = Instant::now();
+        let file = client.upload_bytes(b"later", "later.txt", "p").unwrap();
+        let elapsed = started.elapsed();
+        // The retry sent the bytes again, not what the first attempt left of them.
+        assert_eq!(download(&client, &file.download_url), b"later");
+        assert_eq!(emulator.attempts(STREAM), 2);
+        if retry_after == "1" {
+            assert!(elapsed >= Duration::from_secs(1), "{elapsed:?}");
+        }
+        // A date in the past means no wait, not the default backoff's worth of seconds.
+        assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    }
+}
+
+#[test]
+fn a_connection_closed_mid_body() {
+    check(&quick(
+        Fault::CloseAfter(10_000),
+        Expect::Success(2),
+        Expect::Fails(1, not_retried),
+    ));
+}
+
+#[test]
+fn a_server_that_stops_reading() {
+    let stalled = |e: &Error| e.is_timeout();
+    check(&Case {
+        fault: Fault::StopReading(64 * 1024),
+        times: 1,
+        // Enough to fill the loopback socket buffers, so a write blocks.
+        size: 48 << 20,
+        file: Expect::Success(2),
+        reader: Expect::Fails(1, stalled),
+        // On loopback the kernel keeps taking a few more kilobytes as its buffers grow, and each
+        // such partial write restarts the stall clock: about three bounds (see the README).
+        per_attempt: BOUND * 7 / 2,
+    });
+}
+
+#[test]
+fn a_server_that_never_answers() {
+    check(&Case {
+        fault: Fault::NeverAnswer,
+        times: 1,
+        size: 100_000,
+        file: Expect::Success(2),
+        reader: Expect::Fails(1, |e| e.is_timeout() && not_retried(e)),
+        per_attempt: BOUND * 2,
+    });
+}
+
+#[test]
+fn a_dripping_reply() {
+    check(&Case {
+        fault: Fault::Drip(Duration::from_millis(30)),
+        times: 1,
+        size: 10_000,
+        file: Expect::Success(2),
+        reader: Expect::Fails(1, |e| e.is_timeout()),
+        per_attempt: BOUND * 2,
+    });
+}
+
+#[test]
+fn a_proxy_html_page() {
+    let page = |e: &Error| matches!(e.last(), Error::Http { status: 502, excerpt } if excerpt.contains("Gateway error"));
+    check(&quick(
+        Fault::Html(502),
+        Expect::Success(2),
+        Expect::Fails(1, page),
+    ));
+    let forbidden = |e: &Error| matches!(e, Error::Http { status: 403, .. });
+    check(&quick(
+        Fault::Html(403),
+        Expect::Fails(1, forbidden),
+        Expect::Fails(1, forbidden),
+    ));
+}
+
+#[test]
+fn malformed_truncated_and_huge_replies() {
+    let decode = |e: &Error| matches!(e, Error::Decode { .. });
+    check(&quick(
+        Fault::MalformedJson,
+        Expect::Fails(1, decode),
+        Expect::Fails(1, decode),
+    ));
+    check(&quick(
+        Fault::HugeReply(2 << 20),
+        Expect::Fails(1, decode),
+        Expect::Fails(1, decode),
+    ));
+    // A reply cut short is a broken connection: worth another try when the upload can be repeated.
+    check(&quick(
+        Fault::TruncatedJson,
+        Expect::Success(2),
+        Expect::Fails(1, not_retried),
+    ));
+}
+
+#[test]
+fn a_wrong_file_size_is_never_a_success() {
+    let mismatch = |e: &Error| {
+        matches!(
+            e,
+            Error::SizeMismatch {
+                sent: 100_000,
+                reported: 100_001
+            }
+        )
+    };
+    check(&quick(
+        Fault::WrongSize,
+        Expect::Fails(1, mismatch),
+        Expect::Fails(1, mismatch),
+    ));
+}
+
+#[test]
+fn a_redirect_reaches_no_one() {
+    let elsewhere = emulator();
+    for status in [301, 302, 307, 308] {
+        for source in [Source::File, Source::Reader] {
+            let case = quick(
+                Fault::Redirect(status, format!("{}{STREAM}", elsewhere.base_url())),
+                Expect::Fails(1, |_| true),
+                Expect::Fails(1, |_| true),
+            );
+            let (result, attempts, _) = run(source, &case);
+            match result {
+                Err(e @ Error::Http { .. }) => {
+                    assert!(matches!(e, Error::Http { status: s, .. } if s == status));
+                    assert!(e.to_string().contains("redirect"), "{e}");
+                    assert!(e.to_string().contains(elsewhere.base_url()), "{e}");
+                }
+                other => panic!("{status} {source:?}: {other:?}"),
+            }
+            assert_eq!(attempts, 1);
+        }
+    }
+    // Nothing reached the target, so no Authorization header did either.
+    assert!(elsewhere.requests().is_empty());
+}
+
+#[test]
+fn a_server_that_wants_a_length() {
+    let refused = |e: &Error| matches!(e, Error::Service { code: 411, .. });
+    let wants_length = |e: &Error| {
+        matches!(e, Error::LengthRequired { status: 411 }) && e.to_string().contains("spool")
+    };
+    check(&quick(
+        status(411),
+        Expect::Fails(1, refused),
+        Expect::Fails(1, wants_length),
+    ));
+}
+
+#[test]
+fn a_seekable_source_is_retried_from_where_it_started() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    emulator.inject(status(503), 2);
+    let data = payload(300_000);
+    let mut cursor = std::io::Cursor::new(data.clone());
+    cursor.set_position(1000);
+    let file = client
+        .upload(Upload::seekable(cursor).file_name("s.bin").upload_path("p"))
+        .unwrap();
+    assert_eq!(emulator.attempts(STREAM), 3);
+    assert_eq!(file.file_size, 299_000);
+    assert_eq!(download(&client, &file.download_url), &data[1000..]);
+    let sizes: Vec<_> = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path == STREAM)
+        .map(|r| r.content_length)
+        .collect();
+    assert!(
+        sizes.iter().all(|s| s.is_some() && *s == sizes[0]),
+        "{sizes:?}"
+    );
+}
+
+#[test]
+fn an_upload_without_a_name_is_not_repeated() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    emulator.inject(status(503), 1);
+    let err = client
+        .upload(Upload::bytes(b"anonymous").upload_path("p"))
+        .unwrap_err();
+    assert_eq!(emulator.attempts(STREAM), 1);
+    assert!(err.to_string().contains("no file name"), "{err}");
+}
+
+#[test]
+fn url_and_base64_uploads_are_retried() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    emulator.inject(status(502), 1);
+    let file = client.upload_base64(b"small", "b.txt", "p").unwrap();
+    assert_eq!(emulator.attempts("/api/file-base64-upload"), 2);
+    assert_eq!(download(&client, &file.download_url), b"small");
+
+    let source = client.upload_bytes(b"remote", "r.txt", "p").unwrap();
+    emulator.inject(status(503), 1);
+    client.upload_url(&source.download_url, "q", None).unwrap();
+    assert_eq!(emulator.attempts("/api/file-url-upload"), 2);
+}
+
+#[test]
+fn errors_in_body_mode_is_retried_the_same() {
+    let emulator = Emulator::start(Config::new(KEY).errors_in_body(true)).unwrap();
+    let client = client(&emulator);
+    emulator.inject(
+        Fault::BodyCode {
+            code: 500,
+            retry_after: None,
+        },
+        1,
+    );
+    client.upload_bytes(b"x", "x.txt", "p").unwrap();
+    assert_eq!(emulator.attempts(STREAM), 2);
+}
+
+#[cfg(feature = "spool")]
+#[test]
+fn a_spooled_reader_has_a_length_and_is_retried() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    emulator.inject(status(503), 1);
+    let data = payload(2 << 20);
+    let file = client
+        .upload(
+            Upload::reader(Unsized(&data[..]))
+                .spool()
+                .file_name("spooled.bin")
+                .upload_path("p"),
+        )
+        .unwrap();
+    assert_eq!(download(&client, &file.download_url), data);
+    let requests = emulator.requests();
+    let uploads: Vec<_> = requests.iter().filter(|r| r.path == STREAM).collect();
+    assert_eq!(uploads.len(), 2);
+    for r in uploads {
+        assert!(!r.chunked);
+        assert!(r.content_length.unwrap() > 2 << 20);
+    }
+}
