@@ -58,6 +58,7 @@ mod client;
 mod error;
 mod mime;
 mod multipart;
+mod parallel;
 mod payload;
 mod response;
 mod retry;

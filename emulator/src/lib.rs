@@ -154,6 +154,8 @@ pub struct RecordedRequest {
     pub json_fields: BTreeMap<String, String>,
     /// The fault applied to this request, if one was scripted.
     pub fault: Option<Fault>,
+    /// Which connection carried it: requests on one kept-alive connection share the number.
+    pub connection: u64,
     /// The HTTP status of the reply (0 when the fault sent none).
     pub status: u16,
     /// The service `code` in the reply (0 when there was none).
@@ -190,6 +192,7 @@ struct State {
     requests: Mutex<Vec<RecordedRequest>>,
     faults: Mutex<VecDeque<Fault>>,
     next_id: AtomicU64,
+    next_connection: AtomicU64,
     fetcher: ureq::Agent,
     stopping: AtomicBool,
 }
@@ -220,6 +223,7 @@ impl Emulator {
             requests: Mutex::new(Vec::new()),
             faults: Mutex::new(VecDeque::new()),
             next_id: AtomicU64::new(0),
+            next_connection: AtomicU64::new(0),
             fetcher,
             stopping: AtomicBool::new(false),
         });
@@ -356,6 +360,7 @@ fn await_request(state: &State, reader: &mut BufReader<TcpStream>) -> bool {
 }
 
 fn serve_connection(state: &State, stream: TcpStream) {
+    let connection = state.next_connection.fetch_add(1, Ordering::Relaxed);
     let Ok(mut writer) = stream.try_clone() else {
         return;
     };
@@ -373,7 +378,7 @@ fn serve_connection(state: &State, stream: TcpStream) {
         }
         let keep_alive = head.keep_alive;
         let mut body = http::Body::new(&mut reader, &head);
-        let Some(reply) = handle(state, &head, &mut body, &mut writer) else {
+        let Some(reply) = handle(state, connection, &head, &mut body, &mut writer) else {
             return; // a fault took the connection
         };
         // Read what is left of the body, so the client sees the reply rather than a reset.
@@ -389,6 +394,7 @@ fn serve_connection(state: &State, stream: TcpStream) {
 /// Handles one request; `None` when a fault has already dealt with the connection.
 fn handle(
     state: &State,
+    connection: u64,
     head: &Head,
     body: &mut dyn Read,
     writer: &mut TcpStream,
@@ -406,6 +412,7 @@ fn handle(
         parts: Vec::new(),
         json_fields: BTreeMap::new(),
         fault: None,
+        connection,
         status: 0,
         code: 0,
     };
