@@ -53,6 +53,9 @@
 #![deny(rust_2018_idioms)]
 
 mod base64;
+// Opened for the benches only: hidden from the docs and outside semver.
+#[doc(hidden)]
+pub mod bench_support;
 mod builder;
 mod client;
 mod error;

@@ -78,6 +78,12 @@ impl<'a> Payload<'a> {
         self.finished
     }
 
+    /// Whether all the declared bytes have been emitted, so the next read only checks for the end
+    /// (a cheap read that returns at once for a file or a slice). Always false for an unknown length.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.len.is_some_and(|len| self.sent == len)
+    }
+
     /// Why the payload stopped early, if it did.
     pub(crate) fn take_failure(&mut self) -> Option<Failure> {
         self.failure.take()
@@ -152,16 +158,22 @@ impl Read for Payload<'_> {
         if buf.is_empty() || self.finished {
             return Ok(0);
         }
-        let n = if self.ahead_pos < self.ahead.len() {
-            let n = (self.ahead.len() - self.ahead_pos).min(buf.len());
+        let mut n = 0;
+        if self.ahead_pos < self.ahead.len() {
+            n = (self.ahead.len() - self.ahead_pos).min(buf.len());
             buf[..n].copy_from_slice(&self.ahead[self.ahead_pos..self.ahead_pos + n]);
             self.ahead_pos += n;
-            n
-        } else {
-            self.read_source(buf)?
-        };
-        self.sent += n as u64;
-        self.finished = n == 0;
+            self.sent += n as u64;
+        }
+        // The bytes read ahead and the first read of the source share one call.
+        if n < buf.len() && !(n > 0 && self.is_complete()) {
+            let more = self.read_source(&mut buf[n..])?;
+            if n == 0 {
+                self.finished = more == 0;
+            }
+            n += more;
+            self.sent += more as u64;
+        }
         self.report();
         Ok(n)
     }

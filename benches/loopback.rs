@@ -1,0 +1,356 @@
+//! End-to-end figures over loopback, each against a baseline measured in the same run:
+//!
+//! 1. one large upload (1 GiB by default) to a byte-counting server: a raw socket write of the same
+//!    bytes through a 64 KiB buffer, this client, and ureq's own `unversioned::multipart::Form`;
+//! 2. the peak memory (VmHWM) of a process uploading 64 MiB and the full size, from a file and from
+//!    a pipe;
+//! 3. 1,000 uploads of 1 KiB: a fresh connection each, one pooled client, and `upload_all` with 4
+//!    jobs.
+//!
+//! `cargo bench --bench loopback`. `KIE_BENCH_MIB` sets the large size (default 1024) and
+//! `KIE_BENCH_RUNS` the runs per figure (default 5); medians are printed. Linux only (it reads
+//! `/proc/self/status` for the peak memory).
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use kie_upload::{Client, Upload};
+
+const KEY: &str = "bench-key";
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// A server that reads each request's body, counts it, and answers with a success whose `fileSize`
+/// is `reported`. Keep-alive, a thread a connection.
+struct Sink {
+    url: String,
+    reported: Arc<AtomicU64>,
+}
+
+impl Sink {
+    fn start() -> Sink {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let reported = Arc::new(AtomicU64::new(0));
+        let shared = Arc::clone(&reported);
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let reported = Arc::clone(&shared);
+                thread::spawn(move || {
+                    let _ = serve(stream, &reported);
+                });
+            }
+        });
+        Sink { url, reported }
+    }
+}
+
+fn serve(stream: TcpStream, reported: &AtomicU64) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::with_capacity(64 << 10, stream);
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let (mut length, mut chunked) = (0u64, false);
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        loop {
+            line.clear();
+            reader.read_line(&mut line)?;
+            let lower = line.to_ascii_lowercase();
+            if let Some(v) = lower.strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
+            if line.trim().is_empty() {
+                break;
+            }
+        }
+        if chunked {
+            loop {
+                line.clear();
+                reader.read_line(&mut line)?;
+                let n = u64::from_str_radix(line.trim(), 16).unwrap_or(0);
+                skip(&mut reader, n + 2, &mut buf)?;
+                if n == 0 {
+                    break;
+                }
+            }
+        } else {
+            skip(&mut reader, length, &mut buf)?;
+        }
+        let body = format!(
+            r#"{{"success":true,"code":200,"msg":"ok","data":{{"fileName":"b.bin","filePath":"bench/b.bin","downloadUrl":"http://127.0.0.1/b.bin","fileSize":{},"mimeType":"application/octet-stream","uploadedAt":"2025-01-01T00:00:00.000Z"}}}}"#,
+            reported.load(Ordering::SeqCst)
+        );
+        // One write: a reply in pieces would meet Nagle's algorithm and delayed ACKs.
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        writer.write_all(reply.as_bytes())?;
+    }
+}
+
+fn skip(reader: &mut impl Read, mut n: u64, buf: &mut [u8]) -> io::Result<()> {
+    while n > 0 {
+        let want = buf.len().min(n as usize);
+        let got = reader.read(&mut buf[..want])?;
+        if got == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        n -= got as u64;
+    }
+    Ok(())
+}
+
+fn client(url: &str) -> Client {
+    Client::builder()
+        .api_key(KEY)
+        .base_url(url)
+        .build()
+        .unwrap()
+}
+
+/// The ceiling: the file's bytes written straight to a socket through a 64 KiB buffer.
+fn raw_upload(url: &str, path: &Path) {
+    let addr = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let mut file = std::fs::File::open(path).unwrap();
+    let len = file.metadata().unwrap().len();
+    write!(
+        stream,
+        "POST /raw HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {len}\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = file.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        stream.write_all(&buf[..n]).unwrap();
+    }
+    read_reply(&mut stream);
+}
+
+fn read_reply(stream: &mut TcpStream) {
+    let mut reader = BufReader::new(stream);
+    let mut length = 0usize;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap();
+        }
+        if line.trim().is_empty() {
+            break;
+        }
+    }
+    let mut body = vec![0u8; length];
+    reader.read_exact(&mut body).unwrap();
+}
+
+fn ureq_form_upload(agent: &ureq::Agent, url: &str, path: &Path) {
+    let form = ureq::unversioned::multipart::Form::new()
+        .text("uploadPath", "bench")
+        .file("file", path)
+        .unwrap();
+    let mut response = agent
+        .post(format!("{url}/api/file-stream-upload"))
+        .header("Authorization", format!("Bearer {KEY}"))
+        .send(form)
+        .unwrap();
+    response.body_mut().read_to_vec().unwrap();
+}
+
+fn make_file(dir: &Path, name: &str, len: usize) -> PathBuf {
+    let path = dir.join(name);
+    let mut out = io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut block = vec![0u8; 1 << 20];
+    let mut left = len;
+    while left > 0 {
+        for b in block.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+        let n = left.min(block.len());
+        out.write_all(&block[..n]).unwrap();
+        left -= n;
+    }
+    out.flush().unwrap();
+    path
+}
+
+/// In a child process: one upload, then the peak resident memory from the kernel.
+fn child(mode: &str) {
+    let url = std::env::var("KIE_BENCH_URL").unwrap();
+    let client = client(&url);
+    let upload = match mode {
+        "file" => Upload::file(std::env::var("KIE_BENCH_PATH").unwrap()),
+        _ => Upload::reader(io::stdin()).file_name("pipe.bin"),
+    };
+    client.upload(upload.upload_path("bench")).unwrap();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .unwrap_or("VmHWM: 0 kB");
+    println!("{hwm}");
+}
+
+/// Peak memory in KiB of a child process that uploads `path` from the file or through a pipe.
+fn peak_memory(sink: &Sink, path: &Path, mode: &str) -> u64 {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .env("KIE_BENCH_CHILD", mode)
+        .env("KIE_BENCH_URL", &sink.url)
+        .env("KIE_BENCH_PATH", path)
+        .stdout(Stdio::piped());
+    if mode == "pipe" {
+        command.stdin(Stdio::piped());
+    }
+    let mut child = command.spawn().unwrap();
+    if mode == "pipe" {
+        let mut stdin = child.stdin.take().unwrap();
+        let mut file = std::fs::File::open(path).unwrap();
+        io::copy(&mut file, &mut stdin).unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "the child upload failed");
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|kb| kb.parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() {
+    if let Ok(mode) = std::env::var("KIE_BENCH_CHILD") {
+        return child(&mode);
+    }
+    let size = env_or("KIE_BENCH_MIB", 1024) << 20;
+    let runs = env_or("KIE_BENCH_RUNS", 5);
+    let dir = tempfile::tempdir().unwrap();
+    let big = make_file(dir.path(), "big.bin", size);
+    let sink = Sink::start();
+    let ours = client(&sink.url);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+
+    println!("loopback: {} MiB file, median of {runs} runs", size >> 20);
+    sink.reported.store(size as u64, Ordering::SeqCst);
+    let (mut raw, mut lib, mut form) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let t = Instant::now();
+        raw_upload(&sink.url, &big);
+        raw.push(t.elapsed());
+        let t = Instant::now();
+        ours.upload_file(&big, "bench").unwrap();
+        lib.push(t.elapsed());
+        let t = Instant::now();
+        ureq_form_upload(&agent, &sink.url, &big);
+        form.push(t.elapsed());
+    }
+    let (raw, lib, form) = (median(raw), median(lib), median(form));
+    let rate = |d: Duration| size as f64 / (1 << 20) as f64 / d.as_secs_f64();
+    println!(
+        "  raw socket, 64 KiB buffer   {raw:>9.2?}  {:>6.0} MiB/s  1.000",
+        rate(raw)
+    );
+    println!(
+        "  kie-upload upload_file      {lib:>9.2?}  {:>6.0} MiB/s  {:.3} x raw",
+        rate(lib),
+        lib.as_secs_f64() / raw.as_secs_f64()
+    );
+    println!(
+        "  ureq multipart::Form        {form:>9.2?}  {:>6.0} MiB/s  {:.3} x raw (kie-upload: {:.3} x ureq)",
+        rate(form),
+        form.as_secs_f64() / raw.as_secs_f64(),
+        lib.as_secs_f64() / form.as_secs_f64()
+    );
+
+    println!("peak memory of a process uploading (VmHWM):");
+    let small = make_file(dir.path(), "small.bin", 64 << 20);
+    for (label, path) in [("64 MiB", &small), ("full size", &big)] {
+        for mode in ["file", "pipe"] {
+            sink.reported
+                .store(std::fs::metadata(path).unwrap().len(), Ordering::SeqCst);
+            let kib = peak_memory(&sink, path, mode);
+            println!(
+                "  {label:<10} from a {mode:<5} {:>7.1} MiB",
+                kib as f64 / 1024.0
+            );
+        }
+    }
+
+    let count = env_or("KIE_BENCH_SMALL_COUNT", 1000);
+    let data = vec![7u8; 1024];
+    sink.reported.store(1024, Ordering::SeqCst);
+    println!("{count} uploads of 1 KiB, median of {runs} runs:");
+    let (mut fresh, mut pooled, mut parallel) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let t = Instant::now();
+        for i in 0..count {
+            // A new client has a new pool: every upload opens its own connection.
+            client(&sink.url)
+                .upload_bytes(&data, &format!("{i}.bin"), "bench")
+                .unwrap();
+        }
+        fresh.push(t.elapsed());
+        let t = Instant::now();
+        for i in 0..count {
+            ours.upload_bytes(&data, &format!("{i}.bin"), "bench")
+                .unwrap();
+        }
+        pooled.push(t.elapsed());
+        let t = Instant::now();
+        let uploads = (0..count).map(|i| {
+            Upload::bytes(&data)
+                .file_name(format!("{i}.bin"))
+                .upload_path("bench")
+        });
+        assert!(ours.upload_all(uploads, 4).iter().all(Result::is_ok));
+        parallel.push(t.elapsed());
+    }
+    let per_s = |d: Duration| count as f64 / d.as_secs_f64();
+    let (fresh, pooled, parallel) = (median(fresh), median(pooled), median(parallel));
+    println!(
+        "  fresh connection each   {:>8.0} uploads/s  1.00",
+        per_s(fresh)
+    );
+    println!(
+        "  one pooled client       {:>8.0} uploads/s  {:.2} x fresh",
+        per_s(pooled),
+        fresh.as_secs_f64() / pooled.as_secs_f64()
+    );
+    println!(
+        "  upload_all, 4 jobs      {:>8.0} uploads/s  {:.2} x pooled",
+        per_s(parallel),
+        pooled.as_secs_f64() / parallel.as_secs_f64()
+    );
+}
