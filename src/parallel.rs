@@ -55,7 +55,7 @@ impl Client {
                 });
             }
         });
-        results.into_iter().map(|slot| take(slot)).collect()
+        results.into_iter().map(take).collect()
     }
 }
 
