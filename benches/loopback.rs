@@ -9,7 +9,8 @@
 //!
 //! `cargo bench --bench loopback`. `KIE_BENCH_MIB` sets the large size (default 1024) and
 //! `KIE_BENCH_RUNS` the runs per figure (default 5); medians are printed. Linux only (it reads
-//! `/proc/self/status` for the peak memory).
+//! `/proc/self/status` for the peak memory). With `KIE_BENCH_SERVE=N` it only runs the sink (which
+//! reports a `fileSize` of N) until killed, for measuring other clients against it.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -250,6 +251,17 @@ fn peak_memory(sink: &Sink, path: &Path, mode: &str) -> u64 {
 fn main() {
     if let Ok(mode) = std::env::var("KIE_BENCH_CHILD") {
         return child(&mode);
+    }
+    // `KIE_BENCH_SERVE=<fileSize to report>`: run only the byte-counting server, for measuring other
+    // clients (curl, the CLI) against the same sink.
+    if let Ok(reported) = std::env::var("KIE_BENCH_SERVE") {
+        let sink = Sink::start();
+        sink.reported
+            .store(reported.parse().unwrap_or(0), Ordering::SeqCst);
+        println!("listening on {}", sink.url);
+        loop {
+            thread::park();
+        }
     }
     let size = env_or("KIE_BENCH_MIB", 1024) << 20;
     let runs = env_or("KIE_BENCH_RUNS", 5);
