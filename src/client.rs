@@ -171,12 +171,21 @@ impl Client {
     /// checked both by HTTP status and by the body's `success` and `code`, and the `fileSize` the
     /// service reports must equal the bytes sent ([`Error::SizeMismatch`] otherwise). Failures worth
     /// it are retried (see [`ClientBuilder::retries`]); on a retry, progress starts again from 0.
-    pub fn upload(&self, mut upload: Upload<'_>) -> Result<UploadedFile, Error> {
+    pub fn upload(&self, upload: Upload<'_>) -> Result<UploadedFile, Error> {
+        self.run(upload, Self::stream_attempt)
+    }
+
+    /// Checks an upload, spools it when asked, and runs `attempt` under the retry policy.
+    fn run<'a>(
+        &self,
+        mut upload: Upload<'a>,
+        attempt: fn(&Self, &mut Upload<'a>, &Checked) -> Result<UploadedFile, Failed>,
+    ) -> Result<UploadedFile, Error> {
         let checked = self.check(&upload)?;
         spool_if_asked(&mut upload)?;
         let repeatable = upload.repeatable(checked.file_name.as_deref());
         self.retry
-            .run(repeatable, || self.stream_attempt(&mut upload, &checked))
+            .run(repeatable, || attempt(self, &mut upload, &checked))
     }
 
     fn stream_attempt(
@@ -240,12 +249,8 @@ impl Client {
     /// a seekable reader, or a reader with [`Upload::length`]), at least 1 byte and at most
     /// [`BASE64_MAX`]. When the content type is known (set, or told by the file name's extension)
     /// the data goes as a `data:<type>;base64,` URL, so the service need not guess it.
-    pub fn upload_as_base64(&self, mut upload: Upload<'_>) -> Result<UploadedFile, Error> {
-        let checked = self.check(&upload)?;
-        spool_if_asked(&mut upload)?;
-        let repeatable = upload.repeatable(checked.file_name.as_deref());
-        self.retry
-            .run(repeatable, || self.base64_attempt(&mut upload, &checked))
+    pub fn upload_as_base64(&self, upload: Upload<'_>) -> Result<UploadedFile, Error> {
+        self.run(upload, Self::base64_attempt)
     }
 
     fn base64_attempt(
