@@ -34,6 +34,11 @@
 //! }
 //! ```
 //!
+//! Failures worth it (connection failures and stalls, 429, 5xx, the service's 455) are retried when
+//! the upload can be repeated safely: a file, bytes or [`Upload::seekable`] source with a file name
+//! (see [`ClientBuilder::retries`]). [`Client::upload_all`] runs many uploads a few at a time over
+//! one connection pool.
+//!
 //! The service's two other endpoints are covered too: [`Client::upload_base64`] (small files as base64
 //! in JSON, encoded on the fly) and [`Client::upload_url`] (the service fetches a URL itself).
 //!
@@ -47,6 +52,9 @@
 //! # Features
 //! - `rustls` (default): TLS through rustls with the webpki root certificates.
 //! - `native-tls`: TLS through the platform's library instead; it takes precedence when both are on.
+//! - `spool`: `Upload::spool()`, which copies a reader of unknown length to an anonymous temporary
+//!   file first, for servers that refuse chunked bodies.
+//! - `cli`: the `kie-upload` command-line tool.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -185,7 +185,7 @@ pub(crate) fn stream_upload(
         );
     };
 
-    let mut form = multipart::server::Multipart::with_body(body, boundary);
+    let mut form = multipart::server::Multipart::with_body(&mut *body, boundary);
     let mut upload_path = None;
     let mut file_name = None;
     let mut file: Option<Incoming> = None;
@@ -234,6 +234,12 @@ pub(crate) fn stream_upload(
             }
         }
         parts.push(part);
+    }
+    drop(form);
+    // A body cut short after a well-formed end is still cut short: store nothing.
+    if let Err(e) = io::copy(body, &mut io::sink()) {
+        discard(file);
+        return Outcome::error(400, &format!("Malformed multipart body: {e}"));
     }
     let Some(file) = file else {
         return Outcome::error(400, "Missing required parameter: file");
