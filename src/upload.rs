@@ -75,7 +75,11 @@ impl<'a> Upload<'a> {
     }
 
     /// Uploads whatever `reader` yields, read through a fixed-size buffer. The length is unknown,
-    /// so the body is sent chunked, unless [`length`](Self::length) is set.
+    /// so the body is sent chunked, unless [`length`](Self::length) is set. Such an upload cannot
+    /// be retried (its bytes are gone once read); see [`seekable`](Self::seekable).
+    ///
+    /// The reader must be `Send`, so that [`Client::upload_all`](crate::Client::upload_all) can run
+    /// it on a worker thread: pass `std::io::stdin()` rather than a `StdinLock`.
     pub fn reader(reader: impl Read + Send + 'a) -> Self {
         Self::new(Source::Reader(Box::new(reader)))
     }

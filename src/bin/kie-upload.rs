@@ -462,7 +462,10 @@ impl Bars {
             ),
         };
         let bar = multi.add(bar.with_message(name.to_owned()));
-        bar.enable_steady_tick(Duration::from_millis(200));
+        if size.is_none() {
+            // A spinner must turn while standard input is quiet; bars move with the bytes.
+            bar.enable_steady_tick(Duration::from_millis(200));
+        }
         Bar(Some(bar))
     }
 
