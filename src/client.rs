@@ -454,6 +454,7 @@ fn spool_if_asked(upload: &mut Upload<'_>) -> Result<(), Error> {
             upload.source = Source::Seekable(Box::new(file), None);
         }
     }
+    // Without the feature there is nothing to do, and `upload` would be unused.
     let _ = upload;
     Ok(())
 }
