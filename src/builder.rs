@@ -178,6 +178,36 @@ impl ClientBuilder {
     }
 }
 
+/// The scheme (`true` for https) and the authority (`user@host:port`) of an absolute http or https
+/// URL given in lowercase; `None` for any other scheme.
+fn http_authority(lower: &str) -> Option<(bool, &str)> {
+    let (https, rest) = match lower.strip_prefix("https://") {
+        Some(rest) => (true, rest),
+        None => (false, lower.strip_prefix("http://")?),
+    };
+    Some((
+        https,
+        rest.split(['/', '?', '#']).next().unwrap_or_default(),
+    ))
+}
+
+/// Checks a URL for the service to fetch: absolute `http` or `https`, with a host, no white space.
+pub(crate) fn check_remote_url(url: &str) -> Result<(), Error> {
+    let lower = url.to_ascii_lowercase();
+    let host = http_authority(&lower).map(|(_, authority)| authority.rsplit('@').next());
+    if host.flatten().is_none_or(str::is_empty) {
+        return Err(Error::InvalidInput(format!(
+            "file URL {url:?} is not an absolute http:// or https:// URL: the service can fetch only those"
+        )));
+    }
+    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::InvalidInput(format!(
+            "file URL {url:?} holds white space or a control character: percent-escape it"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks a base URL and returns it without a trailing `/`.
 fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<String, Error> {
     let invalid = |why: &str| {
@@ -186,11 +216,7 @@ fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<String, Error>
         )))
     };
     let lower = url.to_ascii_lowercase();
-    let (https, rest) = if let Some(rest) = lower.strip_prefix("https://") {
-        (true, rest)
-    } else if let Some(rest) = lower.strip_prefix("http://") {
-        (false, rest)
-    } else {
+    let Some((https, authority)) = http_authority(&lower) else {
         return invalid("is not an http:// or https:// URL");
     };
     if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
@@ -199,7 +225,6 @@ fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<String, Error>
     if url.contains(['?', '#']) {
         return invalid("has a query or fragment");
     }
-    let authority = rest.split('/').next().unwrap_or_default();
     if authority.contains('@') {
         return invalid("carries credentials; the API key is the only credential");
     }

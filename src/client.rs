@@ -10,7 +10,7 @@ use ureq::http::Response;
 use ureq::{Agent, Body as ReplyBody, SendBody};
 
 use crate::base64::{encoded_len, Encoder};
-use crate::builder::{check_api_key, new_agent, Timeouts};
+use crate::builder::{check_api_key, check_remote_url, new_agent, Timeouts};
 use crate::multipart::{Body, Fields};
 use crate::payload::{Failure, Payload, Progress};
 use crate::response::{excerpt, read_reply, MAX_REPLY};
@@ -603,26 +603,6 @@ fn base64_json_frame(
     opening.pop(); // keep the string open for the base64 text
     head.push_str(&opening);
     (head.into_bytes(), b"\"}".to_vec())
-}
-
-/// Checks a URL for the service to fetch: absolute `http` or `https`, with a host, no white space.
-fn check_remote_url(url: &str) -> Result<(), Error> {
-    let lower = url.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"));
-    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
-    if host.is_none_or(|h| h.rsplit('@').next().unwrap_or_default().is_empty()) {
-        return Err(Error::InvalidInput(format!(
-            "file URL {url:?} is not an absolute http:// or https:// URL: the service can fetch only those"
-        )));
-    }
-    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(Error::InvalidInput(format!(
-            "file URL {url:?} holds white space or a control character: percent-escape it"
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

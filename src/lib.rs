@@ -71,6 +71,7 @@ mod mime;
 mod multipart;
 mod parallel;
 mod payload;
+mod random;
 mod response;
 mod retry;
 mod time;

@@ -10,13 +10,11 @@
 //! on a body shorter than its `Content-Length`).
 
 use std::fmt::Write as _;
-use std::hash::{BuildHasher, Hasher, RandomState};
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::mime;
 use crate::payload::Payload;
+use crate::random::random_u64;
 
 /// A text part and the file part, in the order the service should read them.
 pub(crate) struct Fields<'f> {
@@ -187,23 +185,9 @@ pub(crate) fn escape(value: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
-/// A boundary with 128 bits from the standard library's randomly keyed SipHash, mixed with the clock
-/// and a process-wide counter so that no two bodies share one.
+/// A boundary carrying 128 random bits.
 fn new_boundary() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let mut boundary = String::from("----kie-upload-");
-    for half in 0..2u8 {
-        let mut h = RandomState::new().build_hasher();
-        h.write_u64(count);
-        h.write_u128(nanos);
-        h.write_u8(half);
-        let _ = write!(boundary, "{:016x}", h.finish());
-    }
-    boundary
+    format!("----kie-upload-{:016x}{:016x}", random_u64(), random_u64())
 }
 
 #[cfg(test)]

@@ -78,15 +78,17 @@ impl UploadedFile {
 
 fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     match Value::deserialize(d)? {
-        Value::Number(n) => n
-            .as_u64()
-            .ok_or_else(|| serde::de::Error::custom("fileSize is not a whole number")),
-        Value::String(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| serde::de::Error::custom("fileSize is not a number")),
         Value::Null => Ok(0),
-        _ => Err(serde::de::Error::custom("fileSize is not a number")),
+        v => lenient_u64(&v).ok_or_else(|| serde::de::Error::custom("fileSize is not a number")),
+    }
+}
+
+/// A whole number sent as a JSON number or as numeric text, as the service's fields may be.
+fn lenient_u64(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
     }
 }
 
@@ -157,11 +159,10 @@ pub(crate) fn parse_reply(status: u16, body: &[u8]) -> Parsed {
     };
 
     let success = value.get("success").and_then(Value::as_bool);
-    let code = value.get("code").and_then(|c| match c {
-        Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    });
+    let code = value
+        .get("code")
+        .and_then(lenient_u64)
+        .and_then(|c| u16::try_from(c).ok());
     let msg = value
         .get("msg")
         .or_else(|| value.get("message"))
@@ -196,11 +197,7 @@ pub(crate) fn parse_reply(status: u16, body: &[u8]) -> Parsed {
             reason: "a success without `data`".into(),
         });
     };
-    let reported_size = data.get("fileSize").and_then(|s| match s {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    });
+    let reported_size = data.get("fileSize").and_then(lenient_u64);
     let file = UploadedFile::deserialize(data).map_err(|e| Error::Decode {
         status,
         reason: format!("unexpected `data`: {e}"),

@@ -1,10 +1,10 @@
 //! The retry policy: which failures are tried again, how long to wait, and the error after the last
 //! attempt.
 
-use std::hash::{BuildHasher, Hasher, RandomState};
 use std::thread;
 use std::time::{Duration, SystemTime};
 
+use crate::random::random_u64;
 use crate::{time, Error};
 
 /// The longest wait a `Retry-After` header can impose.
@@ -97,15 +97,9 @@ impl RetryPolicy {
     }
 }
 
-/// A number in [0, 1) from the standard library's randomly keyed hasher.
+/// A number in [0, 1).
 fn jitter() -> f64 {
-    let mut h = RandomState::new().build_hasher();
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+    (random_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Reads a `Retry-After` value: whole seconds, or an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).

@@ -186,6 +186,7 @@ struct Stored {
 
 struct State {
     config: Config,
+    port: u16,
     base_url: String,
     dir: tempfile::TempDir,
     files: Mutex<HashMap<String, Stored>>,
@@ -214,6 +215,7 @@ impl Emulator {
             .build()
             .new_agent();
         let state = Arc::new(State {
+            port,
             base_url: format!("http://127.0.0.1:{port}"),
             config,
             dir: tempfile::Builder::new()
@@ -258,12 +260,7 @@ impl Emulator {
 
     /// The port it listens on.
     pub fn port(&self) -> u16 {
-        self.state
-            .base_url
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0)
+        self.state.port
     }
 
     /// The API key it accepts.

@@ -347,11 +347,14 @@ fn verify(client: &Client, path: &Path, file: &UploadedFile) -> Result<(), Error
     struct Compare {
         local: io::BufReader<File>,
         offset: u64,
+        /// The local bytes matching one write, kept between writes.
+        expected: Vec<u8>,
     }
     impl Write for Compare {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            let mut expected = vec![0u8; buf.len()];
-            let n = read_full(&mut self.local, &mut expected)?;
+            self.expected.resize(buf.len(), 0);
+            let expected = &mut self.expected;
+            let n = read_full(&mut self.local, expected)?;
             if n < buf.len() || expected[..] != buf[..] {
                 let at = self.offset
                     + buf
@@ -380,6 +383,7 @@ fn verify(client: &Client, path: &Path, file: &UploadedFile) -> Result<(), Error
     let mut compare = Compare {
         local: io::BufReader::with_capacity(64 * 1024, local),
         offset: 0,
+        expected: Vec::new(),
     };
     let got = client.download_to(&file.download_url, &mut compare)?;
     if got != local_len {
