@@ -492,8 +492,10 @@ fn handle(
             Outcome::error(401, "Unauthorized: invalid or missing API key")
         }
         Some("file-stream-upload") => service::stream_upload(state, head, body, &mut record.parts),
-        Some("file-base64-upload") => service::base64_upload(state, body, &mut record.json_fields),
-        Some(_) => service::url_upload(state, body, &mut record.json_fields),
+        Some("file-base64-upload") => {
+            service::base64_upload(state, body, &mut record.json_fields).unwrap_or_else(|e| e)
+        }
+        Some(_) => service::url_upload(state, body, &mut record.json_fields).unwrap_or_else(|e| e),
     };
     if fault == Some(Fault::WrongSize) {
         if let Some(size) = outcome.body["data"]["fileSize"].as_u64() {

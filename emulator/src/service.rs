@@ -290,91 +290,104 @@ fn text_field<'v>(body: &'v Value, name: &str) -> Result<&'v str, Outcome> {
         .ok_or_else(|| Outcome::error(400, &format!("Missing required parameter: {name}")))
 }
 
+/// The fields every JSON upload request carries: the one naming the source (`base64Data` or
+/// `fileUrl`), `uploadPath`, and the optional `fileName`.
+struct JsonUpload {
+    source: String,
+    upload_path: String,
+    file_name: Option<String>,
+}
+
+fn read_json_upload(
+    request: &mut dyn Read,
+    fields: &mut BTreeMap<String, String>,
+    source_field: &str,
+) -> Result<JsonUpload, Outcome> {
+    let body = read_json(request, fields)?;
+    Ok(JsonUpload {
+        source: text_field(&body, source_field)?.to_owned(),
+        upload_path: text_field(&body, "uploadPath")?.to_owned(),
+        file_name: body
+            .get("fileName")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned),
+    })
+}
+
+/// `/api/file-base64-upload`; an `Err` is the error reply.
 pub(crate) fn base64_upload(
     state: &State,
     request: &mut dyn Read,
     fields: &mut BTreeMap<String, String>,
-) -> Outcome {
-    let result = (|| {
-        let body = read_json(request, fields)?;
-        let data = text_field(&body, "base64Data")?;
-        let upload_path = text_field(&body, "uploadPath")?;
-        let file_name = body.get("fileName").and_then(Value::as_str);
-        let payload = match data.strip_prefix("data:") {
-            Some(rest) => match rest.split_once(',') {
-                Some((meta, payload)) if meta.ends_with(";base64") => payload,
-                _ => {
-                    return Err(Outcome::error(
-                        400,
-                        "Invalid base64 data: malformed data URL",
-                    ))
-                }
-            },
-            None => data,
-        };
-        let bytes = util::base64_decode(payload)
-            .ok_or_else(|| Outcome::error(400, "Invalid base64 data"))?;
-        let incoming = receive(state, &mut bytes.as_slice())
-            .map_err(|e| Outcome::error(500, &format!("Could not store the file: {e}")))?;
-        Ok(publish(
-            state,
-            incoming,
-            upload_path,
-            file_name,
-            file_name.unwrap_or(""),
-        ))
-    })();
-    result.unwrap_or_else(|e| e)
+) -> Result<Outcome, Outcome> {
+    let upload = read_json_upload(request, fields, "base64Data")?;
+    let payload = match upload.source.strip_prefix("data:") {
+        Some(rest) => match rest.split_once(',') {
+            Some((meta, payload)) if meta.ends_with(";base64") => payload,
+            _ => {
+                return Err(Outcome::error(
+                    400,
+                    "Invalid base64 data: malformed data URL",
+                ))
+            }
+        },
+        None => &upload.source,
+    };
+    let bytes =
+        util::base64_decode(payload).ok_or_else(|| Outcome::error(400, "Invalid base64 data"))?;
+    let incoming = receive(state, &mut bytes.as_slice())
+        .map_err(|e| Outcome::error(500, &format!("Could not store the file: {e}")))?;
+    let name = upload.file_name.as_deref();
+    Ok(publish(
+        state,
+        incoming,
+        &upload.upload_path,
+        name,
+        name.unwrap_or(""),
+    ))
 }
 
+/// `/api/file-url-upload`: fetches the URL (30 s bound); an `Err` is the error reply.
 pub(crate) fn url_upload(
     state: &State,
     request: &mut dyn Read,
     fields: &mut BTreeMap<String, String>,
-) -> Outcome {
-    let result = (|| {
-        let body = read_json(request, fields)?;
-        let url = text_field(&body, "fileUrl")?;
-        let upload_path = text_field(&body, "uploadPath")?;
-        let file_name = body.get("fileName").and_then(Value::as_str);
-        let lower = url.to_ascii_lowercase();
-        if !lower.starts_with("http://") && !lower.starts_with("https://") {
-            return Err(Outcome::error(
-                400,
-                "Invalid fileUrl: must be an http or https URL",
-            ));
-        }
-        let response =
-            state.fetcher.get(url).call().map_err(|e| {
-                Outcome::error(400, &format!("Failed to download file from URL: {e}"))
-            })?;
-        let status = response.status().as_u16();
-        if !(200..300).contains(&status) {
-            return Err(Outcome::error(
-                400,
-                &format!("Failed to download file from URL: HTTP {status}"),
-            ));
-        }
-        let mut reader = response.into_body().into_reader();
-        let incoming = receive(state, &mut reader)
-            .map_err(|e| Outcome::error(400, &format!("Failed to download file from URL: {e}")))?;
-        let url_name = url
-            .split(['?', '#'])
-            .next()
-            .and_then(|u| u.rsplit('/').next())
-            .and_then(util::unescape_path)
-            .filter(|n| !n.is_empty() && !n.contains(':'));
-        let name = file_name
-            .filter(|n| !n.is_empty())
-            .map(str::to_owned)
-            .or(url_name);
-        Ok(publish(
-            state,
-            incoming,
-            upload_path,
-            name.as_deref(),
-            name.as_deref().unwrap_or(""),
-        ))
-    })();
-    result.unwrap_or_else(|e| e)
+) -> Result<Outcome, Outcome> {
+    let upload = read_json_upload(request, fields, "fileUrl")?;
+    let url = upload.source.as_str();
+    let lower = url.to_ascii_lowercase();
+    if !lower.starts_with("http://") && !lower.starts_with("https://") {
+        return Err(Outcome::error(
+            400,
+            "Invalid fileUrl: must be an http or https URL",
+        ));
+    }
+    let failed =
+        |why: String| Outcome::error(400, &format!("Failed to download file from URL: {why}"));
+    let response = state
+        .fetcher
+        .get(url)
+        .call()
+        .map_err(|e| failed(e.to_string()))?;
+    let status = response.status().as_u16();
+    if !(200..300).contains(&status) {
+        return Err(failed(format!("HTTP {status}")));
+    }
+    let mut reader = response.into_body().into_reader();
+    let incoming = receive(state, &mut reader).map_err(|e| failed(e.to_string()))?;
+    let url_name = url
+        .split(['?', '#'])
+        .next()
+        .and_then(|u| u.rsplit('/').next())
+        .and_then(util::unescape_path)
+        .filter(|n| !n.is_empty() && !n.contains(':'));
+    let name = upload.file_name.or(url_name);
+    Ok(publish(
+        state,
+        incoming,
+        &upload.upload_path,
+        name.as_deref(),
+        name.as_deref().unwrap_or(""),
+    ))
 }
