@@ -1,11 +1,25 @@
 //! A local stand-in for the kie.ai File Upload API, for tests and offline demos.
 //!
-//! It serves the three upload endpoints with the documented fields and JSON envelope, checks the
-//! Bearer key, parses multipart bodies with the independent `multipart` crate (Content-Length or
-//! chunked), stores files in a temporary directory, and serves each `downloadUrl` without credentials
-//! until its time to live runs out. Requests are handled concurrently, so a URL upload may fetch from
-//! the emulator itself. Every request is recorded for tests to inspect, and tests can script faults
-//! ([`Fault`]) for the next requests.
+//! It serves the three upload endpoints (`/api/file-stream-upload`, `/api/file-base64-upload`,
+//! `/api/file-url-upload`) with the documented fields and JSON envelope, checks the Bearer key,
+//! parses multipart bodies with an independent parser ([multer]), stores files in a temporary
+//! directory and serves each `downloadUrl` without credentials until its time to live runs out.
+//!
+//! It is meant to be as hard on a client as the live service and the front ends before it:
+//!
+//! - errors come, by default, as HTTP 200 with the error in the body's `code`, as independent
+//!   clients found the live service doing ([`Config::errors_in_body`]);
+//! - request heads and chunk size lines are bounded (431 or 400, then the connection is closed),
+//!   connections beyond [`Config::max_connections`] get a 503, and the base64 endpoint refuses more
+//!   than [`BASE64_MAX_DECODED`] bytes;
+//! - tests script [`Fault`]s for the next uploads: error statuses, HTML pages from a proxy, early
+//!   refusals that close the socket while the client is still sending, stalls, truncated or
+//!   malformed replies, the second documented success shape, replies that echo the API key back;
+//! - it can serve HTTPS with a throwaway certificate authority ([`Config::tls`]), and
+//!   [`ConnectProxy`] is a CONNECT proxy to put in front of it.
+//!
+//! Requests are handled concurrently (a thread a connection), so a URL upload may fetch from the
+//! emulator itself. Every request is recorded for tests to inspect ([`Emulator::requests`]).
 //!
 //! ```
 //! use kie_upload_emulator::{Config, Emulator, Fault};
@@ -17,55 +31,64 @@
 //! assert!(emulator.requests().is_empty());
 //! # Ok::<_, std::io::Error>(())
 //! ```
+//!
+//! Nothing here reaches the network beyond 127.0.0.1, except a URL upload of a URL elsewhere.
+//!
+//! [multer]: https://docs.rs/multer
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![deny(rust_2018_idioms)]
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant, SystemTime};
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+use std::time::Duration;
 
-use serde_json::Value;
-
+mod faults;
+mod form;
 mod http;
+mod proxy;
+mod server;
 mod service;
+mod store;
+mod tls;
 mod util;
 
-use http::{Head, Reply};
-use service::Outcome;
+pub use proxy::ConnectProxy;
 
 /// The service's retention: three days.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3 * 24 * 60 * 60);
 
-/// How long a connection held by [`Fault::StopReading`] or [`Fault::NeverAnswer`] stays open at most.
-const HOLD: Duration = Duration::from_secs(60);
+/// The default cap on connections served at once (see [`Config::max_connections`]).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
 
-/// How long an idle kept-alive connection waits for its next request.
-const IDLE: Duration = Duration::from_secs(30);
+/// The most bytes the base64 endpoint accepts, counted after decoding: the service's 10 MB.
+pub const BASE64_MAX_DECODED: u64 = 10_000_000;
 
-/// How the emulator behaves.
-#[derive(Debug, Clone)]
+/// How the emulator behaves; built with `mut self -> Self` setters.
+#[derive(Clone)]
 pub struct Config {
-    api_key: String,
-    port: u16,
-    ttl: Duration,
-    errors_in_body: bool,
+    pub(crate) api_key: String,
+    pub(crate) port: u16,
+    pub(crate) ttl: Duration,
+    pub(crate) errors_in_body: bool,
+    pub(crate) max_connections: usize,
+    pub(crate) honour_expect: bool,
+    pub(crate) tls: bool,
 }
 
 impl Config {
-    /// Accepts `Authorization: Bearer <api_key>`; listens on a free port of 127.0.0.1; keeps files
-    /// for [`DEFAULT_TTL`]; reports errors by HTTP status.
+    /// Accepts `Authorization: Bearer <api_key>`; every other setting at its default.
     pub fn new(api_key: impl Into<String>) -> Self {
         Config {
             api_key: api_key.into(),
             port: 0,
             ttl: DEFAULT_TTL,
-            errors_in_body: false,
+            errors_in_body: true,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            honour_expect: true,
+            tls: false,
         }
     }
 
@@ -81,62 +104,169 @@ impl Config {
         self
     }
 
-    /// Answer errors with HTTP 200 and the error in the body's `code`, as some clients report the
-    /// real service doing. Default: `false` (a real HTTP status).
+    /// Answer the service's errors with HTTP 200 and the error in the body's `code` (`true`), as
+    /// independent clients found the live service doing, or with the error's own HTTP status
+    /// (`false`). Default: `true`.
+    ///
+    /// Only the service's envelope follows this; a fault that names an HTTP status
+    /// ([`Fault::Status`], [`Fault::Html`], ...) and the front end's own refusals (431, 503, a bad
+    /// chunk) always use a real status.
     pub fn errors_in_body(mut self, on: bool) -> Self {
         self.errors_in_body = on;
         self
     }
+
+    /// How many connections are served at once; one more is answered `503 Service Unavailable`
+    /// with `Retry-After: 1` and closed. A URL upload that fetches from the emulator itself needs
+    /// a second connection. Default: [`DEFAULT_MAX_CONNECTIONS`] (64).
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n;
+        self
+    }
+
+    /// Answer `Expect: 100-continue` with `HTTP/1.1 100 Continue` before reading the body (`true`),
+    /// or ignore the header and just wait for the body (`false`), as many servers do.
+    /// Default: `true`.
+    pub fn honour_expect(mut self, on: bool) -> Self {
+        self.honour_expect = on;
+        self
+    }
+
+    /// Serve HTTPS instead of HTTP, with a server certificate for `127.0.0.1`, `::1` and
+    /// `localhost` signed by a certificate authority made up at start (see
+    /// [`Emulator::ca_cert_pem`]). Default: `false`.
+    pub fn tls(mut self, on: bool) -> Self {
+        self.tls = on;
+        self
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The API key stays out of Debug output, as everywhere in this project.
+        f.debug_struct("Config")
+            .field("port", &self.port)
+            .field("ttl", &self.ttl)
+            .field("errors_in_body", &self.errors_in_body)
+            .field("max_connections", &self.max_connections)
+            .field("honour_expect", &self.honour_expect)
+            .field("tls", &self.tls)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A scripted fault for the next upload requests (see [`Emulator::inject`]).
+///
+/// Faults apply to the three upload endpoints only, never to downloads. A request that meets a
+/// fault is still recorded, once, with [`RecordedRequest::fault`] set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
-    /// Answer with this HTTP status and the service's JSON error envelope, with a `Retry-After`
-    /// header when given (seconds, or an HTTP date).
+    /// Read the body, then answer with this HTTP status and the service's JSON error envelope
+    /// (`code` = `status`), with a `Retry-After` header when given.
     Status {
         /// The HTTP status and the envelope's `code`.
         status: u16,
-        /// The `Retry-After` header's value.
+        /// The `Retry-After` header's value (seconds, or an HTTP date).
         retry_after: Option<String>,
     },
-    /// Answer HTTP 200 with this `code` and `"success": false` in the body.
+    /// Read the body, then answer HTTP 200 with this `code` and `"success": false` in the body.
     BodyCode {
         /// The envelope's `code`.
         code: u16,
-        /// The `Retry-After` header's value.
+        /// The `Retry-After` header's value (seconds, or an HTTP date).
         retry_after: Option<String>,
     },
-    /// Read this many bytes of the body, then close the connection.
+    /// Read this many bytes of the body, then close the connection without an answer.
     CloseAfter(u64),
-    /// Read this many bytes of the body, then stop reading and hold the connection open.
+    /// Read this many bytes of the body, then stop reading and hold the connection open (60 s at
+    /// most, or until the emulator stops).
     StopReading(u64),
-    /// Read the whole body and never answer (the connection stays open).
+    /// Read the whole body and never answer (the connection is held as with
+    /// [`Fault::StopReading`]).
     NeverAnswer,
-    /// Answer with a proxy's HTML error page and this status.
+    /// Read the body, then answer with a proxy's HTML error page and this status.
     Html(u16),
-    /// Answer HTTP 200 with a body that is not JSON.
+    /// Read the body, then answer HTTP 200 with a body that is not JSON.
     MalformedJson,
-    /// Announce a JSON reply and close the connection halfway through it.
+    /// Read the body, then announce a JSON reply and close the connection halfway through it.
     TruncatedJson,
-    /// Answer HTTP 200 with a JSON reply of this many bytes.
+    /// Read the body, then answer HTTP 200 with a JSON reply of this many bytes.
     HugeReply(usize),
-    /// Answer with a redirect: this status and `Location`.
+    /// Read the body, then answer with a redirect: this status and `Location`.
     Redirect(u16, String),
     /// Store the file but report a `fileSize` one larger than the bytes received.
     WrongSize,
-    /// Answer normally, one byte at a time with this pause between bytes.
+    /// Store the file and answer normally, one byte at a time with this pause between bytes, then
+    /// close the connection.
     Drip(Duration),
+    /// An early refusal by an auth filter or proxy: read `bytes` bytes of the body (after
+    /// `100 Continue`, if the client asked and [`Config::honour_expect`] is on), write a whole
+    /// reply with `Connection: close`, and close the socket at once without reading the rest, so
+    /// the client's next write fails with a reset or a broken pipe. Nothing is stored.
+    ///
+    /// With `code: Some(c)` the reply is the service's envelope with `code` `c` and HTTP status
+    /// `status` (200 models an error inside a 200 body); with `code: None` it is a proxy's HTML
+    /// error page with HTTP status `status` (413 "Request Entity Too Large", say).
+    RefuseAfter {
+        /// Bytes of the body read before the refusal.
+        bytes: u64,
+        /// The reply's HTTP status.
+        status: u16,
+        /// The envelope's `code`, or `None` for an HTML page.
+        code: Option<u16>,
+    },
+    /// A refusal at the headers: answer as [`Fault::RefuseAfter`] right after reading the request
+    /// head, before any `100 Continue` and without reading any of the body, then close.
+    RefuseAtHeaders {
+        /// The reply's HTTP status.
+        status: u16,
+        /// The envelope's `code`, or `None` for an HTML page.
+        code: Option<u16>,
+    },
+    /// Store the upload but answer in the second documented success shape: `data` holds
+    /// `fileId`, `originalName`, `uploadPath`, `fileUrl`, `downloadUrl`, `fileSize`, `mimeType`,
+    /// `uploadTime` and `expiresAt` (stored time + TTL), and no `fileName`, `filePath` or
+    /// `uploadedAt`. `downloadUrl` is the working download URL; `fileUrl` differs from it
+    /// (`{base}/files-by-id/<fileId>`) and answers 404.
+    QuickstartShape,
+    /// Read the body, then answer with a proxy's debug page that echoes the request headers,
+    /// `Authorization` included, so tests can check that a client redacts the key it shows.
+    ///
+    /// `json: false`: an HTML page with HTTP status `status` whose title and body list the
+    /// headers HTML-escaped, with the `Authorization` value percent-encoded in a "retry" link.
+    /// `json: true`: the service's envelope with `code` `status` and the `msg`
+    /// `"Invalid token in header Authorization: Bearer <key as received>"`, sent like the
+    /// service's other errors (see [`Config::errors_in_body`]).
+    EchoHeaders {
+        /// The HTTP status (HTML) or the envelope's `code` (JSON).
+        status: u16,
+        /// The service's JSON envelope instead of an HTML page.
+        json: bool,
+    },
+    /// Read the body, then answer an error envelope (`code` 400) whose `msg` carries terminal
+    /// escapes and bidirectional and zero-width characters:
+    /// `"bad \u{1b}]0;pwned\u{7} request \u{1b}[2J\u{202e}txt.exe\u{200b}"`.
+    ControlChars,
+    /// Read the whole body, store nothing, write these exact bytes as the whole response (status
+    /// line, headers, body), then close the connection: any reply the other faults don't give.
+    Raw(Vec<u8>),
 }
 
 /// One request the emulator received, as it parsed it.
-#[derive(Debug, Clone)]
+///
+/// A connection refused before a request head could be read (a head too large or malformed, or
+/// one beyond [`Config::max_connections`]) leaves no record. Its `Debug` output shows the
+/// `Authorization` header's value as `[redacted]`.
+#[derive(Clone)]
+#[non_exhaustive]
 pub struct RecordedRequest {
     /// `GET`, `POST`, ...
     pub method: String,
-    /// The request path, prefix included.
+    /// The request path, prefix included, without the query string.
     pub path: String,
+    /// Every header field, in the order received, names as sent and values trimmed (lossy UTF-8).
+    pub headers: Vec<(String, String)>,
     /// Whether the right Bearer key came with it.
     pub authorized: bool,
     /// Whether an `Authorization` header came at all.
@@ -145,6 +275,11 @@ pub struct RecordedRequest {
     pub content_length: Option<u64>,
     /// Whether the body came with `Transfer-Encoding: chunked`.
     pub chunked: bool,
+    /// Whether the request carried `Expect: 100-continue`.
+    pub expect_continue: bool,
+    /// Bytes of the request body the server read (after chunked decoding), including for faults
+    /// that stop reading early.
+    pub body_read: u64,
     /// The `Content-Type` header, if any.
     pub content_type: Option<String>,
     /// The multipart parts, in order, as the independent parser read them.
@@ -156,139 +291,153 @@ pub struct RecordedRequest {
     pub fault: Option<Fault>,
     /// Which connection carried it: requests on one kept-alive connection share the number.
     pub connection: u64,
-    /// The HTTP status of the reply (0 when the fault sent none).
+    /// The HTTP status of the reply (0 when none was sent).
     pub status: u16,
-    /// The service `code` in the reply (0 when there was none).
+    /// The `code` in the reply's JSON envelope (0 when there was none); for a download, its
+    /// HTTP status.
     pub code: u16,
+}
+
+impl RecordedRequest {
+    /// The value of the first header called `name` (case-insensitive), if any.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl std::fmt::Debug for RecordedRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The API key stays out of Debug output, as everywhere in this project.
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| match k.eq_ignore_ascii_case("Authorization") {
+                true => (k.as_str(), "[redacted]"),
+                false => (k.as_str(), v.as_str()),
+            })
+            .collect();
+        f.debug_struct("RecordedRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("headers", &headers)
+            .field("authorized", &self.authorized)
+            .field("had_authorization", &self.had_authorization)
+            .field("content_length", &self.content_length)
+            .field("chunked", &self.chunked)
+            .field("expect_continue", &self.expect_continue)
+            .field("body_read", &self.body_read)
+            .field("content_type", &self.content_type)
+            .field("parts", &self.parts)
+            .field("json_fields", &self.json_fields)
+            .field("fault", &self.fault)
+            .field("connection", &self.connection)
+            .field("status", &self.status)
+            .field("code", &self.code)
+            .finish()
+    }
 }
 
 /// One part of a multipart body.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Part {
-    /// The `name` parameter.
+    /// The `name` parameter (empty when there was none).
     pub name: String,
-    /// The `filename` parameter, exactly as the parser read it (escapes are not undone).
+    /// The `filename` parameter, exactly as the parser read it (percent-escapes are not undone).
     pub filename: Option<String>,
-    /// The part's `Content-Type`.
+    /// The part's `Content-Type`, as sent.
     pub content_type: Option<String>,
-    /// The part's value for text parts (lossy UTF-8), empty for the file part.
+    /// The part's value for text parts (lossy UTF-8, the first 64 KiB), empty for the file part.
     pub text: String,
     /// The number of bytes in the part.
     pub size: u64,
 }
 
-struct Stored {
-    disk: PathBuf,
-    size: u64,
-    mime: String,
-    stored_at: SystemTime,
-}
-
-struct State {
-    config: Config,
-    port: u16,
-    base_url: String,
-    dir: tempfile::TempDir,
-    files: Mutex<HashMap<String, Stored>>,
-    requests: Mutex<Vec<RecordedRequest>>,
-    faults: Mutex<VecDeque<Fault>>,
-    next_id: AtomicU64,
-    next_connection: AtomicU64,
-    fetcher: ureq::Agent,
-    stopping: AtomicBool,
-}
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 /// A running emulator; it stops, and its files are deleted, when dropped.
 pub struct Emulator {
-    state: Arc<State>,
-    acceptor: Option<JoinHandle<()>>,
+    server: server::Server,
 }
 
 impl Emulator {
     /// Starts the emulator on 127.0.0.1 and returns once it accepts connections.
+    ///
+    /// Fails when the port cannot be bound or the temporary directory cannot be made.
     pub fn start(config: Config) -> io::Result<Emulator> {
-        let listener = TcpListener::bind(("127.0.0.1", config.port))?;
-        let port = listener.local_addr()?.port();
-        let fetcher = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(30)))
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
-        let state = Arc::new(State {
-            port,
-            base_url: format!("http://127.0.0.1:{port}"),
-            config,
-            dir: tempfile::Builder::new()
-                .prefix("kie-upload-emulator")
-                .tempdir()?,
-            files: Mutex::new(HashMap::new()),
-            requests: Mutex::new(Vec::new()),
-            faults: Mutex::new(VecDeque::new()),
-            next_id: AtomicU64::new(0),
-            next_connection: AtomicU64::new(0),
-            fetcher,
-            stopping: AtomicBool::new(false),
-        });
-        let acceptor = {
-            let state = Arc::clone(&state);
-            thread::Builder::new()
-                .name("emulator-accept".into())
-                .spawn(move || {
-                    for stream in listener.incoming() {
-                        if state.stopping.load(Ordering::SeqCst) {
-                            return;
-                        }
-                        let Ok(stream) = stream else { continue };
-                        let state = Arc::clone(&state);
-                        // A thread a connection, so a URL upload can fetch from this emulator.
-                        let _ = thread::Builder::new()
-                            .name("emulator-conn".into())
-                            .spawn(move || serve_connection(&state, stream));
-                    }
-                })?
-        };
         Ok(Emulator {
-            state,
-            acceptor: Some(acceptor),
+            server: server::Server::start(config)?,
         })
     }
 
-    /// `http://127.0.0.1:PORT`, the base URL to give a client.
+    /// `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` with [`Config::tls`]: the base URL to
+    /// give a client.
     pub fn base_url(&self) -> &str {
-        &self.state.base_url
+        self.server.base_url()
     }
 
     /// The port it listens on.
     pub fn port(&self) -> u16 {
-        self.state.port
+        self.server.port()
     }
 
     /// The API key it accepts.
     pub fn api_key(&self) -> &str {
-        &self.state.config.api_key
+        self.server.api_key()
+    }
+
+    /// Whether it serves HTTPS ([`Config::tls`]).
+    pub fn is_tls(&self) -> bool {
+        self.server.ca_cert().is_some()
+    }
+
+    /// The certificate authority (PEM) that signed the server's certificate, with
+    /// [`Config::tls`]: give it to a client as a root to trust.
+    ///
+    /// ```
+    /// use kie_upload_emulator::{Config, Emulator};
+    ///
+    /// let emulator = Emulator::start(Config::new("test-key").tls(true))?;
+    /// assert!(emulator.base_url().starts_with("https://127.0.0.1:"));
+    /// assert!(emulator.ca_cert_pem().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
+    /// # Ok::<_, std::io::Error>(())
+    /// ```
+    pub fn ca_cert_pem(&self) -> Option<&str> {
+        self.server.ca_cert().map(|ca| ca.pem.as_str())
+    }
+
+    /// The file, in the emulator's temporary directory, that holds [`Emulator::ca_cert_pem`].
+    pub fn ca_cert_path(&self) -> Option<&Path> {
+        self.server.ca_cert().map(|ca| ca.path.as_path())
     }
 
     /// Applies `fault` to the next `times` requests to the upload endpoints (after any faults already
     /// scripted). Downloads are never affected.
     pub fn inject(&self, fault: Fault, times: usize) {
-        let mut faults = lock(&self.state.faults);
-        faults.extend(std::iter::repeat_n(fault, times));
+        self.server.inject(fault, times);
     }
 
     /// Drops the scripted faults not yet applied.
     pub fn clear_faults(&self) {
-        lock(&self.state.faults).clear();
+        self.server.clear_faults();
     }
 
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        lock(&self.state.requests).clone()
+        self.server.requests()
     }
 
     /// The requests received so far for an endpoint path ending in `endpoint`, such as
     /// `/api/file-stream-upload`: the attempts a client made.
     pub fn attempts(&self, endpoint: &str) -> usize {
-        lock(&self.state.requests)
+        self.server
+            .requests()
             .iter()
             .filter(|r| r.path.ends_with(endpoint))
             .count()
@@ -296,301 +445,25 @@ impl Emulator {
 
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
-        lock(&self.state.requests).clear();
+        self.server.clear_requests();
     }
 
     /// The bytes stored under `file_path` (`uploadPath/fileName`), if any.
     pub fn stored(&self, file_path: &str) -> Option<Vec<u8>> {
-        let disk = lock(&self.state.files).get(file_path)?.disk.clone();
-        std::fs::read(disk).ok()
+        self.server.stored(file_path)
     }
 
     /// Blocks until the server stops (for the binary, which runs until killed).
-    pub fn wait(mut self) {
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
+    pub fn wait(self) {
+        self.server.wait();
     }
 }
 
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        self.state.stopping.store(true, Ordering::SeqCst);
-        // Wake the acceptor with a connection of our own.
-        let _ = TcpStream::connect(("127.0.0.1", self.port()));
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The API key stays out of Debug output, as everywhere in this project.
+        f.debug_struct("Emulator")
+            .field("base_url", &self.base_url())
+            .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic in one connection thread must not take the emulator down with it.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Waits for the first byte of a next request, giving up when idle too long or stopping.
-fn await_request(state: &State, reader: &mut BufReader<TcpStream>) -> bool {
-    let started = Instant::now();
-    let _ = reader
-        .get_ref()
-        .set_read_timeout(Some(Duration::from_millis(200)));
-    loop {
-        match reader.fill_buf() {
-            Ok([]) => return false,
-            Ok(_) => break,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                if state.stopping.load(Ordering::SeqCst) || started.elapsed() > IDLE {
-                    return false;
-                }
-            }
-            Err(_) => return false,
-        }
-    }
-    let _ = reader.get_ref().set_read_timeout(Some(HOLD));
-    true
-}
-
-fn serve_connection(state: &State, stream: TcpStream) {
-    let connection = state.next_connection.fetch_add(1, Ordering::Relaxed);
-    let Ok(mut writer) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::with_capacity(64 * 1024, stream);
-    while await_request(state, &mut reader) {
-        let head = match http::read_head(&mut reader) {
-            Ok(Some(head)) => head,
-            _ => return,
-        };
-        if head
-            .header("Expect")
-            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
-        {
-            let _ = writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
-        }
-        let keep_alive = head.keep_alive;
-        let mut body = http::Body::new(&mut reader, &head);
-        let Some(reply) = handle(state, connection, &head, &mut body, &mut writer) else {
-            return; // a fault took the connection
-        };
-        // Read what is left of the body, so the client sees the reply rather than a reset.
-        if io::copy(&mut body, &mut io::sink()).is_err() {
-            return;
-        }
-        if reply.write_to(&mut writer, keep_alive).is_err() || !keep_alive {
-            return;
-        }
-    }
-}
-
-/// Handles one request; `None` when a fault has already dealt with the connection.
-fn handle(
-    state: &State,
-    connection: u64,
-    head: &Head,
-    body: &mut dyn Read,
-    writer: &mut TcpStream,
-) -> Option<Reply> {
-    let path = head.path().to_owned();
-    let auth = head.header("Authorization");
-    let mut record = RecordedRequest {
-        method: head.method.clone(),
-        path: path.clone(),
-        authorized: auth == Some(&format!("Bearer {}", state.config.api_key)),
-        had_authorization: auth.is_some(),
-        content_length: head.content_length(),
-        chunked: head.is_chunked(),
-        content_type: head.header("Content-Type").map(str::to_owned),
-        parts: Vec::new(),
-        json_fields: BTreeMap::new(),
-        fault: None,
-        connection,
-        status: 0,
-        code: 0,
-    };
-
-    if head.method == "GET" {
-        if let Some(file_path) = path.strip_prefix("/files/") {
-            let reply = service::serve_download(state, file_path);
-            record.status = reply.status;
-            record.code = reply.status;
-            // Recorded before the reply goes out, so a client that has its answer sees the record.
-            lock(&state.requests).push(record);
-            return Some(reply);
-        }
-    }
-
-    let endpoint = [
-        "file-stream-upload",
-        "file-base64-upload",
-        "file-url-upload",
-    ]
-    .into_iter()
-    .find(|e| path.ends_with(&format!("/api/{e}")));
-    let fault = endpoint.and_then(|_| lock(&state.faults).pop_front());
-    record.fault = fault.clone();
-
-    // Faults that act on the connection before or instead of the service.
-    match &fault {
-        Some(Fault::CloseAfter(n)) => {
-            let _ = io::copy(&mut body.take(*n), &mut io::sink());
-            lock(&state.requests).push(record);
-            let _ = writer.shutdown(Shutdown::Both);
-            return None;
-        }
-        Some(Fault::StopReading(n)) => {
-            let _ = io::copy(&mut body.take(*n), &mut io::sink());
-            lock(&state.requests).push(record);
-            hold(state);
-            return None;
-        }
-        Some(Fault::NeverAnswer) => {
-            let _ = io::copy(body, &mut io::sink());
-            lock(&state.requests).push(record);
-            hold(state);
-            return None;
-        }
-        Some(
-            fault @ (Fault::Status { .. }
-            | Fault::BodyCode { .. }
-            | Fault::Html(_)
-            | Fault::MalformedJson
-            | Fault::HugeReply(_)
-            | Fault::Redirect(..)),
-        ) => {
-            let _ = io::copy(body, &mut io::sink());
-            let reply = canned_reply(fault);
-            record.status = reply.status;
-            lock(&state.requests).push(record);
-            return Some(reply);
-        }
-        Some(Fault::TruncatedJson) => {
-            let _ = io::copy(body, &mut io::sink());
-            lock(&state.requests).push(record);
-            let json = br#"{"success": true, "code": 200, "data": {"fileName": "#;
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-                json.len() * 2
-            );
-            let _ = writer.write_all(head.as_bytes());
-            let _ = writer.write_all(json);
-            let _ = writer.shutdown(Shutdown::Both);
-            return None;
-        }
-        _ => {}
-    }
-
-    let mut outcome = match endpoint {
-        None => Outcome::error(404, "Not found"),
-        Some(_) if head.method != "POST" => Outcome::error(405, "Method not allowed"),
-        Some(_) if !record.authorized => {
-            Outcome::error(401, "Unauthorized: invalid or missing API key")
-        }
-        Some("file-stream-upload") => service::stream_upload(state, head, body, &mut record.parts),
-        Some("file-base64-upload") => {
-            service::base64_upload(state, body, &mut record.json_fields).unwrap_or_else(|e| e)
-        }
-        Some(_) => service::url_upload(state, body, &mut record.json_fields).unwrap_or_else(|e| e),
-    };
-    if fault == Some(Fault::WrongSize) {
-        if let Some(size) = outcome.body["data"]["fileSize"].as_u64() {
-            outcome.body["data"]["fileSize"] = Value::from(size + 1);
-        }
-    }
-
-    record.code = outcome.code;
-    record.status = if outcome.status != 200 && state.config.errors_in_body {
-        200
-    } else {
-        outcome.status
-    };
-    let reply = Reply::bytes(
-        record.status,
-        "application/json",
-        outcome.body.to_string().into_bytes(),
-    );
-    lock(&state.requests).push(record);
-    if let Some(Fault::Drip(pause)) = fault {
-        let _ = drip(writer, reply, pause);
-        return None;
-    }
-    Some(reply)
-}
-
-fn canned_reply(fault: &Fault) -> Reply {
-    let envelope = |code: u16| {
-        serde_json::json!({"success": false, "code": code, "msg": format!("Injected fault: code {code}")})
-            .to_string()
-            .into_bytes()
-    };
-    match fault {
-        Fault::Status {
-            status,
-            retry_after,
-        } => {
-            let reply = Reply::bytes(*status, "application/json", envelope(*status));
-            match retry_after {
-                Some(v) => reply.with_header("Retry-After", v),
-                None => reply,
-            }
-        }
-        Fault::BodyCode { code, retry_after } => {
-            let reply = Reply::bytes(200, "application/json", envelope(*code));
-            match retry_after {
-                Some(v) => reply.with_header("Retry-After", v),
-                None => reply,
-            }
-        }
-        Fault::Html(status) => Reply::bytes(
-            *status,
-            "text/html",
-            format!(
-                "<!DOCTYPE html><html><head><title>{status} | Gateway error</title></head>\
-                 <body><h1>Error {status}</h1><p>The origin web server is not reachable.</p>\
-                 </body></html>"
-            )
-            .into_bytes(),
-        ),
-        Fault::MalformedJson => Reply::bytes(
-            200,
-            "application/json",
-            b"{\"success\": true, \"code\": 200, \"data\": {\"fileName\" 'oops'".to_vec(),
-        ),
-        Fault::HugeReply(n) => {
-            let pad = "x".repeat(n.saturating_sub(40));
-            Reply::bytes(
-                200,
-                "application/json",
-                format!(r#"{{"success": true, "code": 200, "pad": "{pad}"}}"#).into_bytes(),
-            )
-        }
-        Fault::Redirect(status, location) => {
-            Reply::bytes(*status, "text/plain", Vec::new()).with_header("Location", location)
-        }
-        _ => Reply::bytes(500, "text/plain", b"unscripted fault".to_vec()),
-    }
-}
-
-/// Keeps a connection open without reading or writing, until the emulator stops or [`HOLD`] ends.
-fn hold(state: &State) {
-    let started = Instant::now();
-    while !state.stopping.load(Ordering::SeqCst) && started.elapsed() < HOLD {
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn drip(writer: &mut TcpStream, mut reply: Reply, pause: Duration) -> io::Result<()> {
-    let mut bytes = reply.head(true);
-    reply.body.read_to_end(&mut bytes)?;
-    for b in bytes {
-        writer.write_all(&[b])?;
-        writer.flush()?;
-        thread::sleep(pause);
-    }
-    Ok(())
 }

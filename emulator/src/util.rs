@@ -1,10 +1,17 @@
-//! Small helpers of the emulator: time, base64, content sniffing, URL path escaping, random names.
+//! Small helpers of the emulator: time, content sniffing, URL path escaping, random names, locks.
 //!
 //! They are written here again, apart from the client's own code, so that a mistake in the client
 //! cannot hide itself by being made twice.
 
 use std::hash::{BuildHasher, Hasher, RandomState};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Locks `m` even if a thread panicked while holding it: a panic in one connection must not take
+/// the emulator down with it.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// `2025-01-01T12:00:00.000Z` for `t`, in UTC.
 pub(crate) fn rfc3339(t: SystemTime) -> String {
@@ -50,45 +57,13 @@ pub(crate) fn rfc3339(t: SystemTime) -> String {
     )
 }
 
-fn is_leap(y: u64) -> bool {
-    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+/// Milliseconds since the Unix epoch, as in the names the service makes up.
+pub(crate) fn millis(t: SystemTime) -> u128 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis())
 }
 
-/// Decodes standard base64 (padding optional, white space ignored). `None` when invalid.
-pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let mut acc = 0u32;
-    let mut bits = 0;
-    let mut padding = 0;
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => {
-                padding += 1;
-                continue;
-            }
-            b' ' | b'\n' | b'\r' | b'\t' => continue,
-            _ => return None,
-        };
-        if padding > 0 {
-            return None; // data after padding
-        }
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    // Leftover bits must be zero padding of a final partial group, and there can be no lone sextet.
-    if bits >= 6 || padding > 2 || acc & ((1 << bits) - 1) != 0 {
-        return None;
-    }
-    Some(out)
+fn is_leap(y: u64) -> bool {
+    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
 }
 
 /// The MIME type told by the first bytes of a file, else by its name, else octet-stream.
@@ -132,9 +107,14 @@ pub(crate) fn detect_mime(head: &[u8], name: &str) -> String {
 
 /// Percent-escapes a stored file path for a URL, keeping `/` between segments.
 pub(crate) fn escape_path(path: &str) -> String {
+    percent_encode(path, b"-._~/")
+}
+
+/// Percent-escapes every byte but ASCII letters, digits and those in `keep`.
+pub(crate) fn percent_encode(text: &str, keep: &[u8]) -> String {
     let mut out = String::new();
-    for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -190,17 +170,6 @@ mod tests {
             rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
             "2000-02-29T00:00:00.000Z"
         );
-    }
-
-    #[test]
-    fn decodes_base64() {
-        assert_eq!(base64_decode("Zm9vYmFy").unwrap(), b"foobar");
-        assert_eq!(base64_decode("Zm9vYg==").unwrap(), b"foob");
-        assert_eq!(base64_decode("Zm9vYg").unwrap(), b"foob");
-        assert_eq!(base64_decode("").unwrap(), b"");
-        assert!(base64_decode("Zm9v!").is_none());
-        assert!(base64_decode("Z").is_none());
-        assert!(base64_decode("Zm==Zm").is_none());
     }
 
     #[test]
