@@ -3,14 +3,14 @@
 //! It sends any [`std::io::Read`] source (a file, standard input, a pipe, bytes in memory) to the
 //! service's stream endpoint as a hand-built `multipart/form-data` body, through a fixed-size buffer,
 //! and returns the stored file's download URL and details. It needs no async runtime and starts no
-//! threads; its only dependencies are `ureq`, `serde` and `serde_json`. The service keeps uploads for
-//! three days.
+//! threads of its own; its only dependencies are `ureq`, `serde` and `serde_json`. The service keeps
+//! uploads for three days.
 //!
 //! ```no_run
 //! use kie_upload::{Client, Upload};
 //!
 //! fn main() -> Result<(), kie_upload::Error> {
-//!     // KIE_API_KEY holds the key; KIE_BASE_URL may point elsewhere (a local emulator, a proxy).
+//!     // KIE_API_KEY (or KIE_API_KEY_FILE) holds the key; KIE_BASE_URL may point elsewhere.
 //!     let client = Client::from_env()?;
 //!
 //!     // A file: sent with a Content-Length, named after the file.
@@ -18,15 +18,14 @@
 //!     println!("{} expires at {:?}", photo.download_url, photo.expires_at_rfc3339());
 //!
 //!     // Any reader of unknown length, sent chunked.
-//!     let log = client.upload_reader(std::io::stdin(), "build.log", "logs")?;
+//!     let log = client.upload(Upload::reader(std::io::stdin(), "logs").file_name("build.log"))?;
 //!     println!("{} ({} bytes)", log.download_url, log.file_size);
 //!
-//!     // Everything else goes through the Upload builder.
+//!     // Everything else is a setting of the Upload.
 //!     let data = vec![0u8; 1 << 20];
 //!     let blob = client.upload(
-//!         Upload::bytes(&data)
+//!         Upload::bytes(&data, "blobs")
 //!             .file_name("zeros.bin")
-//!             .upload_path("blobs")
 //!             .on_progress(|sent, total| eprintln!("{sent}/{total:?}")),
 //!     )?;
 //!     println!("{}", blob.file_path);
@@ -34,54 +33,96 @@
 //! }
 //! ```
 //!
+//! # The calls
+//!
+//! | call | what it does |
+//! |---|---|
+//! | [`Client::new`], [`Client::from_env`], [`Client::builder`] | a client: key, base URL, timeouts, retries, TLS roots, proxy ([`ClientBuilder`]) |
+//! | [`Client::upload`] | one [`Upload`] to the stream endpoint (multipart; any size): the default |
+//! | [`Client::upload_file`] | a local file, under its own name: `upload(Upload::file(path, upload_path))` |
+//! | [`Client::upload_base64`] | one [`Upload`] to the base64 endpoint (JSON; at most [`BASE64_MAX`]) |
+//! | [`Client::upload_url`] | a [`UrlUpload`]: the service fetches a file from the web itself |
+//! | [`Client::upload_all`] | many uploads, a few at a time on one pool, results handed over in order |
+//! | [`Client::download_to`] | a download URL's bytes into a writer (no key sent) |
+//!
+//! An [`Upload`] names its source ([`Upload::file`], [`Upload::bytes`], [`Upload::reader`],
+//! [`Upload::seekable`]) and its upload path; the file name, content type, length, progress callback
+//! ([`Progress`]: return `Progress::Cancel` to stop) and event hook ([`Event`]: attempts, replies,
+//! retries) are optional settings.
+//!
+//! # Errors and retries
+//!
+//! Every call returns [`Error`]. Its cause is an [`ErrorKind`], matched the same way whatever the
+//! retries: a refusal by the service ([`ErrorKind::Service`], whether it came as an HTTP status or
+//! inside a 200 reply), a proxy's page ([`ErrorKind::Http`]), a broken connection or a stall
+//! ([`ErrorKind::Transport`], [`ErrorKind::Timeout`]), a local error ([`ErrorKind::Io`]), bad input
+//! refused before anything is sent ([`ErrorKind::InvalidInput`]), and the checks that keep a
+//! truncated upload from ever passing as a success ([`ErrorKind::SourceLengthMismatch`],
+//! [`ErrorKind::StoredSizeMismatch`]). Beside the kind, [`Error::attempts`] and
+//! [`Error::not_retried`] say how the retries went. No error, log line or `Debug` output ever
+//! contains the API key, even when a server echoes it back.
+//!
 //! Failures worth it (connection failures and stalls, 429, 5xx, the service's 455) are retried when
-//! the upload can be repeated safely: a file, bytes or [`Upload::seekable`] source with a file name
-//! (see [`ClientBuilder::retries`]). [`Client::upload_all`] runs many uploads a few at a time over
-//! one connection pool.
+//! the upload can be repeated safely: its source can be read again (a regular file, bytes, a
+//! seekable reader) and it has a file name (see [`ClientBuilder::retries`]). A server that refuses
+//! early (a bad key, a file too large) and closes the connection mid-body is heard: the error is its
+//! answer, not a broken pipe, and the rest of the source is not read.
 //!
-//! The service's two other endpoints are covered too: [`Client::upload_base64`] (small files as base64
-//! in JSON, encoded on the fly) and [`Client::upload_url`] (the service fetches a URL itself).
+//! # Replies
 //!
-//! Errors are one [`Error`] enum: a refusal by the service ([`Error::Service`], whether it came as an
-//! HTTP status or inside a 200 reply), a proxy's error page ([`Error::Http`]), a transport failure or
-//! timeout ([`Error::Transport`]), a local I/O error ([`Error::Io`]), bad input refused before
-//! anything is sent ([`Error::InvalidInput`]), and the checks that keep a truncated upload from ever
-//! passing as a success ([`Error::LengthMismatch`], [`Error::SizeMismatch`]). No error, log line or
-//! `Debug` output ever contains the API key.
+//! The service answers errors as HTTP 200 with the error in the body's `code` (its usual way) or
+//! with an HTTP status; both are read. A success's `data` is read in both documented shapes (see
+//! [`UploadedFile`]), and its `fileSize` must equal the bytes sent.
 //!
 //! # Features
-//! - `rustls` (default): TLS through rustls with the webpki root certificates.
-//! - `native-tls`: TLS through the platform's library instead; it takes precedence when both are on.
-//! - `spool`: `Upload::spool()`, which copies a reader of unknown length to an anonymous temporary
+//! - `rustls` (default): TLS through rustls with ring and Mozilla's root certificates.
+//! - `native-tls`: TLS through the platform's library and the operating system's roots instead; it
+//!   takes precedence when both are on.
+//! - `spool`: [`Upload::spool`], which copies a reader of unknown length to an anonymous temporary
 //!   file first, for servers that refuse chunked bodies.
 //! - `cli`: the `kie-upload` command-line tool.
+//!
+//! With neither TLS feature, only `http://` base URLs work (a local emulator, a TLS-terminating
+//! proxy on loopback).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(rust_2018_idioms)]
+// docs.rs marks the items that need a feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod base64;
-// Opened for the benches only: hidden from the docs and outside semver.
-#[doc(hidden)]
-pub mod bench_support;
-mod builder;
+mod body;
 mod client;
+mod config;
 mod error;
 mod mime;
-mod multipart;
+mod observe;
 mod parallel;
 mod payload;
 mod random;
-mod response;
+mod reply;
 mod retry;
+mod source;
+mod text;
 mod time;
+mod tls;
+mod transport;
 mod upload;
+mod uploaded;
 
-pub use builder::ClientBuilder;
-pub use client::{Client, BASE64_MAX, DEFAULT_BASE_URL};
-pub use error::Error;
-pub use response::{UploadedFile, RETENTION};
-pub use upload::Upload;
+pub use client::Client;
+pub use config::{ClientBuilder, DEFAULT_BASE_URL, MAX_DURATION};
+pub use error::{Error, ErrorKind, NotRetried};
+pub use observe::{Event, Progress};
+pub use text::printable;
+pub use upload::{Upload, UrlUpload, BASE64_MAX};
+pub use uploaded::{UploadedFile, RETENTION};
+
+/// Internals opened for the encoder bench only, behind the internal `_bench` feature: not part of
+/// the API, free to change.
+#[cfg(feature = "_bench")]
+#[doc(hidden)]
+pub use body::bench_multipart;
 
 // The README's examples are compiled as doctests, so they cannot drift from the API.
 #[cfg(doctest)]

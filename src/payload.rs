@@ -1,52 +1,77 @@
 //! The file's bytes on their way out: the one place that counts them, guards their declared length,
-//! reports progress and keeps the source's error for the client.
+//! reports progress (and hears a cancellation), stops reading when the server has stopped, and keeps
+//! the source's own error for the client.
 
 use std::io::{self, Read};
+use std::time::Instant;
+
+use crate::observe::Progress;
+use crate::source::Opened;
+use crate::transport;
+use crate::{Error, ErrorKind};
 
 /// Progress is reported at most once per this many bytes (and once at the end).
 pub(crate) const PROGRESS_STEP: u64 = 64 * 1024;
 
-/// The progress callback: bytes of the source sent so far, and the total when known.
-pub(crate) type Progress<'a> = &'a mut (dyn FnMut(u64, Option<u64>) + Send);
+/// The progress callback, borrowed for one attempt.
+pub(crate) type ProgressRef<'a> = &'a mut (dyn FnMut(u64, Option<u64>) -> Progress + Send);
 
-/// Why the payload stopped early; the client turns it into an [`Error`](crate::Error).
+/// Why the payload stopped early.
 #[derive(Debug)]
-pub(crate) enum Failure {
+enum Failure {
     /// The source's `read` failed.
     Source(io::Error),
     /// The source yielded `actual` bytes against a declared `declared`.
     Length { declared: u64, actual: u64 },
+    /// The progress callback asked to stop.
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Sending,
+    /// The source ended, at its declared length when it has one.
+    Finished,
+    /// The server stopped reading (a write failed): the rest of the declared length is sent as
+    /// zeros that the connection drops, without reading the source, so that ureq can finish the
+    /// request and read the server's answer.
+    Abandoned,
+    Failed,
 }
 
 /// A source wrapped so that it yields exactly its declared length or fails, with the first bytes
 /// optionally read ahead (to sniff the content type) and replayed.
-pub(crate) struct Payload<'a> {
-    source: &'a mut (dyn Read + Send),
+pub(crate) struct Payload<'s> {
+    source: &'s mut (dyn Read + Send),
     len: Option<u64>,
     /// Bytes read ahead by [`peek`](Self::peek), not yet emitted.
     ahead: Vec<u8>,
     ahead_pos: usize,
+    /// Bytes of the source emitted.
     sent: u64,
-    finished: bool,
-    progress: Option<Progress<'a>>,
+    /// Zeros emitted in place of the source after it was abandoned.
+    filler: u64,
+    state: State,
+    finished_at: Option<Instant>,
+    progress: Option<ProgressRef<'s>>,
     /// The `sent` of the last progress call, if there was one.
     reported: Option<u64>,
     failure: Option<Failure>,
 }
 
-impl<'a> Payload<'a> {
-    pub(crate) fn new(
-        source: &'a mut (dyn Read + Send),
-        len: Option<u64>,
-        progress: Option<Progress<'a>>,
-    ) -> Self {
+impl<'s> Payload<'s> {
+    /// Starts an attempt's payload; forgets any earlier request's failed write on this thread.
+    pub(crate) fn new(opened: Opened<'s>, progress: Option<ProgressRef<'s>>) -> Self {
+        transport::clear_write_failed();
         Payload {
-            source,
-            len,
+            source: opened.reader,
+            len: opened.len,
             ahead: Vec::new(),
             ahead_pos: 0,
             sent: 0,
-            finished: false,
+            filler: 0,
+            state: State::Sending,
+            finished_at: None,
             progress,
             reported: None,
             failure: None,
@@ -55,11 +80,15 @@ impl<'a> Payload<'a> {
 
     /// Reads up to `n` bytes ahead (fewer at the end of the source) and returns them; they are still
     /// emitted by `read`. Call before the first `read`.
-    pub(crate) fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
+    pub(crate) fn peek(&mut self, n: usize) -> Result<&[u8], Error> {
         let want = self.len.map_or(n as u64, |len| len.min(n as u64));
-        (&mut *self.source)
-            .take(want)
-            .read_to_end(&mut self.ahead)?;
+        if let Err(e) = (&mut *self.source).take(want).read_to_end(&mut self.ahead) {
+            self.state = State::Failed;
+            self.failure = Some(Failure::Source(e));
+            return Err(self
+                .take_error()
+                .unwrap_or_else(|| Error::new(ErrorKind::Io)));
+        }
         Ok(&self.ahead)
     }
 
@@ -68,38 +97,57 @@ impl<'a> Payload<'a> {
         self.len
     }
 
-    /// Bytes emitted so far.
+    /// Bytes of the source sent so far.
     pub(crate) fn sent(&self) -> u64 {
         self.sent
     }
 
-    /// Whether the source ended, at its declared length when it has one.
-    pub(crate) fn is_finished(&self) -> bool {
-        self.finished
+    /// Whether the whole source went out: it ended, at its declared length when it has one.
+    pub(crate) fn is_whole(&self) -> bool {
+        self.state == State::Finished
+    }
+
+    /// When the source ended, for the reply's deadline.
+    pub(crate) fn finished_at(&self) -> Option<Instant> {
+        self.finished_at
     }
 
     /// Whether all the declared bytes have been emitted, so the next read only checks for the end
     /// (a cheap read that returns at once for a file or a slice). Always false for an unknown length.
     pub(crate) fn is_complete(&self) -> bool {
-        self.len.is_some_and(|len| self.sent == len)
+        self.len.is_some_and(|len| self.sent + self.filler == len)
     }
 
-    /// Why the payload stopped early, if it did.
-    pub(crate) fn take_failure(&mut self) -> Option<Failure> {
-        self.failure.take()
-    }
-
-    fn report(&mut self) {
-        if let Some(progress) = self.progress.as_mut() {
-            let due = match self.reported {
-                Some(last) if self.finished => last != self.sent,
-                Some(last) => self.sent - last >= PROGRESS_STEP,
-                None => self.finished || self.sent >= PROGRESS_STEP,
-            };
-            if due {
-                self.reported = Some(self.sent);
-                progress(self.sent, self.len);
+    /// The payload's own failure, if it stopped early: the source failed, held a length other than
+    /// declared, or the upload was cancelled. A transport error seen afterwards is only a symptom.
+    pub(crate) fn take_error(&mut self) -> Option<Error> {
+        Some(match self.failure.take()? {
+            Failure::Source(e) => Error::io(None, e),
+            Failure::Length { declared, actual } => {
+                Error::new(ErrorKind::SourceLengthMismatch { declared, actual })
             }
+            Failure::Cancelled => Error::new(ErrorKind::Cancelled),
+        })
+    }
+
+    /// Calls the progress callback when due; `Err` when it asks to stop.
+    fn report(&mut self) -> io::Result<()> {
+        let Some(progress) = self.progress.as_mut() else {
+            return Ok(());
+        };
+        let finished = self.state == State::Finished;
+        let due = match self.reported {
+            Some(last) if finished => last != self.sent,
+            Some(last) => self.sent - last >= PROGRESS_STEP,
+            None => finished || self.sent >= PROGRESS_STEP,
+        };
+        if !due {
+            return Ok(());
+        }
+        self.reported = Some(self.sent);
+        match progress(self.sent, self.len) {
+            Progress::Continue => Ok(()),
+            Progress::Cancel => Err(self.fail(Failure::Cancelled)),
         }
     }
 
@@ -110,7 +158,9 @@ impl<'a> Payload<'a> {
                 io::ErrorKind::UnexpectedEof,
                 format!("source yielded {actual} bytes against a declared length of {declared}"),
             ),
+            Failure::Cancelled => io::Error::other("the upload was cancelled"),
         };
+        self.state = State::Failed;
         self.failure = Some(failure);
         err
     }
@@ -148,14 +198,31 @@ impl<'a> Payload<'a> {
             Err(e) => Err(self.fail(Failure::Source(e))),
         }
     }
+
+    /// Zeros in place of what is left of the declared length, once abandoned.
+    fn fill(&mut self, buf: &mut [u8]) -> usize {
+        let left = self
+            .len
+            .map_or(0, |len| len.saturating_sub(self.sent + self.filler));
+        let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        buf[..n].fill(0);
+        self.filler += n as u64;
+        n
+    }
 }
 
 impl Read for Payload<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.failure.is_some() {
-            return Err(io::Error::other("the upload's source already failed"));
+        if self.state == State::Sending && transport::write_failed() {
+            self.state = State::Abandoned;
         }
-        if buf.is_empty() || self.finished {
+        match self.state {
+            State::Failed => return Err(io::Error::other("the upload's source already failed")),
+            State::Finished => return Ok(0),
+            State::Abandoned => return Ok(self.fill(buf)),
+            State::Sending => {}
+        }
+        if buf.is_empty() {
             return Ok(0);
         }
         let mut n = 0;
@@ -168,13 +235,14 @@ impl Read for Payload<'_> {
         // The bytes read ahead and the first read of the source share one call.
         if n < buf.len() && !(n > 0 && self.is_complete()) {
             let more = self.read_source(&mut buf[n..])?;
-            if n == 0 {
-                self.finished = more == 0;
+            if n == 0 && more == 0 {
+                self.state = State::Finished;
+                self.finished_at = Some(Instant::now());
             }
             n += more;
             self.sent += more as u64;
         }
-        self.report();
+        self.report()?;
         Ok(n)
     }
 }
@@ -192,6 +260,10 @@ fn read_retrying(source: &mut (dyn Read + Send), buf: &mut [u8]) -> io::Result<u
 mod tests {
     use super::*;
 
+    fn opened<'s>(src: &'s mut (dyn Read + Send), len: Option<u64>) -> Opened<'s> {
+        Opened { reader: src, len }
+    }
+
     fn drain(p: &mut Payload<'_>, chunk: usize) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
         let mut buf = vec![0u8; chunk];
@@ -203,14 +275,18 @@ mod tests {
         }
     }
 
+    fn kind(p: &mut Payload<'_>) -> ErrorKind {
+        p.take_error().expect("a failure").kind().clone()
+    }
+
     #[test]
     fn peeked_bytes_are_replayed() {
         let data: Vec<u8> = (0..100u8).collect();
         let mut src: &[u8] = &data;
-        let mut p = Payload::new(&mut src, Some(100), None);
+        let mut p = Payload::new(opened(&mut src, Some(100)), None);
         assert_eq!(p.peek(32).unwrap(), &data[..32]);
         assert_eq!(drain(&mut p, 7).unwrap(), data);
-        assert!(p.is_finished());
+        assert!(p.is_whole());
         assert_eq!(p.sent(), 100);
     }
 
@@ -218,7 +294,7 @@ mod tests {
     fn peek_stops_at_the_declared_length() {
         let data = [1u8; 10];
         let mut src: &[u8] = &data;
-        let mut p = Payload::new(&mut src, Some(4), None);
+        let mut p = Payload::new(opened(&mut src, Some(4)), None);
         assert_eq!(p.peek(32).unwrap().len(), 4);
     }
 
@@ -226,30 +302,30 @@ mod tests {
     fn short_and_long_sources_fail() {
         let data = [7u8; 100];
         let mut src: &[u8] = &data;
-        let mut p = Payload::new(&mut src, Some(150), None);
+        let mut p = Payload::new(opened(&mut src, Some(150)), None);
         assert_eq!(
             drain(&mut p, 4096).unwrap_err().kind(),
             io::ErrorKind::UnexpectedEof
         );
-        assert!(matches!(
-            p.take_failure(),
-            Some(Failure::Length {
+        assert!(!p.is_whole());
+        assert_eq!(
+            kind(&mut p),
+            ErrorKind::SourceLengthMismatch {
                 declared: 150,
                 actual: 100
-            })
-        ));
-        assert!(!p.is_finished());
+            }
+        );
 
         let mut src: &[u8] = &data;
-        let mut p = Payload::new(&mut src, Some(60), None);
+        let mut p = Payload::new(opened(&mut src, Some(60)), None);
         assert!(drain(&mut p, 4096).is_err());
-        assert!(matches!(
-            p.take_failure(),
-            Some(Failure::Length {
+        assert_eq!(
+            kind(&mut p),
+            ErrorKind::SourceLengthMismatch {
                 declared: 60,
                 actual: 61
-            })
-        ));
+            }
+        );
     }
 
     #[test]
@@ -266,24 +342,29 @@ mod tests {
             }
         }
         let mut src = Broken(1000);
-        let mut p = Payload::new(&mut src, None, None);
+        let mut p = Payload::new(opened(&mut src, None), None);
         assert_eq!(
             drain(&mut p, 256).unwrap_err().kind(),
             io::ErrorKind::BrokenPipe
         );
-        match p.take_failure() {
-            Some(Failure::Source(e)) => assert_eq!(e.to_string(), "disk gone"),
-            other => panic!("{other:?}"),
-        }
+        let e = p.take_error().unwrap();
+        assert_eq!(e.kind(), &ErrorKind::Io);
+        assert_eq!(
+            std::error::Error::source(&e).unwrap().to_string(),
+            "disk gone"
+        );
     }
 
     #[test]
     fn progress_adds_up_to_the_size() {
         let data = vec![1u8; 1_000_000];
         let mut calls = Vec::new();
-        let mut record = |sent, total| calls.push((sent, total));
+        let mut record = |sent, total| {
+            calls.push((sent, total));
+            Progress::Continue
+        };
         let mut src: &[u8] = &data;
-        let mut p = Payload::new(&mut src, Some(1_000_000), Some(&mut record));
+        let mut p = Payload::new(opened(&mut src, Some(1_000_000)), Some(&mut record));
         drain(&mut p, 8192).unwrap();
         drop(p);
         assert_eq!(calls.last(), Some(&(1_000_000, Some(1_000_000))));
@@ -296,11 +377,58 @@ mod tests {
     #[test]
     fn an_empty_source_reports_once() {
         let mut calls = Vec::new();
-        let mut record = |sent, total| calls.push((sent, total));
+        let mut record = |sent, total| {
+            calls.push((sent, total));
+            Progress::Continue
+        };
         let mut src: &[u8] = &[];
-        let mut p = Payload::new(&mut src, Some(0), Some(&mut record));
+        let mut p = Payload::new(opened(&mut src, Some(0)), Some(&mut record));
         drain(&mut p, 64).unwrap();
         drop(p);
         assert_eq!(calls, [(0, Some(0))]);
+    }
+
+    #[test]
+    fn a_cancel_stops_reading_and_is_never_whole() {
+        let data = vec![1u8; 1_000_000];
+        let mut src: &[u8] = &data;
+        let mut stop = |sent, _| {
+            if sent >= 200_000 {
+                Progress::Cancel
+            } else {
+                Progress::Continue
+            }
+        };
+        let mut p = Payload::new(opened(&mut src, Some(1_000_000)), Some(&mut stop));
+        assert!(drain(&mut p, 8192).is_err());
+        assert!(!p.is_whole());
+        assert!(p.sent() < 300_000);
+        assert_eq!(kind(&mut p), ErrorKind::Cancelled);
+    }
+
+    #[test]
+    fn after_a_failed_write_the_rest_is_filler() {
+        let data = vec![9u8; 100_000];
+        let mut src: &[u8] = &data;
+        let mut p = Payload::new(opened(&mut src, Some(100_000)), None);
+        let mut buf = vec![0u8; 30_000];
+        assert_eq!(p.read(&mut buf).unwrap(), 30_000);
+        // What the wrapper under TLS does when the server has closed.
+        super::transport::tests_set_write_failed();
+        let rest = drain(&mut p, 8192).unwrap();
+        assert_eq!(rest.len(), 70_000);
+        assert!(rest.iter().all(|&b| b == 0));
+        assert_eq!(
+            p.sent(),
+            30_000,
+            "the source was not read after the failure"
+        );
+        assert!(!p.is_whole());
+        assert!(p.take_error().is_none());
+        // The next attempt starts clean.
+        let mut src: &[u8] = &data;
+        let mut p = Payload::new(opened(&mut src, Some(100_000)), None);
+        assert_eq!(drain(&mut p, 8192).unwrap(), data);
+        assert!(p.is_whole());
     }
 }

@@ -1,33 +1,18 @@
-//! The retry policy: which failures are tried again, how long to wait, and the error after the last
-//! attempt.
+//! The retry policy: which failures are tried again, how long to wait, and how the error after the
+//! last attempt says what happened.
 
 use std::thread;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
+use crate::observe::{emit, Event, EventFn};
 use crate::random::random_u64;
-use crate::{time, Error};
+use crate::{Error, NotRetried};
 
 /// The longest wait a `Retry-After` header can impose.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// The longest backoff between two attempts without a `Retry-After`.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
-
-/// A failed attempt: the error, and the wait the server asked for.
-#[derive(Debug)]
-pub(crate) struct Failed {
-    pub error: Error,
-    pub retry_after: Option<Duration>,
-}
-
-impl From<Error> for Failed {
-    fn from(error: Error) -> Self {
-        Failed {
-            error,
-            retry_after: None,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RetryPolicy {
@@ -47,39 +32,41 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Runs `attempt` until it succeeds, fails with an error not worth retrying, or the retries run
-    /// out. `repeatable` says whether the upload may be sent again, and if not, why.
+    /// Runs `attempt` (given its number, from 1) until it succeeds, fails with an error not worth
+    /// retrying, or the retries run out. `cannot_repeat` says why the upload may not be sent again,
+    /// if it may not. Each retry is announced to `events` with its wait.
     pub(crate) fn run<T>(
         &self,
-        repeatable: Result<(), &'static str>,
-        mut attempt: impl FnMut() -> Result<T, Failed>,
+        cannot_repeat: Option<NotRetried>,
+        events: &mut Option<EventFn<'_>>,
+        mut attempt: impl FnMut(u32, &mut Option<EventFn<'_>>) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let mut attempts = 0u32;
         loop {
             attempts += 1;
-            let Failed { error, retry_after } = match attempt() {
+            let error = match attempt(attempts, events) {
                 Ok(done) => return Ok(done),
-                Err(failed) => failed,
+                Err(error) => error,
             };
-            let wrap = |error, not_retried| Error::Retries {
-                attempts,
-                not_retried,
-                last: Box::new(error),
-            };
-            if !error.is_retryable() || self.retries == 0 {
-                return Err(if attempts > 1 {
-                    wrap(error, None)
-                } else {
-                    error
-                });
+            if !error.is_retryable() {
+                return Err(error.after_attempts(attempts, None));
             }
-            if let Err(why) = repeatable {
-                return Err(wrap(error, Some(why)));
+            if let Some(why) = cannot_repeat {
+                return Err(error.after_attempts(attempts, Some(why)));
             }
             if attempts > self.retries {
-                return Err(wrap(error, None));
+                return Err(error.after_attempts(attempts, Some(NotRetried::OutOfRetries)));
             }
-            thread::sleep(self.delay(attempts, retry_after));
+            let wait = self.delay(attempts, error.retry_after());
+            emit(
+                events,
+                Event::Retry {
+                    attempt: attempts,
+                    error: &error,
+                    wait,
+                },
+            );
+            thread::sleep(wait);
         }
     }
 
@@ -102,19 +89,10 @@ fn jitter() -> f64 {
     (random_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Reads a `Retry-After` value: whole seconds, or an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
-pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = time::parse_http_date(value)?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
     use std::cell::Cell;
 
     fn policy(retries: u32) -> RetryPolicy {
@@ -124,73 +102,84 @@ mod tests {
         }
     }
 
-    fn unavailable() -> Failed {
-        Error::Http {
+    fn unavailable() -> Error {
+        Error::new(ErrorKind::Http {
             status: 503,
             excerpt: String::new(),
-        }
-        .into()
+        })
     }
 
     #[test]
-    fn retries_until_success() {
+    fn retries_until_success_and_says_so() {
         let calls = Cell::new(0);
-        let result = policy(2).run(Ok(()), || {
-            calls.set(calls.get() + 1);
-            if calls.get() < 3 {
+        let mut seen = Vec::new();
+        let mut hook: Option<EventFn<'_>> = Some(Box::new(|e: &Event<'_>| {
+            if let Event::Retry { attempt, wait, .. } = e {
+                seen.push((*attempt, *wait));
+            }
+        }));
+        let result = policy(2).run(None, &mut hook, |n, _| {
+            calls.set(n);
+            if n < 3 {
                 Err(unavailable())
             } else {
                 Ok(7)
             }
         });
+        drop(hook);
         assert_eq!(result.unwrap(), 7);
         assert_eq!(calls.get(), 3);
+        assert_eq!(seen.iter().map(|s| s.0).collect::<Vec<_>>(), [1, 2]);
     }
 
     #[test]
-    fn gives_up_with_the_count_and_the_last_error() {
-        let calls = Cell::new(0);
+    fn gives_up_with_the_count_and_the_cause() {
         let err = policy(2)
-            .run(Ok(()), || -> Result<(), _> {
-                calls.set(calls.get() + 1);
+            .run(None, &mut None, |_, _| -> Result<(), _> {
                 Err(unavailable())
             })
             .unwrap_err();
-        assert_eq!(calls.get(), 3);
         assert_eq!(err.attempts(), 3);
-        assert!(matches!(err.last(), Error::Http { status: 503, .. }));
+        assert_eq!(err.not_retried(), Some(NotRetried::OutOfRetries));
+        assert!(matches!(err.kind(), ErrorKind::Http { status: 503, .. }));
     }
 
     #[test]
     fn does_not_retry_a_refusal() {
         let calls = Cell::new(0);
         let err = policy(5)
-            .run(Ok(()), || -> Result<(), _> {
-                calls.set(calls.get() + 1);
-                Err(Error::Service {
+            .run(None, &mut None, |n, _| -> Result<(), _> {
+                calls.set(n);
+                Err(Error::new(ErrorKind::Service {
                     status: 401,
                     code: 401,
                     msg: String::new(),
-                }
-                .into())
+                }))
             })
             .unwrap_err();
         assert_eq!(calls.get(), 1);
-        assert!(matches!(err, Error::Service { code: 401, .. }));
+        assert_eq!(err.not_retried(), None);
+        assert!(matches!(err.kind(), ErrorKind::Service { code: 401, .. }));
     }
 
     #[test]
-    fn says_why_a_plain_reader_is_not_retried() {
+    fn says_why_a_source_is_not_repeated() {
         let calls = Cell::new(0);
         let err = policy(2)
-            .run(Err("a plain reader"), || -> Result<(), _> {
-                calls.set(calls.get() + 1);
-                Err(unavailable())
-            })
+            .run(
+                Some(NotRetried::SourceNotRepeatable),
+                &mut None,
+                |n, _| -> Result<(), _> {
+                    calls.set(n);
+                    Err(unavailable())
+                },
+            )
             .unwrap_err();
         assert_eq!(calls.get(), 1);
+        assert_eq!(err.not_retried(), Some(NotRetried::SourceNotRepeatable));
         assert!(
-            err.to_string().ends_with("(not retried: a plain reader)"),
+            err.to_string()
+                .contains("(not retried: the source is a reader"),
             "{err}"
         );
     }
@@ -212,21 +201,5 @@ mod tests {
             Duration::from_secs(3)
         );
         assert_eq!(p.delay(1, Some(Duration::from_secs(3600))), MAX_RETRY_AFTER);
-    }
-
-    #[test]
-    fn reads_retry_after() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_767);
-        assert_eq!(parse_retry_after(" 5 ", now), Some(Duration::from_secs(5)));
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
-            Some(Duration::from_secs(10))
-        );
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("-3", now), None);
     }
 }

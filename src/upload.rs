@@ -1,101 +1,116 @@
-//! [`Upload`]: what to send and where, checked before anything goes on the wire.
+//! What to upload and where ([`Upload`], [`UrlUpload`]), and every check of that input, made before
+//! anything is opened or sent.
 
 use std::fmt;
 use std::io::{Read, Seek};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::Error;
+use crate::config::http_authority;
+use crate::observe::{EventFn, Progress, ProgressFn};
+use crate::source::Given;
+use crate::{Error, Event};
 
-/// The progress callback of an upload: bytes of the source sent so far, and the total when known.
-pub(crate) type ProgressFn<'a> = Box<dyn FnMut(u64, Option<u64>) + Send + 'a>;
+/// The largest source the base64 endpoint takes: 10 MB, the service's limit. Larger files go to the
+/// stream endpoint.
+pub const BASE64_MAX: u64 = 10_000_000;
 
-/// A reader that can go back to where it started.
-pub(crate) trait ReadSeek: Read + Seek + Send {}
-impl<T: Read + Seek + Send> ReadSeek for T {}
-
-pub(crate) enum Source<'a> {
-    File(PathBuf),
-    Bytes(&'a [u8]),
-    /// A seekable reader and the position it started at (known after the first attempt).
-    Seekable(Box<dyn ReadSeek + 'a>, Option<u64>),
-    Reader(Box<dyn Read + Send + 'a>),
-}
-
-/// One upload to the stream endpoint: a source, the destination folder, and optional details.
+/// One file to upload, to the stream endpoint ([`Client::upload`](crate::Client::upload)) or the
+/// base64 endpoint ([`Client::upload_base64`](crate::Client::upload_base64)): a source and the
+/// destination folder, both required, and optional details.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let client = kie_upload::Client::from_env()?;
+/// use kie_upload::{Client, Upload};
+///
+/// let client = Client::from_env()?;
 /// let video = std::fs::File::open("clip.raw")?;
+/// let len = video.metadata()?.len();
 /// let file = client.upload(
-///     kie_upload::Upload::reader(video)
+///     Upload::reader(video, "videos")
 ///         .file_name("clip.mp4")
-///         .upload_path("videos")
 ///         .content_type("video/mp4")
+///         .length(len)
 ///         .on_progress(|sent, total| eprintln!("{sent} of {total:?} bytes")),
 /// )?;
 /// println!("{}", file.download_url);
 /// # Ok(()) }
 /// ```
 pub struct Upload<'a> {
-    pub(crate) source: Source<'a>,
-    pub(crate) file_name: Option<String>,
-    pub(crate) upload_path: Option<String>,
-    pub(crate) content_type: Option<String>,
-    pub(crate) length: Option<u64>,
-    pub(crate) progress: Option<ProgressFn<'a>>,
-    #[cfg(feature = "spool")]
-    pub(crate) spool: bool,
+    source: Given<'a>,
+    upload_path: String,
+    file_name: Option<String>,
+    content_type: Option<String>,
+    length: Option<u64>,
+    progress: Option<ProgressFn<'a>>,
+    events: Option<EventFn<'a>>,
+    spool: bool,
+}
+
+/// An upload once checked, taken apart for the client.
+pub(crate) struct Checked<'a> {
+    pub source: Given<'a>,
+    pub upload_path: String,
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub length: Option<u64>,
+    pub progress: Option<ProgressFn<'a>>,
+    pub events: Option<EventFn<'a>>,
+    pub spool: bool,
 }
 
 impl<'a> Upload<'a> {
-    fn new(source: Source<'a>) -> Self {
+    fn new(source: Given<'a>, upload_path: impl Into<String>) -> Self {
         Upload {
             source,
+            upload_path: upload_path.into(),
             file_name: None,
-            upload_path: None,
             content_type: None,
             length: None,
             progress: None,
-            #[cfg(feature = "spool")]
+            events: None,
             spool: false,
         }
     }
 
-    /// Uploads a local file. Its size comes from its metadata (so the request has a
-    /// `Content-Length`), and its name, unless [`file_name`](Self::file_name) is set, from `path`.
-    /// A special file such as a FIFO is streamed like a reader of unknown length.
-    pub fn file(path: impl AsRef<Path>) -> Self {
-        Self::new(Source::File(path.as_ref().to_path_buf()))
+    /// Uploads a local file to `upload_path`. A regular file goes with a `Content-Length` (its size)
+    /// and can be retried; its name is the file's own unless [`file_name`](Self::file_name) is
+    /// set. A pipe, FIFO or device (`/dev/stdin`, `<(cmd)`) is read once, as a stream of unknown
+    /// length, and is never retried; so is a file whose size reads as 0, such as those under
+    /// `/proc`.
+    pub fn file(path: impl AsRef<Path>, upload_path: impl Into<String>) -> Self {
+        Self::new(Given::File(path.as_ref().to_path_buf()), upload_path)
     }
 
-    /// Uploads bytes held in memory. The length is known, so the request has a `Content-Length`.
-    pub fn bytes(bytes: &'a [u8]) -> Self {
-        Self::new(Source::Bytes(bytes))
+    /// Uploads bytes held in memory to `upload_path`, with a `Content-Length`. Without a
+    /// [`file_name`](Self::file_name) the service picks a random name.
+    pub fn bytes(bytes: &'a [u8], upload_path: impl Into<String>) -> Self {
+        Self::new(Given::Bytes(bytes), upload_path)
     }
 
-    /// Uploads whatever `reader` yields, read through a fixed-size buffer. The length is unknown,
-    /// so the body is sent chunked, unless [`length`](Self::length) is set. Such an upload cannot
-    /// be retried (its bytes are gone once read); see [`seekable`](Self::seekable).
+    /// Uploads whatever `reader` yields to `upload_path`, read through a fixed-size buffer. The
+    /// length is unknown, so the body is sent chunked, unless [`length`](Self::length) is set.
+    /// Such an upload is never retried (its bytes are gone once read); see
+    /// [`seekable`](Self::seekable).
     ///
     /// The reader must be `Send`, so that [`Client::upload_all`](crate::Client::upload_all) can run
     /// it on a worker thread: pass `std::io::stdin()` rather than a `StdinLock`.
-    pub fn reader(reader: impl Read + Send + 'a) -> Self {
-        Self::new(Source::Reader(Box::new(reader)))
+    pub fn reader(reader: impl Read + Send + 'a, upload_path: impl Into<String>) -> Self {
+        Self::new(Given::Reader(Box::new(reader)), upload_path)
     }
 
     /// Uploads what a seekable reader yields from its current position to its end. The length is
     /// measured by seeking, so the request has a `Content-Length`, and a failed upload can be
     /// retried: each attempt seeks back to the starting position.
-    pub fn seekable(reader: impl Read + Seek + Send + 'a) -> Self {
-        Self::new(Source::Seekable(Box::new(reader), None))
+    pub fn seekable(reader: impl Read + Seek + Send + 'a, upload_path: impl Into<String>) -> Self {
+        Self::new(Given::Seekable(Box::new(reader)), upload_path)
     }
 
     /// Copies a reader's bytes to an anonymous temporary file before uploading, so that the request
     /// carries a `Content-Length` (some servers refuse chunked bodies) and can be retried. Memory use
     /// stays flat, and the file is gone when the upload ends, whatever the outcome. No effect on
-    /// other sources. Needs the `spool` feature.
+    /// other sources. Default: off. Needs the `spool` feature.
     #[cfg(feature = "spool")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "spool")))]
     pub fn spool(mut self) -> Self {
         self.spool = true;
         self
@@ -109,150 +124,212 @@ impl<'a> Upload<'a> {
         self
     }
 
-    /// The destination folder on the service (the API field `uploadPath`), such as
-    /// `images/user-uploads`. Leading and trailing `/` are removed. Required.
-    pub fn upload_path(mut self, upload_path: impl Into<String>) -> Self {
-        self.upload_path = Some(upload_path.into());
-        self
-    }
-
-    /// The content type of the file part. Default: guessed from the file name's extension, then from
-    /// the source's first bytes, then `application/octet-stream`.
+    /// The content type of the file. Default: guessed from the file name's extension, then (for the
+    /// stream endpoint) from the source's first bytes, then `application/octet-stream`.
     pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
         self.content_type = Some(content_type.into());
         self
     }
 
     /// The exact number of bytes the source holds, so the request can carry a `Content-Length`.
-    /// Default: known for files and bytes, unknown for readers. If the source then ends early or holds
-    /// more, the upload fails with [`Error::LengthMismatch`] and the server stores nothing; to send
-    /// only the first `n` bytes of a longer stream, pass `reader.take(n)` with `length(n)`.
+    /// Default: known for files and bytes, unknown for readers. If the source then ends early or
+    /// holds more, the upload fails with
+    /// [`ErrorKind::SourceLengthMismatch`](crate::ErrorKind::SourceLengthMismatch) and the server
+    /// stores nothing; to send only the first `n` bytes of a longer stream, pass `reader.take(n)`
+    /// with `length(n)`.
     pub fn length(mut self, length: u64) -> Self {
         self.length = Some(length);
         self
     }
 
     /// Calls `progress(sent, total)` as the source's bytes go out: at most once per 64 KiB and once
-    /// at the end, with `total` the length when known. Default: none.
-    pub fn on_progress(mut self, progress: impl FnMut(u64, Option<u64>) + Send + 'a) -> Self {
-        self.progress = Some(Box::new(progress));
+    /// at the end, with `total` the length when known; on a retry it starts again from 0. The
+    /// callback returns `()` to go on, or a [`Progress`] (`Progress::Cancel` stops the upload).
+    /// Default: none.
+    pub fn on_progress<R: Into<Progress>>(
+        mut self,
+        mut progress: impl FnMut(u64, Option<u64>) -> R + Send + 'a,
+    ) -> Self {
+        self.progress = Some(Box::new(move |sent, total| progress(sent, total).into()));
         self
     }
 
-    /// Whether the upload may be sent again after a failure, and if not, why: its bytes must be
-    /// readable again, and it must have a name, so that a repeat overwrites rather than adds a copy.
-    pub(crate) fn repeatable(&self, file_name: Option<&str>) -> Result<(), &'static str> {
-        if let Source::Reader(_) = self.source {
-            return Err(if cfg!(feature = "spool") {
-                "the source is a plain reader, which cannot be read twice; upload a file, bytes, \
-                 Upload::seekable, or use Upload::spool"
-            } else {
-                "the source is a plain reader, which cannot be read twice; upload a file, bytes or \
-                 Upload::seekable"
-            });
-        }
-        if file_name.is_none() {
-            return Err(
-                "it has no file name, so a repeat could store a second copy; set \
-                        Upload::file_name",
-            );
-        }
-        Ok(())
+    /// Calls `hook` for each attempt, each reply's status, and each retry with its wait (see
+    /// [`Event`]). Default: none.
+    pub fn on_event(mut self, hook: impl FnMut(&Event<'_>) + Send + 'a) -> Self {
+        self.events = Some(Box::new(hook));
+        self
     }
 
-    /// The file name to send: the explicit one, else a file's own name.
-    pub(crate) fn effective_file_name(&self) -> Result<Option<String>, Error> {
-        if let Some(name) = &self.file_name {
-            return Ok(Some(name.clone()));
-        }
-        match &self.source {
-            Source::File(path) => match path.file_name() {
-                Some(name) => name.to_str().map(|s| Some(s.to_owned())).ok_or_else(|| {
-                    Error::InvalidInput(format!(
-                        "{}: the file name is not UTF-8: set Upload::file_name",
-                        path.display()
-                    ))
-                }),
-                None => Err(Error::InvalidInput(format!(
-                    "{}: not a file name: give a path to a file",
-                    path.display()
-                ))),
+    /// The local file, when the source is one.
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.source.path()
+    }
+
+    /// Checks everything that can be checked without opening the source, and takes the upload
+    /// apart for the client.
+    pub(crate) fn check(self) -> Result<Checked<'a>, Error> {
+        let upload_path = check_upload_path(&self.upload_path)?.to_owned();
+        let file_name = match self.file_name {
+            Some(name) => Some(name),
+            None => match self.source.path() {
+                Some(path) => Some(name_of(path)?),
+                None => None,
             },
-            _ => Ok(None),
+        };
+        if let Some(name) = &file_name {
+            check_file_name(name)?;
         }
+        if let Some(t) = &self.content_type {
+            check_content_type(t)?;
+        }
+        Ok(Checked {
+            source: self.source,
+            upload_path,
+            file_name,
+            content_type: self.content_type,
+            length: self.length,
+            progress: self.progress,
+            events: self.events,
+            spool: self.spool,
+        })
     }
 }
 
 impl fmt::Debug for Upload<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let source = match &self.source {
-            Source::File(path) => format!("File({})", path.display()),
-            Source::Bytes(b) => format!("Bytes({} bytes)", b.len()),
-            Source::Seekable(..) => "Seekable".to_owned(),
-            Source::Reader(_) => "Reader".to_owned(),
+            Given::File(path) => format!("File({})", path.display()),
+            Given::Bytes(b) => format!("Bytes({} bytes)", b.len()),
+            Given::Seekable(..) => "Seekable".to_owned(),
+            Given::Reader(_) => "Reader".to_owned(),
         };
         f.debug_struct("Upload")
             .field("source", &source)
-            .field("file_name", &self.file_name)
             .field("upload_path", &self.upload_path)
+            .field("file_name", &self.file_name)
             .field("content_type", &self.content_type)
             .field("length", &self.length)
             .field("on_progress", &self.progress.is_some())
+            .field("on_event", &self.events.is_some())
+            .field("spool", &self.spool)
             .finish()
     }
 }
 
-/// Copies `reader` to an anonymous temporary file through a fixed buffer and rewinds it. With a
-/// declared `length`, reads at most that much and checks it was all there.
-#[cfg(feature = "spool")]
-pub(crate) fn spool(reader: &mut dyn Read, length: Option<u64>) -> Result<std::fs::File, Error> {
-    use std::io::{SeekFrom, Write};
-    let io_err = |source| Error::Io { path: None, source };
-    let mut file = tempfile::tempfile().map_err(io_err)?;
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
-    let limit = length.unwrap_or(u64::MAX);
-    loop {
-        let want = buf
-            .len()
-            .min(usize::try_from(limit - total).unwrap_or(usize::MAX));
-        if want == 0 {
-            break;
+/// A file already on the web for the service to fetch itself
+/// ([`Client::upload_url`](crate::Client::upload_url)): its URL and the destination folder, both
+/// required, and an optional name.
+///
+/// ```no_run
+/// # fn main() -> Result<(), kie_upload::Error> {
+/// use kie_upload::{Client, UrlUpload};
+///
+/// let client = Client::from_env()?;
+/// let file = client.upload_url(
+///     UrlUpload::new("https://example.com/photo.jpg?size=large", "images").file_name("photo.jpg"),
+/// )?;
+/// println!("{}", file.download_url);
+/// # Ok(()) }
+/// ```
+pub struct UrlUpload<'a> {
+    file_url: String,
+    upload_path: String,
+    file_name: Option<String>,
+    events: Option<EventFn<'a>>,
+}
+
+/// A URL upload once checked.
+pub(crate) struct CheckedUrl<'a> {
+    pub file_url: String,
+    pub upload_path: String,
+    pub file_name: Option<String>,
+    pub events: Option<EventFn<'a>>,
+}
+
+impl<'a> UrlUpload<'a> {
+    /// The service fetches `file_url` (an absolute `http` or `https` URL, sent exactly as given,
+    /// query string and escapes included) and stores it in `upload_path`.
+    pub fn new(file_url: impl Into<String>, upload_path: impl Into<String>) -> Self {
+        UrlUpload {
+            file_url: file_url.into(),
+            upload_path: upload_path.into(),
+            file_name: None,
+            events: None,
         }
-        let n = match reader.read(&mut buf[..want]) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io_err(e)),
-        };
-        file.write_all(&buf[..n]).map_err(io_err)?;
-        total += n as u64;
     }
-    if let Some(declared) = length.filter(|&n| n != total) {
-        return Err(Error::LengthMismatch {
-            declared,
-            actual: total,
-        });
+
+    /// The stored file's name (the API field `fileName`). Default: none, and the service derives
+    /// one from the URL; such an upload is not retried, since a repeat could store a second copy.
+    pub fn file_name(mut self, file_name: impl Into<String>) -> Self {
+        self.file_name = Some(file_name.into());
+        self
     }
-    file.seek(SeekFrom::Start(0)).map_err(io_err)?;
-    Ok(file)
+
+    /// Calls `hook` for each attempt, each reply's status, and each retry with its wait (see
+    /// [`Event`]). Default: none.
+    pub fn on_event(mut self, hook: impl FnMut(&Event<'_>) + Send + 'a) -> Self {
+        self.events = Some(Box::new(hook));
+        self
+    }
+
+    pub(crate) fn check(self) -> Result<CheckedUrl<'a>, Error> {
+        check_remote_url(&self.file_url)?;
+        let upload_path = check_upload_path(&self.upload_path)?.to_owned();
+        if let Some(name) = &self.file_name {
+            check_file_name(name)?;
+        }
+        Ok(CheckedUrl {
+            file_url: self.file_url,
+            upload_path,
+            file_name: self.file_name,
+            events: self.events,
+        })
+    }
+}
+
+impl fmt::Debug for UrlUpload<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UrlUpload")
+            .field("file_url", &self.file_url)
+            .field("upload_path", &self.upload_path)
+            .field("file_name", &self.file_name)
+            .field("on_event", &self.events.is_some())
+            .finish()
+    }
+}
+
+/// A file's own name, as the default name on the service.
+fn name_of(path: &Path) -> Result<String, Error> {
+    match path.file_name() {
+        Some(name) => name.to_str().map(str::to_owned).ok_or_else(|| {
+            Error::invalid(format!(
+                "{}: the file name is not UTF-8: set a file name",
+                path.display()
+            ))
+        }),
+        None => Err(Error::invalid(format!(
+            "{}: not a file name: give a path to a file",
+            path.display()
+        ))),
+    }
 }
 
 /// Checks an upload path and returns it without leading and trailing `/`.
 pub(crate) fn check_upload_path(upload_path: &str) -> Result<&str, Error> {
     let trimmed = upload_path.trim_matches('/');
     if trimmed.trim().is_empty() {
-        return Err(Error::InvalidInput(
-            "empty upload path: give a destination folder such as \"uploads\"".into(),
+        return Err(Error::invalid(
+            "empty upload path: give a destination folder such as \"uploads\"",
         ));
     }
     if let Some(c) = trimmed.chars().find(|c| c.is_control()) {
-        return Err(Error::InvalidInput(format!(
+        return Err(Error::invalid(format!(
             "upload path {trimmed:?} holds the control character {c:?}: remove it"
         )));
     }
     if trimmed.split(['/', '\\']).any(|seg| seg == "..") {
-        return Err(Error::InvalidInput(format!(
+        return Err(Error::invalid(format!(
             "upload path {trimmed:?} has a `..` segment: give a plain folder path"
         )));
     }
@@ -261,19 +338,19 @@ pub(crate) fn check_upload_path(upload_path: &str) -> Result<&str, Error> {
 
 /// Checks a file name for the service: not empty, not `.` or `..`, no `/`, no control characters.
 /// A `\\` is allowed: it is an ordinary character in a name on the service.
-pub(crate) fn check_file_name(file_name: &str) -> Result<(), Error> {
+fn check_file_name(file_name: &str) -> Result<(), Error> {
     if file_name.trim().is_empty() {
-        return Err(Error::InvalidInput(
-            "empty file name: give a name or leave it unset".into(),
+        return Err(Error::invalid(
+            "empty file name: give a name or leave it unset",
         ));
     }
     if let Some(c) = file_name.chars().find(|c| c.is_control()) {
-        return Err(Error::InvalidInput(format!(
+        return Err(Error::invalid(format!(
             "file name {file_name:?} holds the control character {c:?}: remove it"
         )));
     }
     if file_name == "." || file_name == ".." || file_name.contains('/') {
-        return Err(Error::InvalidInput(format!(
+        return Err(Error::invalid(format!(
             "file name {file_name:?} is a path: give a plain name and put folders in the upload path"
         )));
     }
@@ -281,7 +358,7 @@ pub(crate) fn check_file_name(file_name: &str) -> Result<(), Error> {
 }
 
 /// Checks an explicit content type: a `type/subtype` with no control characters.
-pub(crate) fn check_content_type(content_type: &str) -> Result<(), Error> {
+fn check_content_type(content_type: &str) -> Result<(), Error> {
     let ok = content_type.contains('/')
         && !content_type
             .chars()
@@ -289,15 +366,60 @@ pub(crate) fn check_content_type(content_type: &str) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(Error::InvalidInput(format!(
+        Err(Error::invalid(format!(
             "content type {content_type:?} is not a MIME type such as \"video/mp4\""
         )))
+    }
+}
+
+/// Checks a URL for the service to fetch: absolute `http` or `https`, with a host, no white space.
+fn check_remote_url(url: &str) -> Result<(), Error> {
+    let lower = url.to_ascii_lowercase();
+    let host = http_authority(&lower).map(|(_, authority)| authority.rsplit('@').next());
+    if host.flatten().is_none_or(str::is_empty) {
+        return Err(Error::invalid(format!(
+            "file URL {url:?} is not an absolute http:// or https:// URL: the service can fetch only those"
+        )));
+    }
+    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::invalid(format!(
+            "file URL {url:?} holds white space or a control character: percent-escape it"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a source's length for the base64 endpoint, known before anything is sent: at least 1
+/// byte, at most [`BASE64_MAX`].
+pub(crate) fn check_base64_length(len: Option<u64>) -> Result<u64, Error> {
+    match len {
+        None => Err(Error::invalid(
+            "the base64 endpoint needs a source of known length: set Upload::length, or use \
+             Client::upload (the stream endpoint)",
+        )),
+        Some(0) => Err(Error::invalid(
+            "the source is empty, and the base64 endpoint takes no empty data: use Client::upload \
+             (the stream endpoint)",
+        )),
+        Some(len) if len > BASE64_MAX => Err(Error::invalid(format!(
+            "{len} bytes is over the base64 endpoint's limit of {BASE64_MAX}: use Client::upload \
+             or upload_file (the stream endpoint) for large files"
+        ))),
+        Some(len) => Ok(len),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
+
+    fn is_invalid(result: Result<impl fmt::Debug, Error>) -> bool {
+        matches!(
+            result.as_ref().map_err(Error::kind),
+            Err(ErrorKind::InvalidInput { .. })
+        )
+    }
 
     #[test]
     fn upload_paths() {
@@ -307,10 +429,7 @@ mod tests {
         for bad in [
             "", "/", "//", " ", "a/../b", "..", "a\nb", "a\tb", "x/..\\y",
         ] {
-            assert!(
-                matches!(check_upload_path(bad), Err(Error::InvalidInput(_))),
-                "{bad:?}"
-            );
+            assert!(is_invalid(check_upload_path(bad)), "{bad:?}");
         }
     }
 
@@ -327,7 +446,7 @@ mod tests {
             check_file_name(good).unwrap();
         }
         for bad in ["", " ", ".", "..", "a/b", "a\r\nb", "a\0b", "a\u{7f}"] {
-            assert!(check_file_name(bad).is_err(), "{bad:?}");
+            assert!(is_invalid(check_file_name(bad)), "{bad:?}");
         }
     }
 
@@ -335,24 +454,60 @@ mod tests {
     fn content_types() {
         check_content_type("video/mp4").unwrap();
         check_content_type("text/plain; charset=utf-8").unwrap();
-        assert!(check_content_type("mp4").is_err());
-        assert!(check_content_type("text/plain\r\nX-Evil: 1").is_err());
+        assert!(is_invalid(check_content_type("mp4")));
+        assert!(is_invalid(check_content_type("text/plain\r\nX-Evil: 1")));
+    }
+
+    #[test]
+    fn remote_urls() {
+        check_remote_url("https://example.com/a.png?x=1%2F").unwrap();
+        for bad in [
+            "ftp://example.com/a.png",
+            "file:///etc/passwd",
+            "/relative/a.png",
+            "example.com/a.png",
+            "https://",
+            "https://exa mple.com/a.png",
+        ] {
+            assert!(is_invalid(check_remote_url(bad)), "{bad}");
+        }
     }
 
     #[test]
     fn file_name_defaults_to_the_path() {
+        let name = |u: Upload<'_>| u.check().map(|c| c.file_name);
         assert_eq!(
-            Upload::file("dir/photo.jpg").effective_file_name().unwrap(),
+            name(Upload::file("dir/photo.jpg", "p")).unwrap(),
             Some("photo.jpg".into())
         );
         assert_eq!(
-            Upload::file("dir/photo.jpg")
-                .file_name("b.png")
-                .effective_file_name()
-                .unwrap(),
+            name(Upload::file("dir/photo.jpg", "p").file_name("b.png")).unwrap(),
             Some("b.png".into())
         );
-        assert_eq!(Upload::bytes(b"x").effective_file_name().unwrap(), None);
-        assert!(Upload::file("..").effective_file_name().is_err());
+        assert_eq!(name(Upload::bytes(b"x", "p")).unwrap(), None);
+        assert!(is_invalid(name(Upload::file("..", "p"))));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_name_that_is_not_utf8_needs_an_explicit_one() {
+        use std::os::unix::ffi::OsStrExt;
+        let path = Path::new(std::ffi::OsStr::from_bytes(b"dir/caf\xe9.txt"));
+        let err = Upload::file(path, "p").check().err().unwrap();
+        assert!(err.to_string().contains("not UTF-8"), "{err}");
+        let checked = Upload::file(path, "p")
+            .file_name("cafe.txt")
+            .check()
+            .unwrap();
+        assert_eq!(checked.file_name.as_deref(), Some("cafe.txt"));
+    }
+
+    #[test]
+    fn base64_lengths() {
+        assert_eq!(check_base64_length(Some(1)).unwrap(), 1);
+        assert_eq!(check_base64_length(Some(BASE64_MAX)).unwrap(), BASE64_MAX);
+        for bad in [None, Some(0), Some(BASE64_MAX + 1)] {
+            assert!(is_invalid(check_base64_length(bad)), "{bad:?}");
+        }
     }
 }

@@ -6,6 +6,12 @@
 
 use std::io::{self, Read};
 
+use serde_json::Value;
+
+use super::Fields;
+use crate::mime;
+use crate::payload::Payload;
+
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Input bytes encoded per refill; a multiple of 3, so only the last group needs padding.
@@ -73,10 +79,6 @@ impl<R: Read> Encoder<R> {
             done: false,
         }
     }
-
-    pub(crate) fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
-    }
 }
 
 impl<R: Read> Read for Encoder<R> {
@@ -112,6 +114,70 @@ impl<R: Read> Read for Encoder<R> {
             self.carry = total - whole;
         }
     }
+}
+
+/// The base64 endpoint's JSON body around a payload:
+/// `{"uploadPath":..,"fileName":..,"base64Data":"<data URL prefix><base64>"}`.
+pub(crate) struct Frame<'p, 's> {
+    body: JsonAround<Encoder<&'p mut Payload<'s>>>,
+    len: Option<u64>,
+}
+
+/// The JSON head, the base64 text, the JSON tail.
+type JsonAround<R> = io::Chain<io::Chain<io::Cursor<Vec<u8>>, R>, &'static [u8]>;
+
+/// The end of the JSON body, after the base64 text.
+const TAIL: &[u8] = b"\"}";
+
+impl<'p, 's> Frame<'p, 's> {
+    /// Frames the payload. When the content type is known (given, or told by the file name's
+    /// extension) the data goes as a `data:<type>;base64,` URL, so the service need not guess it.
+    pub(crate) fn new(fields: &Fields<'_>, payload: &'p mut Payload<'s>) -> Self {
+        let mime = fields
+            .content_type
+            .or_else(|| fields.file_name.and_then(mime::from_file_name));
+        let head = json_head(fields.upload_path, fields.file_name, mime);
+        let len = payload
+            .len()
+            .map(|n| head.len() as u64 + encoded_len(n) + TAIL.len() as u64);
+        Frame {
+            body: io::Cursor::new(head)
+                .chain(Encoder::new(payload))
+                .chain(TAIL),
+            len,
+        }
+    }
+
+    /// The exact length of the body, when the payload's is known.
+    pub(crate) fn len(&self) -> Option<u64> {
+        self.len
+    }
+}
+
+impl Read for Frame<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.body.read(buf)
+    }
+}
+
+/// The JSON before the base64 text: `{"fileName":..,"uploadPath":..,"base64Data":"` with the data
+/// URL prefix. serde_json writes the small fields; the base64 alphabet needs no escaping after it.
+fn json_head(upload_path: &str, file_name: Option<&str>, mime: Option<&str>) -> Vec<u8> {
+    let mut fields = serde_json::Map::new();
+    fields.insert("uploadPath".into(), upload_path.into());
+    if let Some(name) = file_name {
+        fields.insert("fileName".into(), name.into());
+    }
+    let mut head = Value::Object(fields).to_string();
+    head.pop(); // the closing brace
+    head.push_str(",\"base64Data\":");
+    let data_url = mime
+        .map(|m| format!("data:{m};base64,"))
+        .unwrap_or_default();
+    let mut opening = Value::String(data_url).to_string();
+    opening.pop(); // keep the string open for the base64 text
+    head.push_str(&opening);
+    head.into_bytes()
 }
 
 #[cfg(test)]
@@ -171,15 +237,7 @@ mod tests {
 
     #[test]
     fn round_trips_every_length_mod_3() {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let data: Vec<u8> = (0..200_003)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
+        let data = crate::random::Seeded(0x2545_f491_4f6c_dd1d).bytes(200_003);
         for len in [
             0,
             1,
@@ -202,6 +260,47 @@ mod tests {
                 let text = encode(&data[..len], chunk);
                 assert_eq!(decode(&text), &data[..len], "len {len} chunk {chunk}");
             }
+        }
+    }
+
+    #[test]
+    fn the_frame_is_json_around_the_data() {
+        let mut head = json_head("a/\"b", Some("x.png"), Some("image/png"));
+        head.extend_from_slice(b"QUJD");
+        head.extend_from_slice(TAIL);
+        let v: Value = serde_json::from_slice(&head).unwrap();
+        assert_eq!(v["uploadPath"], "a/\"b");
+        assert_eq!(v["fileName"], "x.png");
+        assert_eq!(v["base64Data"], "data:image/png;base64,QUJD");
+    }
+
+    #[test]
+    fn the_frame_declares_its_length() {
+        use crate::source::Opened;
+        for len in [1usize, 2, 3, 100, 49_153] {
+            let data = crate::random::Seeded(7).bytes(len);
+            let mut src: &[u8] = &data;
+            let mut payload = Payload::new(
+                Opened {
+                    reader: &mut src,
+                    len: Some(len as u64),
+                },
+                None,
+            );
+            let fields = Fields {
+                upload_path: "p",
+                file_name: Some("n.png"),
+                content_type: None,
+            };
+            let mut frame = Frame::new(&fields, &mut payload);
+            let declared = frame.len();
+            let mut out = Vec::new();
+            frame.read_to_end(&mut out).unwrap();
+            assert_eq!(Some(out.len() as u64), declared);
+            let v: Value = serde_json::from_slice(&out).unwrap();
+            let text = v["base64Data"].as_str().unwrap();
+            let b64 = text.strip_prefix("data:image/png;base64,").unwrap();
+            assert_eq!(decode(b64), data);
         }
     }
 

@@ -1,4 +1,4 @@
-//! The `multipart/form-data` request body, built by hand as a [`Read`].
+//! The `multipart/form-data` request body, built by hand.
 //!
 //! The body is a chain: the text parts and the file part's head (a small buffer built up front), the
 //! [`Payload`] (the source, guarded and counted), and the closing delimiter. The payload passes
@@ -12,21 +12,18 @@
 use std::fmt::Write as _;
 use std::io::{self, Read};
 
+use super::Fields;
 use crate::mime;
 use crate::payload::Payload;
 use crate::random::random_u64;
+use crate::Error;
 
-/// A text part and the file part, in the order the service should read them.
-pub(crate) struct Fields<'f> {
-    /// Text fields, sent before the file so a server can read them before the large part.
-    pub text: &'f [(&'f str, &'f str)],
-    /// The file part's field name (`file`).
-    pub file_field: &'f str,
-    /// The `filename` parameter of the file part; always present, as servers need it.
-    pub file_name: &'f str,
-    /// The content type of the file part; guessed from `file_name` and the first bytes when `None`.
-    pub content_type: Option<&'f str>,
-}
+/// The file part's field name.
+const FILE_FIELD: &str = "file";
+
+/// The `filename` of a file part without a name: servers need one to treat the part as a file, and
+/// this is what browsers send.
+const NO_NAME: &str = "blob";
 
 enum State {
     Head,
@@ -35,49 +32,58 @@ enum State {
     Done,
 }
 
-/// The request body: a [`Read`] that yields the whole `multipart/form-data` message.
-pub(crate) struct Body<'a> {
-    content_type: String,
+/// The multipart framing around a payload.
+pub(crate) struct Frame<'p, 's> {
+    boundary: String,
     state: State,
     head: Vec<u8>,
     pos: usize,
-    payload: Payload<'a>,
+    payload: &'p mut Payload<'s>,
     tail: Vec<u8>,
 }
 
-impl<'a> Body<'a> {
-    /// Builds the body, peeking at up to [`mime::SNIFF_LEN`] bytes of the payload to guess its type
-    /// when neither the caller nor the file name tells it. Fails only when that first read fails.
-    pub(crate) fn new(fields: &Fields<'_>, mut payload: Payload<'a>) -> io::Result<Body<'a>> {
+impl<'p, 's> Frame<'p, 's> {
+    /// Frames the payload: `uploadPath` and `fileName` as text parts before the file part, so a
+    /// server can read them first. Peeks at up to [`mime::SNIFF_LEN`] bytes of the payload to tell
+    /// the content type when neither the caller nor the file name does; fails only when that read
+    /// fails.
+    pub(crate) fn new(fields: &Fields<'_>, payload: &'p mut Payload<'s>) -> Result<Self, Error> {
         let boundary = new_boundary();
+        let file_name = fields.file_name.unwrap_or(NO_NAME);
         let part_type = match fields.content_type {
             Some(t) => t,
-            None => match mime::from_file_name(fields.file_name) {
+            None => match mime::from_file_name(file_name) {
                 Some(t) => t,
                 None => mime::sniff(payload.peek(mime::SNIFF_LEN)?).unwrap_or(mime::OCTET_STREAM),
             },
         };
 
         let mut head = String::new();
-        for (name, value) in fields.text {
-            // Writing to a String cannot fail.
-            let _ = write!(
-                head,
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n{value}\r\n",
-                escape(name)
-            );
+        let text = [
+            ("uploadPath", Some(fields.upload_path)),
+            ("fileName", fields.file_name),
+        ];
+        for (name, value) in text {
+            if let Some(value) = value {
+                // Writing to a String cannot fail.
+                let _ = write!(
+                    head,
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n{value}\r\n",
+                    escape(name)
+                );
+            }
         }
         let _ = write!(
             head,
             "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\n\
              Content-Type: {part_type}\r\n\r\n",
-            escape(fields.file_field),
-            escape(fields.file_name),
+            escape(FILE_FIELD),
+            escape(file_name),
         );
         let tail = format!("\r\n--{boundary}--\r\n").into_bytes();
 
-        Ok(Body {
-            content_type: format!("multipart/form-data; boundary={boundary}"),
+        Ok(Frame {
+            boundary,
             state: State::Head,
             head: head.into_bytes(),
             pos: 0,
@@ -87,8 +93,8 @@ impl<'a> Body<'a> {
     }
 
     /// The `Content-Type` header of the request, with the boundary.
-    pub(crate) fn content_type(&self) -> &str {
-        &self.content_type
+    pub(crate) fn content_type(&self) -> String {
+        format!("multipart/form-data; boundary={}", self.boundary)
     }
 
     /// The exact length of the body, when the source's length is known.
@@ -98,14 +104,9 @@ impl<'a> Body<'a> {
             .map(|n| self.head.len() as u64 + n + self.tail.len() as u64)
     }
 
-    /// The payload, for its count and its failure after the request.
-    pub(crate) fn payload(&mut self) -> &mut Payload<'a> {
-        &mut self.payload
-    }
-
     /// Whether the whole body, closing delimiter included, has been produced.
     #[cfg(test)]
-    pub(crate) fn is_done(&self) -> bool {
+    fn is_done(&self) -> bool {
         match self.state {
             State::Done => true,
             // A reader that knows the length stops without asking for the end.
@@ -113,15 +114,9 @@ impl<'a> Body<'a> {
             _ => false,
         }
     }
-
-    #[cfg(test)]
-    pub(crate) fn boundary(&self) -> &str {
-        let (_, boundary) = self.content_type.split_once("boundary=").unwrap();
-        boundary
-    }
 }
 
-impl Read for Body<'_> {
+impl Read for Frame<'_, '_> {
     /// Fills as much of `buf` as it can without waiting twice on the source: part heads, payload and
     /// closing delimiter share one read when they fit, so a small upload leaves in one write
     /// instead of one per segment.
@@ -168,19 +163,26 @@ fn copy_from(src: &[u8], pos: &mut usize, buf: &mut [u8]) -> usize {
 }
 
 /// Escapes a `name` or `filename` parameter value as browsers do (WHATWG HTML, RFC 7578): `"`, CR and
-/// LF are percent-escaped and nothing else changes; non-ASCII goes as raw UTF-8.
+/// LF are percent-escaped; non-ASCII goes as raw UTF-8. One addition: backslashes at the very end
+/// become `%5C`, because parsers that read `\"` as an escaped quote (multer, for one) would otherwise
+/// take the closing quote into the name and lose the parameter; the exact name still travels in
+/// the `fileName` text part.
 pub(crate) fn escape(value: &str) -> std::borrow::Cow<'_, str> {
-    if !value.contains(['"', '\r', '\n']) {
+    if !value.contains(['"', '\r', '\n']) && !value.ends_with('\\') {
         return value.into();
     }
+    let kept = value.trim_end_matches('\\');
     let mut out = String::with_capacity(value.len() + 6);
-    for c in value.chars() {
+    for c in kept.chars() {
         match c {
             '"' => out.push_str("%22"),
             '\r' => out.push_str("%0D"),
             '\n' => out.push_str("%0A"),
             c => out.push(c),
         }
+    }
+    for _ in 0..value.len() - kept.len() {
+        out.push_str("%5C");
     }
     out.into()
 }
@@ -193,42 +195,66 @@ fn new_boundary() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::random::Seeded;
+    use crate::source::Opened;
 
-    fn fields<'f>(text: &'f [(&'f str, &'f str)], file_name: &'f str) -> Fields<'f> {
+    fn fields<'f>(file_name: Option<&'f str>) -> Fields<'f> {
         Fields {
-            text,
-            file_field: "file",
+            upload_path: "dir/sub",
             file_name,
             content_type: None,
         }
     }
 
-    fn produce(body: &mut Body<'_>, chunk: usize) -> io::Result<Vec<u8>> {
+    /// Frames `data` (declaring its length or not), produces the body through reads of `chunk`
+    /// bytes, and returns it with its boundary and declared length.
+    fn produce(
+        fields: &Fields<'_>,
+        data: &[u8],
+        sized: bool,
+        chunk: usize,
+    ) -> (Vec<u8>, String, Option<u64>) {
+        let mut src: &[u8] = data;
+        let len = sized.then_some(data.len() as u64);
+        let mut payload = Payload::new(
+            Opened {
+                reader: &mut src,
+                len,
+            },
+            None,
+        );
+        let mut frame = Frame::new(fields, &mut payload).unwrap();
+        let declared = frame.len();
         let mut out = Vec::new();
         let mut buf = vec![0u8; chunk];
         loop {
-            let n = body.read(&mut buf)?;
+            let n = frame.read(&mut buf).unwrap();
             if n == 0 {
-                return Ok(out);
+                break;
             }
             out.extend_from_slice(&buf[..n]);
         }
+        assert!(frame.is_done());
+        let boundary = frame.boundary.clone();
+        assert_eq!(payload.sent(), data.len() as u64);
+        (out, boundary, declared)
     }
 
-    /// Parses `bytes` with the independent `multipart` crate: (name, filename, data) per part.
+    /// Parses `bytes` with an independent parser (multer): (name, filename, data) per part.
     fn parse(bytes: &[u8], boundary: &str) -> Vec<(String, Option<String>, Vec<u8>)> {
-        let mut form = ::multipart::server::Multipart::with_body(bytes, boundary);
-        let mut parts = Vec::new();
-        while let Some(mut entry) = form.read_entry().unwrap() {
-            let mut data = Vec::new();
-            entry.data.read_to_end(&mut data).unwrap();
-            parts.push((
-                entry.headers.name.to_string(),
-                entry.headers.filename.clone(),
-                data,
-            ));
-        }
-        parts
+        let chunk: Result<bytes::Bytes, std::io::Error> = Ok(bytes::Bytes::copy_from_slice(bytes));
+        let stream = futures_util::stream::iter([chunk]);
+        let mut form = multer::Multipart::new(stream, boundary);
+        pollster::block_on(async {
+            let mut parts = Vec::new();
+            while let Some(field) = form.next_field().await.unwrap() {
+                let name = field.name().unwrap_or_default().to_owned();
+                let filename = field.file_name().map(str::to_owned);
+                let data = field.bytes().await.unwrap().to_vec();
+                parts.push((name, filename, data));
+            }
+            parts
+        })
     }
 
     #[test]
@@ -240,6 +266,7 @@ mod tests {
         assert_eq!(escape("ə.txt").as_bytes(), b"\xC9\x99\x2E\x74\x78\x74");
         assert_eq!(escape("%22"), "%22");
         assert_eq!(escape("plain.png"), "plain.png");
+        assert_eq!(escape("a\\b\\\\"), "a\\b%5C%5C");
     }
 
     #[test]
@@ -254,31 +281,25 @@ mod tests {
     #[test]
     fn declared_length_equals_bytes_produced() {
         let names = [
-            "a.png",
-            "",
-            "quote\"d.txt",
-            "line\r\nbreak",
-            "semi;colon.bin",
-            "ünïcødé ə.txt",
-            "noext",
+            Some("a.png"),
+            None,
+            Some("quote\"d.txt"),
+            Some("line\r\nbreak"),
+            Some("semi;colon.bin"),
+            Some("ünïcødé ə.txt"),
+            Some("noext"),
         ];
         let sizes = [0usize, 1, 31, 32, 33, 4095, 65536, 200_001];
         for name in names {
             for &size in &sizes {
                 for chunk in [1usize, 7, 8192, 1 << 20] {
                     let data: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
-                    let text = [("uploadPath", "dir/sub"), ("fileName", name)];
-                    let mut src: &[u8] = &data;
-                    let mut body = Body::new(
-                        &fields(&text, name),
-                        Payload::new(&mut src, Some(size as u64), None),
-                    )
-                    .unwrap();
-                    let declared = body.len().unwrap();
-                    let out = produce(&mut body, chunk).unwrap();
-                    assert_eq!(out.len() as u64, declared, "name {name:?} size {size}");
-                    assert!(body.is_done());
-                    assert_eq!(body.payload().sent(), size as u64);
+                    let (out, _, declared) = produce(&fields(name), &data, true, chunk);
+                    assert_eq!(
+                        Some(out.len() as u64),
+                        declared,
+                        "name {name:?} size {size}"
+                    );
                 }
             }
         }
@@ -287,36 +308,30 @@ mod tests {
     #[test]
     fn independent_parser_reads_the_fields_sent() {
         let data: Vec<u8> = (0..100_000u32).map(|i| (i % 256) as u8).collect();
-        for name in ["quote\"d.txt", "semi;colon.bin", "ünï ə.txt", "--dash"] {
-            let text = [("uploadPath", "images/u"), ("fileName", name)];
-            let mut src: &[u8] = &data;
-            let mut body =
-                Body::new(&fields(&text, name), Payload::new(&mut src, None, None)).unwrap();
-            assert_eq!(body.len(), None);
-            let out = produce(&mut body, 8192).unwrap();
-            let parts = parse(&out, body.boundary());
+        for name in [
+            "quote\"d.txt",
+            "semi;colon.bin",
+            "ünï ə.txt",
+            "--dash",
+            "it's \\ odd",
+        ] {
+            let (out, boundary, declared) = produce(&fields(Some(name)), &data, false, 8192);
+            assert_eq!(declared, None);
+            let parts = parse(&out, &boundary);
             assert_eq!(parts.len(), 3, "{name:?}");
             assert_eq!(parts[0].0, "uploadPath");
-            assert_eq!(parts[0].2, b"images/u");
+            assert_eq!(parts[0].2, b"dir/sub");
             assert_eq!(parts[1].0, "fileName");
             assert_eq!(parts[1].2, name.as_bytes());
             assert_eq!(parts[2].0, "file");
             assert_eq!(parts[2].2, data);
-            // The parser does not undo %22 and stops a parameter at `;`, so compare the raw head.
+            // The raw head carries the name escaped exactly as browsers escape it.
             let head = String::from_utf8_lossy(&out[..out.len().min(600)]).into_owned();
             assert!(
                 head.contains(&format!("filename=\"{}\"", escape(name))),
                 "{head}"
             );
         }
-    }
-
-    /// A small deterministic generator, so a failure can be replayed from its seed.
-    fn xorshift(state: &mut u64) -> u64 {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        *state
     }
 
     #[test]
@@ -349,21 +364,14 @@ mod tests {
             ".txt",
         ];
         let data: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 256) as u8).collect();
-        let mut seed = 0x1234_5678_9abc_def1u64;
+        let mut rng = Seeded(0x1234_5678_9abc_def1);
         for round in 0..1500 {
             let mut name = String::new();
-            for _ in 0..xorshift(&mut seed) % 8 + 1 {
-                name.push_str(PIECES[(xorshift(&mut seed) % PIECES.len() as u64) as usize]);
+            for _ in 0..rng.below(8) + 1 {
+                name.push_str(PIECES[rng.below(PIECES.len())]);
             }
-            let text = [("uploadPath", "p"), ("fileName", name.as_str())];
-            let mut src: &[u8] = &data;
-            let mut body = Body::new(
-                &fields(&text, &name),
-                Payload::new(&mut src, Some(data.len() as u64), None),
-            )
-            .unwrap();
-            let out = produce(&mut body, 4096).unwrap();
-            let parts = parse(&out, body.boundary());
+            let (out, boundary, _) = produce(&fields(Some(&name)), &data, true, 4096);
+            let parts = parse(&out, &boundary);
             let names: Vec<_> = parts.iter().map(|p| p.0.as_str()).collect();
             assert_eq!(
                 names,
@@ -374,7 +382,7 @@ mod tests {
             assert_eq!(parts[2].2, data, "round {round}: {name:?}");
             assert!(
                 parts[2].1.is_some(),
-                "round {round}: the file part lost its filename"
+                "round {round}: the file part lost its filename: {name:?}"
             );
         }
     }
@@ -384,33 +392,43 @@ mod tests {
         // The client refuses control characters; the encoder still escapes them, so a name holding a
         // forged part head stays inside its own parameter.
         let evil = "x\"\r\n\r\n--injected\r\nContent-Disposition: form-data; name=\"uploadPath\"";
-        let text = [("uploadPath", "safe")];
         let data = b"payload";
-        let mut src: &[u8] = data;
-        let mut body =
-            Body::new(&fields(&text, evil), Payload::new(&mut src, Some(7), None)).unwrap();
-        let out = produce(&mut body, 4096).unwrap();
-        let parts = parse(&out, body.boundary());
-        assert_eq!(parts.len(), 2);
+        let mut f = fields(Some(evil));
+        f.upload_path = "safe";
+        let (out, boundary, _) = produce(&f, data, true, 4096);
+        let parts = parse(&out, &boundary);
+        assert_eq!(parts.len(), 3);
         assert_eq!(parts[0].2, b"safe");
-        assert_eq!(parts[1].0, "file");
-        assert_eq!(parts[1].2, data);
-        assert!(!String::from_utf8_lossy(&out).contains("\r\n--injected"));
+        assert_eq!(parts[2].0, "file");
+        assert_eq!(parts[2].2, data);
+        // In the file part's head the name is one escaped parameter, with no line break.
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            text.contains(&format!("filename=\"{}\"\r\n", escape(evil))),
+            "{text}"
+        );
+        assert!(!escape(evil).contains(['\r', '\n']));
+    }
+
+    #[test]
+    fn a_part_without_a_name_is_still_a_file() {
+        let (out, boundary, _) = produce(&fields(None), b"x", true, 64);
+        let parts = parse(&out, &boundary);
+        let names: Vec<_> = parts.iter().map(|p| p.0.as_str()).collect();
+        assert_eq!(names, ["uploadPath", "file"]);
+        assert_eq!(parts[1].1.as_deref(), Some(NO_NAME));
     }
 
     #[test]
     fn content_type_from_name_then_bytes() {
         let png = b"\x89PNG\r\n\x1a\n rest of the image";
         let find_type = |name: &str, explicit: Option<&str>| {
-            let mut src: &[u8] = png;
             let f = Fields {
-                text: &[],
-                file_field: "file",
-                file_name: name,
+                upload_path: "p",
+                file_name: Some(name),
                 content_type: explicit,
             };
-            let mut body = Body::new(&f, Payload::new(&mut src, None, None)).unwrap();
-            let out = produce(&mut body, 3).unwrap();
+            let (out, _, _) = produce(&f, png, false, 3);
             // The sniffed bytes are not lost.
             assert!(out.windows(png.len()).any(|w| w == png));
             let text = String::from_utf8_lossy(&out).into_owned();
@@ -421,9 +439,7 @@ mod tests {
         assert_eq!(find_type("pic", None), "image/png");
         assert_eq!(find_type("pic.unknown", None), "image/png");
         assert_eq!(find_type("pic", Some("video/mp4")), "video/mp4");
-        let mut src: &[u8] = b"just text";
-        let mut body = Body::new(&fields(&[], "blob"), Payload::new(&mut src, None, None)).unwrap();
-        let out = produce(&mut body, 64).unwrap();
+        let (out, _, _) = produce(&fields(Some("blob")), b"just text", false, 64);
         assert!(String::from_utf8_lossy(&out).contains("Content-Type: application/octet-stream"));
     }
 }

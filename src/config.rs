@@ -1,0 +1,550 @@
+//! [`ClientBuilder`]: a client's settings and their checks (key, base URL, timeouts, retries, TLS,
+//! proxy), the environment they may come from, and the ureq agent they make.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::Agent;
+
+use crate::retry::RetryPolicy;
+use crate::tls::TlsSettings;
+use crate::{transport, Error};
+
+/// The service's root, used unless a base URL is given.
+pub const DEFAULT_BASE_URL: &str = "https://kieai.redpandaai.co";
+
+/// The longest any duration setting may be (a day): longer ones are refused with
+/// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput), as a typo rather than a wish.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Bodies larger than this (or of unknown length) ask the server with `Expect: 100-continue`
+/// before they are sent, as curl does.
+pub(crate) const EXPECT_ABOVE: u64 = 1024 * 1024;
+
+/// How long to wait for `100 Continue` before sending the body anyway. Short, so that a server
+/// that ignores `Expect` costs little; a late `100` is still understood.
+const EXPECT_WAIT: Duration = Duration::from_millis(300);
+
+/// The client's bounds on each network wait.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    pub connect: Duration,
+    pub stall: Duration,
+    pub reply: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(30),
+            stall: Duration::from_secs(60),
+            reply: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Where the API key comes from.
+#[derive(Clone, Default)]
+enum KeySource {
+    #[default]
+    Unset,
+    Value(String),
+    File(PathBuf),
+    /// Both `KIE_API_KEY` and `KIE_API_KEY_FILE` were set: an error unless a key is given in code.
+    Conflict,
+}
+
+/// Where the proxy setting comes from.
+#[derive(Debug, Clone, Default)]
+enum ProxySetting {
+    /// `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY` (and `NO_PROXY`), read when the client is built.
+    #[default]
+    FromEnv,
+    Off,
+    Url(String),
+}
+
+/// The settings of a [`Client`](crate::Client): `Client::builder().api_key(key).build()?`.
+///
+/// Every setting has a default; only the API key is required. Nothing is checked until
+/// [`build`](Self::build), which refuses bad settings with
+/// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// # fn main() -> Result<(), kie_upload::Error> {
+/// let client = kie_upload::ClientBuilder::from_env()   // KIE_API_KEY or KIE_API_KEY_FILE, ...
+///     .base_url("https://proxy.internal/kie")            // a path prefix is kept
+///     .connect_timeout(Duration::from_secs(10))
+///     .retries(4)
+///     .build()?;
+/// let file = client.upload_file("report.pdf", "reports")?;
+/// println!("{}", file.download_url);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Default)]
+pub struct ClientBuilder {
+    key: KeySource,
+    base_url: Option<String>,
+    allow_insecure_http: bool,
+    timeouts: Timeouts,
+    retry: RetryPolicy,
+    expect_continue: Option<bool>,
+    tls: TlsSettings,
+    proxy: ProxySetting,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = match &self.key {
+            KeySource::Unset => "unset".to_owned(),
+            KeySource::Value(_) => "<redacted>".to_owned(),
+            KeySource::File(path) => format!("from {}", path.display()),
+            KeySource::Conflict => "both KIE_API_KEY and KIE_API_KEY_FILE".to_owned(),
+        };
+        f.debug_struct("ClientBuilder")
+            .field("api_key", &key)
+            .field("base_url", &self.base_url)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("timeouts", &self.timeouts)
+            .field("retry", &self.retry)
+            .field("tls", &self.tls)
+            .field("proxy", &self.proxy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with every setting at its default and no key.
+    pub fn new() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A builder with the settings the environment gives:
+    /// - the key from `KIE_API_KEY`, or from the file named by `KIE_API_KEY_FILE` (its trailing
+    ///   newline trimmed; the file form keeps the key out of `build.rs` fingerprints and
+    ///   process listings). Both set at once is an error at [`build`](Self::build), unless a key is
+    ///   then given in code;
+    /// - the base URL from `KIE_BASE_URL`;
+    /// - extra trusted roots from the PEM file named by `SSL_CERT_FILE`, which replace the default
+    ///   roots (see [`root_certs_pem`](Self::root_certs_pem)).
+    ///
+    /// Empty variables count as unset. Settings made after this call win over the environment.
+    pub fn from_env() -> ClientBuilder {
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(|v| v.to_string_lossy().trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let mut builder = ClientBuilder::new();
+        builder.key = match (var("KIE_API_KEY"), std::env::var_os("KIE_API_KEY_FILE")) {
+            (Some(_), Some(file)) if !file.is_empty() => KeySource::Conflict,
+            (_, Some(file)) if !file.is_empty() => KeySource::File(file.into()),
+            (Some(key), _) => KeySource::Value(key),
+            _ => KeySource::Unset,
+        };
+        builder.base_url = var("KIE_BASE_URL");
+        if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty()) {
+            builder.tls.roots_file = Some(file.into());
+        }
+        builder
+    }
+
+    /// The API key, sent as `Authorization: Bearer <key>` to the base URL and nowhere else.
+    /// Required (here, through [`api_key_file`](Self::api_key_file), or from the environment).
+    pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
+        self.key = KeySource::Value(api_key.into());
+        self
+    }
+
+    /// Reads the API key from a file when the client is built, trimming white space around it (a
+    /// trailing newline). Default: none.
+    pub fn api_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.key = KeySource::File(path.into());
+        self
+    }
+
+    /// The service's root; endpoints are appended to it, so it may carry a path prefix
+    /// (`https://proxy.local/kie`). Default: [`DEFAULT_BASE_URL`]. A plain `http://` URL is refused
+    /// unless its host is `localhost` or a loopback address, or
+    /// [`allow_insecure_http`](Self::allow_insecure_http) is set.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// Allows a plain `http://` base URL on a host other than `localhost` or a loopback address,
+    /// which sends the API key across the network in clear text. Default: `false`.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Sets the connect, stall and reply timeouts all at once.
+    pub fn timeout(self, timeout: Duration) -> Self {
+        self.connect_timeout(timeout)
+            .stall_timeout(timeout)
+            .reply_timeout(timeout)
+    }
+
+    /// The longest wait to open a connection, TLS handshake included. Default: 30 s; at most
+    /// [`MAX_DURATION`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.connect = timeout;
+        self
+    }
+
+    /// The longest any single socket read or write may wait: a stall detector. An upload that keeps
+    /// moving is never cut short, however long it takes. Default: 60 s; at most [`MAX_DURATION`].
+    pub fn stall_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.stall = timeout;
+        self
+    }
+
+    /// The longest wait for the service's reply once the body is sent, its status line and headers
+    /// and its body together (one deadline). Default: 120 s; at most [`MAX_DURATION`].
+    pub fn reply_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.reply = timeout;
+        self
+    }
+
+    /// How many times a failed upload is tried again, when the failure is worth it: connection
+    /// failures, resets and stalls; HTTP 429, 500, 502, 503, 504; the service's codes 429, 455 and
+    /// 500. A refusal (bad key, bad request, too large), a size mismatch or a local error is never
+    /// retried, and neither is an upload that cannot be repeated safely: a plain reader, a pipe or
+    /// a device (their bytes are gone), or an upload without a file name (a repeat could store a
+    /// second copy). Default: 2.
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retry.retries = retries;
+        self
+    }
+
+    /// The wait before the first retry; each later wait doubles (up to 10 s), with jitter. A
+    /// `Retry-After` from the server replaces it, up to 30 s. Default: 500 ms; at most
+    /// [`MAX_DURATION`].
+    pub fn retry_backoff(mut self, backoff: Duration) -> Self {
+        self.retry.backoff = backoff;
+        self
+    }
+
+    /// Whether a body over 1 MiB (or of unknown length) first asks the server with
+    /// `Expect: 100-continue`, so that a server that refuses at the headers (a bad key, a file too
+    /// large) answers before the body is sent. The client waits at most 300 ms for the
+    /// `100 Continue`, then sends anyway. Turn it off for a server that answers `417`. Default:
+    /// `true`.
+    pub fn expect_continue(mut self, on: bool) -> Self {
+        self.expect_continue = Some(on);
+        self
+    }
+
+    /// Trusts the certificate authorities in `pem` (one or more PEM certificates) instead of the
+    /// default roots, as curl's `--cacert` does: for a corporate proxy's CA, or a local TLS
+    /// emulator. Default roots: Mozilla's (webpki-roots) with the `rustls` feature, the operating
+    /// system's with `native-tls`.
+    pub fn root_certs_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.roots_pem = Some(pem.into());
+        self.tls.roots_file = None;
+        self
+    }
+
+    /// Like [`root_certs_pem`](Self::root_certs_pem), reading the PEM file when the client is
+    /// built.
+    pub fn root_certs_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls.roots_file = Some(path.into());
+        self.tls.roots_pem = None;
+        self
+    }
+
+    /// Sends every request through this proxy (`http://host:port`, `socks5://host:port` needs
+    /// ureq's `socks-proxy` feature), whatever the environment says. Default: the proxy the
+    /// environment names in `ALL_PROXY`, `HTTPS_PROXY` or `HTTP_PROXY` (and their lowercase
+    /// forms), except for the hosts in `NO_PROXY`, read when the client is built.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxySetting::Url(url.into());
+        self
+    }
+
+    /// Connects directly, whatever proxy the environment names.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxySetting::Off;
+        self
+    }
+
+    /// Checks every setting and returns them with the agent they make. With `key_required` false,
+    /// a missing or bad key is left for the first upload to report.
+    pub(crate) fn into_config(self, key_required: bool) -> Result<Config, Error> {
+        let api_key = match self.key {
+            KeySource::Value(key) => key,
+            KeySource::File(path) => read_key_file(&path)?,
+            KeySource::Conflict => {
+                return Err(Error::invalid(
+                    "both KIE_API_KEY and KIE_API_KEY_FILE are set: unset one of them",
+                ))
+            }
+            KeySource::Unset => String::new(),
+        };
+        if key_required {
+            check_api_key(&api_key)?;
+        }
+        let base_url = check_base_url(
+            self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
+            self.allow_insecure_http,
+        )?;
+        for (what, value) in [
+            ("connect timeout", self.timeouts.connect),
+            ("stall timeout", self.timeouts.stall),
+            ("reply timeout", self.timeouts.reply),
+            ("retry backoff", self.retry.backoff),
+        ] {
+            if value.is_zero() && what != "retry backoff" {
+                return Err(Error::invalid(format!(
+                    "the {what} is zero: give a positive duration"
+                )));
+            }
+            if value > MAX_DURATION {
+                return Err(Error::invalid(format!(
+                    "the {what} of {} s is over the maximum of {} s (a day)",
+                    value.as_secs(),
+                    MAX_DURATION.as_secs()
+                )));
+            }
+        }
+        let proxy = match self.proxy {
+            ProxySetting::FromEnv => ureq::Proxy::try_from_env(),
+            ProxySetting::Off => None,
+            ProxySetting::Url(url) => Some(ureq::Proxy::new(&url).map_err(|_| {
+                Error::invalid(format!(
+                    "proxy {url:?} is not a proxy URL such as http://proxy.local:3128"
+                ))
+            })?),
+        };
+        let agent = Agent::config_builder()
+            // Error statuses carry the service's message in the body: read it ourselves.
+            .http_status_as_error(false)
+            // A redirect would turn the POST into a body-less GET or fail; report it instead.
+            .max_redirects(0)
+            .user_agent(concat!("kie-upload/", env!("CARGO_PKG_VERSION")))
+            .timeout_connect(Some(self.timeouts.connect))
+            .timeout_per_read(Some(self.timeouts.stall))
+            .timeout_per_write(Some(self.timeouts.stall))
+            .timeout_await_100(Some(EXPECT_WAIT))
+            .proxy(proxy);
+        let agent = self.tls.configure(agent)?.build();
+        Ok(Config {
+            agent: Agent::with_parts(agent, transport::connector(), DefaultResolver::default()),
+            api_key,
+            base_url,
+            timeouts: self.timeouts,
+            retry: self.retry,
+            expect_continue: self.expect_continue.unwrap_or(true),
+        })
+    }
+}
+
+/// A client's checked settings and its agent (one connection pool).
+pub(crate) struct Config {
+    pub agent: Agent,
+    api_key: String,
+    pub base_url: String,
+    pub timeouts: Timeouts,
+    pub retry: RetryPolicy,
+    pub expect_continue: bool,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("api_key", &"<redacted>")
+            .field("base_url", &self.base_url)
+            .field("timeouts", &self.timeouts)
+            .field("retry", &self.retry)
+            .field("expect_continue", &self.expect_continue)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// The `Authorization` header's value, once the key is checked.
+    pub(crate) fn authorization(&self) -> Result<String, Error> {
+        check_api_key(&self.api_key)?;
+        Ok(format!("Bearer {}", self.api_key))
+    }
+
+    /// The key, for cutting it out of what servers send back.
+    pub(crate) fn api_key(&self) -> &str {
+        &self.api_key
+    }
+}
+
+fn read_key_file(path: &std::path::Path) -> Result<String, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::invalid(format!(
+            "cannot read the API key file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let key = text.trim().to_owned();
+    if key.is_empty() {
+        return Err(Error::invalid(format!(
+            "the API key file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(key)
+}
+
+pub(crate) fn check_api_key(key: &str) -> Result<(), Error> {
+    if key.trim().is_empty() {
+        return Err(Error::invalid(
+            "missing API key: set KIE_API_KEY or KIE_API_KEY_FILE, or pass one to Client::new \
+             (get one at https://kie.ai/api-key)",
+        ));
+    }
+    // Never echo the key: it may be a real one with a stray newline.
+    if key.chars().any(|c| c.is_control() || !c.is_ascii()) {
+        return Err(Error::invalid(
+            "the API key holds a control or non-ASCII character (a stray newline?): check KIE_API_KEY",
+        ));
+    }
+    Ok(())
+}
+
+/// The scheme (`true` for https) and the authority (`user@host:port`) of an absolute http or https
+/// URL given in lowercase; `None` for any other scheme.
+pub(crate) fn http_authority(lower: &str) -> Option<(bool, &str)> {
+    let (https, rest) = match lower.strip_prefix("https://") {
+        Some(rest) => (true, rest),
+        None => (false, lower.strip_prefix("http://")?),
+    };
+    Some((
+        https,
+        rest.split(['/', '?', '#']).next().unwrap_or_default(),
+    ))
+}
+
+/// Checks a base URL and returns it without a trailing `/`.
+fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<String, Error> {
+    let invalid = |why: &str| {
+        Err(Error::invalid(format!(
+            "base URL {url:?} {why}: give one like {DEFAULT_BASE_URL}"
+        )))
+    };
+    let lower = url.to_ascii_lowercase();
+    let Some((https, authority)) = http_authority(&lower) else {
+        return invalid("is not an http:// or https:// URL");
+    };
+    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return invalid("holds white space or a control character");
+    }
+    if url.contains(['?', '#']) {
+        return invalid("has a query or fragment");
+    }
+    if authority.contains('@') {
+        return invalid("carries credentials; the API key is the only credential");
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    if host.is_empty() {
+        return invalid("has no host");
+    }
+    // Only `localhost` itself and literal loopback addresses: a name such as `evil.localhost` would
+    // go to the resolver, which may send it anywhere.
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !https && !loopback && !allow_insecure_http {
+        return Err(Error::invalid(format!(
+            "base URL {url:?} is plain http to a host other than localhost or a loopback address, \
+             which would send the API key in clear text: use https, or opt in with \
+             ClientBuilder::allow_insecure_http(true)"
+        )));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    fn invalid(result: Result<impl fmt::Debug, Error>) -> String {
+        match result {
+            Err(e) if matches!(e.kind(), ErrorKind::InvalidInput { .. }) => e.to_string(),
+            other => panic!("expected InvalidInput, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(
+            check_base_url("https://kieai.redpandaai.co/", false).unwrap(),
+            "https://kieai.redpandaai.co"
+        );
+        assert_eq!(
+            check_base_url("http://127.0.0.1:8787/proxy/kie", false).unwrap(),
+            "http://127.0.0.1:8787/proxy/kie"
+        );
+        check_base_url("http://localhost:1", false).unwrap();
+        check_base_url("http://[::1]:8080", false).unwrap();
+        check_base_url("http://127.5.6.7", false).unwrap();
+        check_base_url("http://example.com", true).unwrap();
+        for bad in [
+            "http://example.com",
+            "http://10.0.0.1:80",
+            "http://evil.localhost",
+            "http://localhost.evil.com",
+            "ftp://x",
+            "kieai.redpandaai.co",
+            "https://",
+            "https://user:pw@host",
+            "https://host/?q=1",
+            "https://ho st",
+        ] {
+            invalid(check_base_url(bad, false));
+        }
+    }
+
+    #[test]
+    fn key_errors_do_not_echo_the_key() {
+        let err = check_api_key("sk-secret\n").unwrap_err();
+        assert!(!err.to_string().contains("sk-secret"));
+        assert!(check_api_key("  ").is_err());
+        check_api_key("abc123").unwrap();
+    }
+
+    #[test]
+    fn absurd_durations_are_refused() {
+        for builder in [
+            ClientBuilder::new().timeout(Duration::from_secs(u64::MAX)),
+            ClientBuilder::new().stall_timeout(Duration::MAX),
+            ClientBuilder::new().reply_timeout(MAX_DURATION + Duration::from_secs(1)),
+            ClientBuilder::new().retry_backoff(Duration::from_secs(u64::MAX)),
+            ClientBuilder::new().connect_timeout(Duration::ZERO),
+        ] {
+            let msg = invalid(builder.api_key("k").into_config(true));
+            assert!(msg.contains("maximum") || msg.contains("zero"), "{msg}");
+        }
+        ClientBuilder::new()
+            .api_key("k")
+            .timeout(MAX_DURATION)
+            .retry_backoff(Duration::ZERO)
+            .into_config(true)
+            .unwrap();
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        let builder = ClientBuilder::new().api_key("sk-secret-123");
+        assert!(!format!("{builder:?}").contains("sk-secret-123"));
+        let config = builder.into_config(true).unwrap();
+        assert!(!format!("{config:?}").contains("sk-secret-123"));
+    }
+}

@@ -1,0 +1,102 @@
+//! Watching and steering an upload: what a progress callback returns ([`Progress`]) and what an
+//! event hook sees ([`Event`]).
+
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use crate::Error;
+
+/// What a progress callback returns: go on, or cancel the upload.
+///
+/// A callback that returns nothing (`()`) goes on; return [`Progress::Cancel`] to stop. A cancelled
+/// upload ends in [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled), never in a success, and the
+/// rest of the source is not read.
+///
+/// ```
+/// use kie_upload::{Progress, Upload};
+///
+/// let data = vec![0u8; 1 << 20];
+/// let upload = Upload::bytes(&data, "blobs").on_progress(|sent, _total| {
+///     if sent > 512 * 1024 { Progress::Cancel } else { Progress::Continue }
+/// });
+/// # let _ = upload;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Progress {
+    /// Go on uploading.
+    #[default]
+    Continue,
+    /// Stop: the upload fails with [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled).
+    Cancel,
+}
+
+impl From<()> for Progress {
+    fn from((): ()) -> Progress {
+        Progress::Continue
+    }
+}
+
+impl From<ControlFlow<()>> for Progress {
+    fn from(flow: ControlFlow<()>) -> Progress {
+        match flow {
+            ControlFlow::Continue(()) => Progress::Continue,
+            ControlFlow::Break(()) => Progress::Cancel,
+        }
+    }
+}
+
+/// The progress callback as stored: bytes of the source sent so far, and the total when known.
+pub(crate) type ProgressFn<'a> = Box<dyn FnMut(u64, Option<u64>) -> Progress + Send + 'a>;
+
+/// The event hook as stored.
+pub(crate) type EventFn<'a> = Box<dyn FnMut(&Event<'_>) + Send + 'a>;
+
+/// What happens to an upload on the wire, for logging (the CLI's `-v` prints these).
+///
+/// ```
+/// use kie_upload::{Event, Upload};
+///
+/// let upload = Upload::bytes(b"hi", "notes").file_name("hi.txt").on_event(|event| match event {
+///     Event::Attempt { attempt, endpoint } => eprintln!("attempt {attempt}: POST {endpoint}"),
+///     Event::Reply { status, elapsed, .. } => eprintln!("HTTP {status} after {elapsed:?}"),
+///     Event::Retry { error, wait, .. } => eprintln!("{error}; retrying in {wait:?}"),
+///     _ => {}
+/// });
+/// # let _ = upload;
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// An attempt starts: a connection is taken from the pool or opened, and the request sent.
+    Attempt {
+        /// 1 for the first attempt.
+        attempt: u32,
+        /// The endpoint's path, such as `/api/file-stream-upload`.
+        endpoint: &'a str,
+    },
+    /// The reply's status line and headers arrived.
+    Reply {
+        /// The attempt it answers.
+        attempt: u32,
+        /// The HTTP status.
+        status: u16,
+        /// The time since the attempt started.
+        elapsed: Duration,
+    },
+    /// The attempt failed with an error worth retrying, and the next one starts after `wait`.
+    Retry {
+        /// The attempt that failed.
+        attempt: u32,
+        /// Why it failed.
+        error: &'a Error,
+        /// The wait before the next attempt: the server's `Retry-After`, or the backoff.
+        wait: Duration,
+    },
+}
+
+/// Calls the event hook, if there is one.
+pub(crate) fn emit(hook: &mut Option<EventFn<'_>>, event: Event<'_>) {
+    if let Some(hook) = hook {
+        hook(&event);
+    }
+}

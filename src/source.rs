@@ -1,0 +1,377 @@
+//! The upload's source: what the caller gave, prepared once (a pipe opened, a reader spooled),
+//! opened for each attempt, and whether it can be read again.
+//!
+//! Only a regular file is repeatable by reopening it. A pipe, FIFO or device named by a path (for
+//! example `/dev/stdin` or `<(cmd)`) is opened once and streamed with an unknown length: reopening
+//! an anonymous pipe would yield nothing, and a named FIFO would block in `open()` forever.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use crate::Error;
+
+/// A reader that can go back to where it started.
+pub(crate) trait ReadSeek: Read + Seek + Send {
+    /// This reader as a plain reader (a coercion written out, as trait upcasting needs Rust 1.86).
+    fn as_read(&mut self) -> &mut (dyn Read + Send);
+}
+
+impl<T: Read + Seek + Send> ReadSeek for T {
+    fn as_read(&mut self) -> &mut (dyn Read + Send) {
+        self
+    }
+}
+
+/// What the caller gave to upload.
+pub(crate) enum Given<'a> {
+    File(PathBuf),
+    Bytes(&'a [u8]),
+    Seekable(Box<dyn ReadSeek + 'a>),
+    Reader(Box<dyn Read + Send + 'a>),
+}
+
+impl Given<'_> {
+    /// The local path, for a file.
+    pub(crate) fn path(&self) -> Option<&Path> {
+        match self {
+            Given::File(path) => Some(path),
+            _ => None,
+        }
+    }
+}
+
+/// A source ready for its attempts.
+pub(crate) struct Source<'a> {
+    kind: Kind<'a>,
+    /// The length the caller declared, which wins over what the source says (and is guarded).
+    declared: Option<u64>,
+}
+
+enum Kind<'a> {
+    /// A regular file, opened anew for each attempt.
+    File {
+        path: PathBuf,
+        open: Option<File>,
+    },
+    /// A pipe, FIFO or device named by a path: opened once, read once.
+    Stream(File),
+    /// Bytes in memory, and what an attempt has left of them.
+    Bytes {
+        all: &'a [u8],
+        left: &'a [u8],
+    },
+    /// A seekable reader and the range it covers.
+    Seekable {
+        reader: Box<dyn ReadSeek + 'a>,
+        start: u64,
+        end: u64,
+    },
+    Reader(Box<dyn Read + Send + 'a>),
+}
+
+/// The source opened for one attempt.
+pub(crate) struct Opened<'s> {
+    pub reader: &'s mut (dyn Read + Send),
+    /// The length when known: the body then carries a `Content-Length`.
+    pub len: Option<u64>,
+}
+
+impl<'a> Given<'a> {
+    /// Checks the source and prepares it for its attempts: a file is looked at (a directory is
+    /// refused, a pipe or device opened once), a reader is spooled when asked to.
+    pub(crate) fn prepare(self, declared: Option<u64>, spool: bool) -> Result<Source<'a>, Error> {
+        let kind = match self {
+            Given::File(path) => {
+                let meta = std::fs::metadata(&path).map_err(|e| Error::io(Some(&path), e))?;
+                if meta.is_dir() {
+                    return Err(Error::invalid(format!(
+                        "{} is a directory: give a file",
+                        path.display()
+                    )));
+                }
+                if meta.is_file() {
+                    Kind::File { path, open: None }
+                } else {
+                    let file = File::open(&path).map_err(|e| Error::io(Some(&path), e))?;
+                    Kind::Stream(file)
+                }
+            }
+            Given::Bytes(bytes) => {
+                if let Some(n) = declared.filter(|&n| n != bytes.len() as u64) {
+                    return Err(Error::invalid(format!(
+                        "declared length {n} differs from the {} bytes given",
+                        bytes.len()
+                    )));
+                }
+                Kind::Bytes {
+                    all: bytes,
+                    left: bytes,
+                }
+            }
+            Given::Seekable(mut reader) => {
+                let io_err = |e| Error::io(None, e);
+                let start = reader.stream_position().map_err(io_err)?;
+                let end = reader.seek(SeekFrom::End(0)).map_err(io_err)?;
+                reader.seek(SeekFrom::Start(start)).map_err(io_err)?;
+                Kind::Seekable {
+                    reader,
+                    start,
+                    end: end.max(start),
+                }
+            }
+            Given::Reader(reader) => spooled(reader, declared, spool)?,
+        };
+        Ok(Source { kind, declared })
+    }
+}
+
+#[cfg(feature = "spool")]
+fn spooled<'a>(
+    mut reader: Box<dyn Read + Send + 'a>,
+    declared: Option<u64>,
+    spool: bool,
+) -> Result<Kind<'a>, Error> {
+    if !spool {
+        return Ok(Kind::Reader(reader));
+    }
+    let file = spool_to_file(&mut *reader, declared)?;
+    let end = file.metadata().map_err(|e| Error::io(None, e))?.len();
+    Ok(Kind::Seekable {
+        reader: Box::new(file),
+        start: 0,
+        end,
+    })
+}
+
+#[cfg(not(feature = "spool"))]
+fn spooled<'a>(
+    reader: Box<dyn Read + Send + 'a>,
+    _: Option<u64>,
+    _: bool,
+) -> Result<Kind<'a>, Error> {
+    Ok(Kind::Reader(reader))
+}
+
+impl Source<'_> {
+    /// The length before any attempt, when it is known: declared, a regular file's size (unless
+    /// it says 0, as files under `/proc` do although they hold data), the bytes', a seekable
+    /// reader's range.
+    pub(crate) fn len(&self) -> Option<u64> {
+        self.declared.or(match &self.kind {
+            Kind::File { path, .. } => std::fs::metadata(path)
+                .ok()
+                .map(|m| m.len())
+                .filter(|&n| n > 0),
+            Kind::Bytes { all, .. } => Some(all.len() as u64),
+            Kind::Seekable { start, end, .. } => Some(end - start),
+            Kind::Stream(_) | Kind::Reader(_) => None,
+        })
+    }
+
+    /// Whether the source can be read again for a retry.
+    pub(crate) fn is_repeatable(&self) -> bool {
+        !matches!(self.kind, Kind::Stream(_) | Kind::Reader(_))
+    }
+
+    /// Opens the source for one attempt: a regular file is opened and measured, the bytes are read
+    /// from their start, a seekable reader is rewound to where it started.
+    pub(crate) fn open(&mut self) -> Result<Opened<'_>, Error> {
+        let declared = self.declared;
+        Ok(match &mut self.kind {
+            Kind::File { path, open } => {
+                let file = File::open(&*path).map_err(|e| Error::io(Some(path), e))?;
+                let size = file.metadata().map_err(|e| Error::io(Some(path), e))?.len();
+                Opened {
+                    reader: open.insert(file),
+                    len: declared.or((size > 0).then_some(size)),
+                }
+            }
+            Kind::Stream(file) => Opened {
+                reader: file,
+                len: declared,
+            },
+            Kind::Bytes { all, left } => {
+                *left = all;
+                Opened {
+                    reader: left,
+                    len: Some(all.len() as u64),
+                }
+            }
+            Kind::Seekable { reader, start, end } => {
+                reader
+                    .seek(SeekFrom::Start(*start))
+                    .map_err(|e| Error::io(None, e))?;
+                Opened {
+                    len: declared.or(Some(*end - *start)),
+                    reader: reader.as_read(),
+                }
+            }
+            Kind::Reader(reader) => Opened {
+                reader: &mut **reader,
+                len: declared,
+            },
+        })
+    }
+}
+
+/// Copies `reader` to an anonymous temporary file through a fixed buffer and rewinds it. With a
+/// declared `length`, reads at most that much and checks it was all there.
+#[cfg(feature = "spool")]
+fn spool_to_file(reader: &mut dyn Read, length: Option<u64>) -> Result<File, Error> {
+    use std::io::Write;
+    let io_err = |e| Error::io(None, e);
+    let mut file = tempfile::tempfile().map_err(io_err)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    let limit = length.unwrap_or(u64::MAX);
+    loop {
+        let want = buf
+            .len()
+            .min(usize::try_from(limit - total).unwrap_or(usize::MAX));
+        if want == 0 {
+            break;
+        }
+        let n = match read_retrying(reader, &mut buf[..want]).map_err(io_err)? {
+            0 => break,
+            n => n,
+        };
+        file.write_all(&buf[..n]).map_err(io_err)?;
+        total += n as u64;
+    }
+    if total == limit {
+        // A byte beyond the declared length means the declaration was wrong.
+        let mut probe = [0u8; 1];
+        if read_retrying(reader, &mut probe).map_err(io_err)? > 0 {
+            total += 1;
+        }
+    }
+    if let Some(declared) = length.filter(|&n| n != total) {
+        return Err(Error::new(crate::ErrorKind::SourceLengthMismatch {
+            declared,
+            actual: total,
+        }));
+    }
+    file.seek(SeekFrom::Start(0)).map_err(io_err)?;
+    Ok(file)
+}
+
+#[cfg(feature = "spool")]
+fn read_retrying(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match reader.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    fn read_all(source: &mut Source<'_>) -> (Vec<u8>, Option<u64>) {
+        let opened = source.open().unwrap();
+        let mut out = Vec::new();
+        opened.reader.read_to_end(&mut out).unwrap();
+        (out, opened.len)
+    }
+
+    #[test]
+    fn bytes_and_seekables_read_the_same_each_time() {
+        let data = b"0123456789";
+        let mut bytes = Given::Bytes(data).prepare(None, false).unwrap();
+        let mut cursor = std::io::Cursor::new(data.to_vec());
+        cursor.set_position(3);
+        let mut seekable = Given::Seekable(Box::new(cursor))
+            .prepare(None, false)
+            .unwrap();
+        for _ in 0..2 {
+            assert_eq!(read_all(&mut bytes), (data.to_vec(), Some(10)));
+            assert_eq!(read_all(&mut seekable), (data[3..].to_vec(), Some(7)));
+        }
+        assert!(bytes.is_repeatable() && seekable.is_repeatable());
+    }
+
+    #[test]
+    fn a_regular_file_is_reopened_and_a_directory_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.txt");
+        std::fs::write(&path, b"hello").unwrap();
+        let mut file = Given::File(path.clone()).prepare(None, false).unwrap();
+        assert!(file.is_repeatable());
+        assert_eq!(file.len(), Some(5));
+        assert_eq!(read_all(&mut file), (b"hello".to_vec(), Some(5)));
+        assert_eq!(read_all(&mut file), (b"hello".to_vec(), Some(5)));
+        let err = Given::File(dir.path().into())
+            .prepare(None, false)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err.kind(), ErrorKind::InvalidInput { .. }),
+            "{err}"
+        );
+        let err = Given::File(dir.path().join("nope"))
+            .prepare(None, false)
+            .err()
+            .unwrap();
+        assert_eq!(err.kind(), &ErrorKind::Io);
+        assert_eq!(err.path(), Some(dir.path().join("nope").as_path()));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_that_says_zero_bytes_but_holds_data_streams() {
+        let mut file = Given::File("/proc/self/status".into())
+            .prepare(None, false)
+            .unwrap();
+        assert_eq!(file.len(), None);
+        let (bytes, len) = read_all(&mut file);
+        assert!(
+            bytes.starts_with(b"Name:"),
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+        assert_eq!(len, None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_pipe_named_as_a_file_is_read_once() {
+        // /dev/null is a character device: not a regular file.
+        let mut device = Given::File("/dev/null".into())
+            .prepare(None, false)
+            .unwrap();
+        assert!(!device.is_repeatable());
+        assert_eq!(device.len(), None);
+        assert_eq!(read_all(&mut device), (Vec::new(), None));
+    }
+
+    #[test]
+    fn a_declared_length_must_match_bytes() {
+        let err = Given::Bytes(b"xyz").prepare(Some(5), false).err().unwrap();
+        assert!(err.to_string().contains("declared length 5"), "{err}");
+    }
+
+    #[cfg(feature = "spool")]
+    #[test]
+    fn a_spooled_reader_has_a_length_and_repeats() {
+        let data = vec![5u8; 200_000];
+        let mut source = Given::Reader(Box::new(&data[..]))
+            .prepare(None, true)
+            .unwrap();
+        assert!(source.is_repeatable());
+        assert_eq!(source.len(), Some(200_000));
+        assert_eq!(read_all(&mut source).0, data);
+        assert_eq!(read_all(&mut source).0, data);
+        let err = Given::Reader(Box::new(&data[..]))
+            .prepare(Some(10), true)
+            .err()
+            .unwrap();
+        assert!(matches!(
+            err.kind(),
+            ErrorKind::SourceLengthMismatch { declared: 10, .. }
+        ));
+    }
+}

@@ -1,0 +1,221 @@
+//! Text that comes from the network, made safe: the API key cut out of it, and characters that could
+//! steer a terminal escaped before it is shown.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// What the API key is replaced with wherever a server echoes it back.
+pub(crate) const REDACTED: &str = "[redacted]";
+
+/// Removes every occurrence of `key` from `text`, whether it appears as is, percent-encoded,
+/// HTML-encoded (named or numeric entities), JSON-escaped, or in any mix of those, one character at
+/// a time: a proxy's error page that prints the request headers, or a message that quotes the
+/// `Authorization` header, must not carry the key into an error.
+pub(crate) fn redact<'t>(text: &'t str, key: &str) -> Cow<'t, str> {
+    let key = key.as_bytes();
+    if key.is_empty() {
+        return text.into();
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        match match_key(bytes, at, key) {
+            Some(end) => {
+                out.push_str(&text[copied..at]);
+                out.push_str(REDACTED);
+                copied = end;
+                at = end;
+            }
+            None => at += 1,
+        }
+    }
+    if copied == 0 {
+        return text.into();
+    }
+    out.push_str(&text[copied..]);
+    out.into()
+}
+
+/// Where a copy of `key` starting at `at` ends, if one starts there. Matching works on bytes; a
+/// match always ends on a character boundary, because the key is ASCII (the client refuses others).
+fn match_key(text: &[u8], at: usize, key: &[u8]) -> Option<usize> {
+    let Some((&want, rest)) = key.split_first() else {
+        return Some(at);
+    };
+    // A `&`, `%` or `\\` in the key may stand for itself or begin an encoding: try both.
+    let raw = (text.get(at) == Some(&want)).then_some(1);
+    [raw, encoded_byte_at(text, at, want)]
+        .into_iter()
+        .flatten()
+        .find_map(|len| match_key(text, at + len, rest))
+}
+
+/// The length of an encoding of `want` (not `want` itself) at `text[at..]`, if there is one.
+fn encoded_byte_at(text: &[u8], at: usize, want: u8) -> Option<usize> {
+    let rest = text.get(at..)?;
+    match *rest.first()? {
+        // Percent-encoding, either case of hex digit.
+        b'%' if rest.len() >= 3 && hex_value(&rest[1..3]) == Some(u32::from(want)) => Some(3),
+        // HTML entities: &#NN; &#xNN; and the named ones for the characters HTML escapes.
+        b'&' => {
+            let end = rest.iter().take(10).position(|&b| b == b';')?;
+            let value = match &rest[1..end] {
+                [b'#', b'x' | b'X', hex @ ..] => hex_value(hex)?,
+                [b'#', dec @ ..] => decimal_value(dec)?,
+                b"amp" => u32::from(b'&'),
+                b"lt" => u32::from(b'<'),
+                b"gt" => u32::from(b'>'),
+                b"quot" => u32::from(b'"'),
+                b"apos" => u32::from(b'\''),
+                _ => return None,
+            };
+            (value == u32::from(want)).then_some(end + 1)
+        }
+        // JSON escapes: \uXXXX, and \/ \" \\ for the characters that have a short form.
+        b'\\' => match rest.get(1)? {
+            b'u' if rest.len() >= 6 && hex_value(&rest[2..6]) == Some(u32::from(want)) => Some(6),
+            &c @ (b'/' | b'"' | b'\\') if c == want => Some(2),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn hex_value(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() || digits.len() > 6 {
+        return None;
+    }
+    digits.iter().try_fold(0u32, |n, &d| {
+        let v = (d as char).to_digit(16)?;
+        Some(n * 16 + v)
+    })
+}
+
+fn decimal_value(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() || digits.len() > 7 {
+        return None;
+    }
+    digits.iter().try_fold(0u32, |n, &d| {
+        let v = (d as char).to_digit(10)?;
+        Some(n * 10 + v)
+    })
+}
+
+/// Escapes control characters (line breaks and escape sequences among them), bidirectional
+/// controls and other invisible format characters as `\u{..}`, so that text from a server (a
+/// message, a file name, a URL) cannot move the cursor, retitle or clear the terminal, or disguise
+/// itself when printed. Everything else, non-ASCII letters included, is kept.
+///
+/// The library's own `Display` output already passes server-supplied text through this; use it for
+/// the fields of an [`UploadedFile`](crate::UploadedFile) before printing them to a terminal.
+///
+/// ```
+/// let shown = kie_upload::printable("name\u{1b}]0;pwned\u{7}.txt\u{202e}");
+/// assert_eq!(shown, "name\\u{1b}]0;pwned\\u{7}.txt\\u{202e}");
+/// assert_eq!(kie_upload::printable("ünïcødé.png"), "ünïcødé.png");
+/// ```
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_hidden) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_hidden(c) {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
+/// Control characters, and the format characters (Unicode category Cf) and separators that print
+/// nothing but change how the text around them is shown.
+fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{600}'..='\u{605}'
+                | '\u{61c}'
+                | '\u{6dd}'
+                | '\u{70f}'
+                | '\u{890}'..='\u{891}'
+                | '\u{8e2}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{110bd}'
+                | '\u{110cd}'
+                | '\u{13430}'..='\u{1343f}'
+                | '\u{1bca0}'..='\u{1bca3}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0001}'
+                | '\u{e0020}'..='\u{e007f}'
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "sk-Ab&c<d\"e'f/1%";
+
+    #[test]
+    fn the_key_goes_in_every_encoding() {
+        let forms = [
+            KEY.to_owned(),
+            format!("Bearer {KEY}"),
+            // Percent-encoded, upper and lower case, every byte or only the special ones.
+            KEY.bytes().map(|b| format!("%{b:02X}")).collect::<String>(),
+            KEY.bytes().map(|b| format!("%{b:02x}")).collect::<String>(),
+            "sk-Ab%26c%3Cd%22e%27f%2F1%25".to_owned(),
+            // HTML, named and numeric.
+            "sk-Ab&amp;c&lt;d&quot;e&#39;f/1%".to_owned(),
+            "sk-Ab&#x26;c&#60;d&#x22;e&apos;f/1%".to_owned(),
+            // JSON.
+            "sk-Ab\\u0026c\\u003cd\\\"e'f\\/1%".to_owned(),
+        ];
+        for form in forms {
+            let page = format!("<p>Authorization: {form}</p> and again {form}.");
+            let clean = redact(&page, KEY);
+            assert!(!clean.contains("sk-Ab"), "{form}: {clean}");
+            assert_eq!(clean.matches(REDACTED).count(), 2, "{form}: {clean}");
+        }
+    }
+
+    #[test]
+    fn text_without_the_key_is_untouched() {
+        let text = "ünï %41 &amp; \\u0041 sk-Ab";
+        assert!(matches!(redact(text, KEY), Cow::Borrowed(_)));
+        assert_eq!(redact("xx", ""), "xx");
+    }
+
+    #[test]
+    fn redaction_keeps_the_text_around_the_key() {
+        assert_eq!(
+            redact("é key=abc123 ü", "abc123"),
+            format!("é key={REDACTED} ü")
+        );
+    }
+
+    #[test]
+    fn escapes_what_a_terminal_would_obey() {
+        assert_eq!(
+            printable("a\u{1b}[2Jb\nc\td\u{7f}"),
+            "a\\u{1b}[2Jb\\u{a}c\\u{9}d\\u{7f}"
+        );
+        assert_eq!(
+            printable("x\u{202e}y\u{200b}z\u{2066}"),
+            "x\\u{202e}y\\u{200b}z\\u{2066}"
+        );
+        assert!(matches!(printable("plain ünï 名.txt"), Cow::Borrowed(_)));
+    }
+}

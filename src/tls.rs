@@ -1,0 +1,204 @@
+//! TLS: which library and crypto provider, which roots are trusted, and TLS failures put in words.
+//!
+//! - feature `rustls` (default): rustls with ring as its crypto provider, named explicitly so that a
+//!   ureq release that changes its default provider cannot change ours; Mozilla's roots
+//!   (webpki-roots), compiled in.
+//! - feature `native-tls`: the platform's library (OpenSSL on Linux) with the operating system's
+//!   roots. It takes precedence when both features are on.
+//!
+//! Either way [`ClientBuilder::root_certs_pem`](crate::ClientBuilder::root_certs_pem) replaces the
+//! roots with the given ones.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use ureq::config::ConfigBuilder;
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
+use ureq::typestate::AgentScope;
+
+use crate::Error;
+
+/// The TLS settings of a builder.
+#[derive(Clone, Default)]
+pub(crate) struct TlsSettings {
+    pub roots_pem: Option<Vec<u8>>,
+    pub roots_file: Option<PathBuf>,
+}
+
+impl fmt::Debug for TlsSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let roots = match (&self.roots_pem, &self.roots_file) {
+            (Some(pem), _) => format!("{} bytes of PEM", pem.len()),
+            (_, Some(file)) => format!("from {}", file.display()),
+            _ => "default".to_owned(),
+        };
+        f.debug_struct("TlsSettings")
+            .field("roots", &roots)
+            .finish()
+    }
+}
+
+impl TlsSettings {
+    /// The PEM of the roots to trust instead of the defaults, if any.
+    fn roots(&self) -> Result<Option<Vec<u8>>, Error> {
+        Ok(match (&self.roots_pem, &self.roots_file) {
+            (Some(pem), _) => Some(pem.clone()),
+            (None, Some(file)) => Some(std::fs::read(file).map_err(|e| {
+                Error::invalid(format!(
+                    "cannot read the root certificates {}: {e}",
+                    file.display()
+                ))
+            })?),
+            (None, None) => None,
+        })
+    }
+
+    /// Sets the agent's TLS configuration: provider, crypto provider and roots.
+    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    pub(crate) fn configure(
+        &self,
+        agent: ConfigBuilder<AgentScope>,
+    ) -> Result<ConfigBuilder<AgentScope>, Error> {
+        let pem = self.roots()?;
+        let builder = TlsConfig::builder();
+        #[cfg(feature = "native-tls")]
+        let builder = builder
+            .provider(ureq::tls::TlsProvider::NativeTls)
+            .root_certs(RootCerts::PlatformVerifier);
+        #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
+        let builder = builder
+            .provider(ureq::tls::TlsProvider::Rustls)
+            .unversioned_rustls_crypto_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ));
+        let builder = match pem {
+            Some(pem) => builder.root_certs(parse_roots(&pem, self.roots_file.as_ref())?),
+            None => builder,
+        };
+        Ok(agent.tls_config(builder.build()))
+    }
+
+    /// Without a TLS feature there is nothing to configure, and no roots to trust.
+    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    pub(crate) fn configure(
+        &self,
+        agent: ConfigBuilder<AgentScope>,
+    ) -> Result<ConfigBuilder<AgentScope>, Error> {
+        match self.roots()? {
+            Some(_) => Err(Error::invalid(
+                "root certificates were given, but this build has no TLS: enable the `rustls` or \
+                 `native-tls` feature",
+            )),
+            None => Ok(agent),
+        }
+    }
+}
+
+/// The certificates in a PEM text; an error when there are none.
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+fn parse_roots(pem: &[u8], file: Option<&PathBuf>) -> Result<RootCerts, Error> {
+    let from = file.map_or_else(|| "the PEM given".to_owned(), |f| f.display().to_string());
+    let mut certs: Vec<Certificate<'static>> = Vec::new();
+    for item in ureq::tls::parse_pem(pem) {
+        match item {
+            Ok(PemItem::Certificate(cert)) => certs.push(cert),
+            Ok(_) => {}
+            Err(e) => {
+                return Err(Error::invalid(format!(
+                    "{from} is not valid PEM ({e}): give the CA's certificate in PEM form"
+                )))
+            }
+        }
+    }
+    if certs.is_empty() {
+        return Err(Error::invalid(format!(
+            "{from} holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the CA's \
+             certificate"
+        )));
+    }
+    Ok(RootCerts::new_with_certs(&certs))
+}
+
+/// What went wrong, in words, when `error` is a TLS failure.
+pub(crate) fn failure(error: &ureq::Error) -> Option<String> {
+    match error {
+        ureq::Error::Tls(what) => Some((*what).to_owned()),
+        #[cfg(feature = "rustls")]
+        ureq::Error::Rustls(e) => Some(rustls_words(e)),
+        #[cfg(feature = "native-tls")]
+        ureq::Error::NativeTls(e) => Some(openssl_words(&e.to_string())),
+        ureq::Error::Io(e) => {
+            let inner = e.get_ref()?;
+            #[cfg(feature = "rustls")]
+            if let Some(e) = inner.downcast_ref::<rustls::Error>() {
+                return Some(rustls_words(e));
+            }
+            // native-tls reports some handshake failures as I/O errors with OpenSSL's text.
+            let text = inner.to_string();
+            let lower = text.to_ascii_lowercase();
+            (lower.contains("certificate") || lower.contains("ssl") || lower.contains("tls"))
+                .then(|| openssl_words(&text))
+        }
+        _ => None,
+    }
+}
+
+/// OpenSSL's verdict on a certificate (through native-tls) in the same words as rustls's.
+fn openssl_words(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let words = if lower.contains("self-signed")
+        || lower.contains("self signed")
+        || lower.contains("unable to get local issuer")
+        || lower.contains("unable to get issuer")
+    {
+        "the server's certificate is signed by an authority that is not trusted (unknown issuer)"
+    } else if lower.contains("hostname mismatch") || lower.contains("ip address mismatch") {
+        "the server's certificate is for another host name (name mismatch)"
+    } else if lower.contains("has expired") {
+        "the server's certificate has expired"
+    } else if lower.contains("not yet valid") {
+        "the server's certificate is not valid yet (is the clock right?)"
+    } else {
+        return text.to_owned();
+    };
+    words.to_owned()
+}
+
+#[cfg(feature = "rustls")]
+fn rustls_words(error: &rustls::Error) -> String {
+    use rustls::{CertificateError as C, Error as E};
+    match error {
+        E::InvalidCertificate(cert) => match cert {
+            C::UnknownIssuer => "the server's certificate is signed by an authority that is not \
+                                 trusted (unknown issuer)"
+                .to_owned(),
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                "the server's certificate is for another host name (name mismatch)".to_owned()
+            }
+            C::Expired | C::ExpiredContext { .. } => {
+                "the server's certificate has expired".to_owned()
+            }
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "the server's certificate is not valid yet (is the clock right?)".to_owned()
+            }
+            C::Revoked => "the server's certificate has been revoked".to_owned(),
+            C::BadSignature | C::BadEncoding => "the server's certificate is malformed".to_owned(),
+            other => {
+                let text = format!("{other:?}");
+                if text.contains("CaUsedAsEndEntity") {
+                    "the server presented a certificate authority's certificate as its own \
+                     (CA used as end entity)"
+                        .to_owned()
+                } else {
+                    format!("the server's certificate was refused ({text})")
+                }
+            }
+        },
+        E::AlertReceived(alert) => format!("the server refused the handshake ({alert:?})"),
+        E::PeerIncompatible(why) => {
+            format!("the server does not speak a TLS version or cipher we offer ({why:?})")
+        }
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,87 @@
+//! [`UploadedFile`]: what every upload returns, and when it expires.
+
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::time;
+
+/// How long the service keeps an upload when it does not say: three days.
+pub const RETENTION: Duration = Duration::from_secs(3 * 24 * 60 * 60);
+
+/// A file stored by the service: what every upload call returns.
+///
+/// The fields are public to read. The type is `#[non_exhaustive]`, so that a field the service adds
+/// later can be added here without breaking anyone: build one with [`serde`] (it serializes with
+/// the service's own field names, `fileName`, `downloadUrl`, ..., and reads them back) rather than
+/// with a struct literal.
+///
+/// The service has answered in more than one shape; the client reads each of them into this one
+/// (see the crate docs). Text fields come as the service sent them, cleaned of the API key: pass
+/// them through [`printable`](crate::printable) before showing them on a terminal.
+///
+/// ```
+/// let json = r#"{"fileName":"a.png","filePath":"images/a.png",
+///     "downloadUrl":"https://tempfile.redpandaai.co/kieai/1/images/a.png","fileSize":154832,
+///     "mimeType":"image/png","uploadedAt":"2025-01-01T12:00:00.000Z"}"#;
+/// let file: kie_upload::UploadedFile = serde_json::from_str(json)?;
+/// assert_eq!(file.file_size, 154_832);
+/// assert_eq!(file.expires_at_rfc3339().as_deref(), Some("2025-01-04T12:00:00.000Z"));
+/// # Ok::<_, serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct UploadedFile {
+    /// The file's name on the service.
+    #[serde(default)]
+    pub file_name: String,
+    /// Where the service stored it: the upload path and the file name.
+    #[serde(default)]
+    pub file_path: String,
+    /// Where anyone can download it, without credentials, until it expires.
+    pub download_url: String,
+    /// Size in bytes, as the service counted it (always equal to the bytes sent for the stream and
+    /// base64 endpoints: a difference is an error).
+    #[serde(default)]
+    pub file_size: u64,
+    /// The MIME type the service detected (empty when it did not say).
+    #[serde(default)]
+    pub mime_type: String,
+    /// When the service stored it, as RFC 3339 text (`2025-01-01T12:00:00.000Z`); empty when it did
+    /// not say.
+    #[serde(default)]
+    pub uploaded_at: String,
+    /// The service's own expiry time, when it sends one (RFC 3339). Prefer
+    /// [`expires_at()`](Self::expires_at), which falls back to `uploaded_at` plus [`RETENTION`].
+    #[serde(default, rename = "expiresAt", skip_serializing_if = "Option::is_none")]
+    pub service_expires_at: Option<String>,
+    /// The service's file identifier, when it sends one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
+}
+
+impl UploadedFile {
+    /// When the file will be deleted: the service's `expiresAt` when it sent one, else `uploadedAt`
+    /// plus three days. `None` when neither time can be parsed.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        if let Some(t) = self
+            .service_expires_at
+            .as_deref()
+            .and_then(time::parse_rfc3339)
+        {
+            return Some(t);
+        }
+        time::parse_rfc3339(&self.uploaded_at).map(|t| t + RETENTION)
+    }
+
+    /// [`expires_at()`](Self::expires_at) as RFC 3339 text in UTC, for display and JSON output.
+    pub fn expires_at_rfc3339(&self) -> Option<String> {
+        self.expires_at().map(time::format_rfc3339)
+    }
+
+    /// Whether the file has expired by `now`; `false` when the expiry is unknown.
+    pub fn is_expired_at(&self, now: SystemTime) -> bool {
+        self.expires_at().is_some_and(|t| t <= now)
+    }
+}
