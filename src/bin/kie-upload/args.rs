@@ -1,0 +1,204 @@
+//! The command line: flags parsed into [`Options`], and the usage errors that end the program with
+//! exit status 2 before anything is sent.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+pub(crate) const USAGE: &str = "\
+Usage: kie-upload [OPTIONS] <SRC>...
+
+Uploads each SRC to the kie.ai File Upload API and prints its download URL, one per line, in the
+order given, each as soon as it and those before it are done. Uploads are kept for 3 days.
+
+Arguments:
+  <SRC>...               a file path, or - for standard input (streamed; size unknown)
+
+Options:
+  -p, --upload-path DIR  destination folder on the service (API field uploadPath; default: uploads)
+  -n, --name NAME        file name on the service (API field fileName); only with a single SRC
+      --base64           use /api/file-base64-upload (small files, at most 10 MB)
+      --from-url URL     ask the service to fetch URL itself (/api/file-url-upload); takes no SRC
+      --base-url URL     service root, may carry a path prefix
+                         (env KIE_BASE_URL; default https://kieai.redpandaai.co)
+      --api-key-file F   read the key from a file (wins over env KIE_API_KEY and KIE_API_KEY_FILE;
+                         never a key in argv)
+      --cacert FILE      trust the CA certificates in this PEM file instead of the default roots
+                         (env SSL_CERT_FILE)
+      --proxy URL        send requests through this proxy (default: env HTTPS_PROXY, ALL_PROXY, ...)
+      --no-proxy         connect directly, whatever the environment says
+      --timeout SECS     stall bound: give up when a connect, a socket read or write, or the wait
+                         for the reply makes no progress for SECS (at most 86400)
+      --retries N        retries for sources that can be re-read (regular files), default 2
+  -j, --jobs N           parallel uploads when several SRC are given (default 4)
+      --json             print one JSON object per line per SRC: the service's data fields plus
+                         expiresAt and source, or source, error and code for a failure
+      --verify           download each uploaded file back and compare it with the local file
+  -v, --verbose          log each attempt, its status and timing, and each retry on standard error
+  -q, --quiet            no progress display
+  -h, --help             print this help
+  -V, --version          print the version
+
+Exit status: 0 all uploads succeeded, 1 any failed (or their results could not be written),
+2 usage or configuration error (nothing was sent).";
+
+/// A usage or configuration error: reported with exit status 2, before anything is sent.
+#[derive(Debug)]
+pub(crate) struct Usage(pub String);
+
+impl From<String> for Usage {
+    fn from(msg: String) -> Self {
+        Usage(msg)
+    }
+}
+
+impl From<&str> for Usage {
+    fn from(msg: &str) -> Self {
+        Usage(msg.to_owned())
+    }
+}
+
+impl From<lexopt::Error> for Usage {
+    fn from(e: lexopt::Error) -> Self {
+        Usage(e.to_string())
+    }
+}
+
+/// The proxy the command line asks for.
+#[derive(Debug, Clone)]
+pub(crate) enum ProxyFlag {
+    Url(String),
+    Off,
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub(crate) struct Options {
+    pub sources: Vec<OsString>,
+    pub upload_path: String,
+    pub name: Option<String>,
+    pub base64: bool,
+    pub from_url: Option<String>,
+    pub base_url: Option<String>,
+    pub api_key_file: Option<PathBuf>,
+    pub cacert: Option<PathBuf>,
+    pub proxy: Option<ProxyFlag>,
+    pub timeout: Option<u64>,
+    pub retries: u32,
+    pub jobs: usize,
+    pub json: bool,
+    pub verify: bool,
+    pub verbose: bool,
+    pub quiet: bool,
+}
+
+/// What to do.
+pub(crate) enum Command {
+    Upload(Box<Options>),
+    Help,
+    Version,
+}
+
+pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, Usage> {
+    use lexopt::prelude::*;
+
+    let mut o = Options {
+        sources: Vec::new(),
+        upload_path: "uploads".into(),
+        name: None,
+        base64: false,
+        from_url: None,
+        base_url: None,
+        api_key_file: None,
+        cacert: None,
+        proxy: None,
+        timeout: None,
+        retries: 2,
+        jobs: 4,
+        json: false,
+        verify: false,
+        verbose: false,
+        quiet: false,
+    };
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('p') | Long("upload-path") => o.upload_path = text(&mut parser, "--upload-path")?,
+            Short('n') | Long("name") => o.name = Some(text(&mut parser, "--name")?),
+            Long("base64") => o.base64 = true,
+            Long("from-url") => o.from_url = Some(text(&mut parser, "--from-url")?),
+            Long("base-url") => o.base_url = Some(text(&mut parser, "--base-url")?),
+            Long("api-key-file") => o.api_key_file = Some(parser.value()?.into()),
+            Long("cacert") => o.cacert = Some(parser.value()?.into()),
+            Long("proxy") => o.proxy = Some(ProxyFlag::Url(text(&mut parser, "--proxy")?)),
+            Long("no-proxy") => o.proxy = Some(ProxyFlag::Off),
+            Long("timeout") => o.timeout = Some(number(&mut parser, "--timeout")?),
+            Long("retries") => o.retries = number(&mut parser, "--retries")?,
+            Short('j') | Long("jobs") => o.jobs = number(&mut parser, "--jobs")?,
+            Long("json") => o.json = true,
+            Long("verify") => o.verify = true,
+            Short('v') | Long("verbose") => o.verbose = true,
+            Short('q') | Long("quiet") => o.quiet = true,
+            Short('h') | Long("help") => return Ok(Command::Help),
+            Short('V') | Long("version") => return Ok(Command::Version),
+            Long("api-key") => {
+                return Err(
+                    "there is no --api-key: a key in argv shows in `ps` and shell history; \
+                            set KIE_API_KEY or use --api-key-file FILE"
+                        .into(),
+                )
+            }
+            Value(v) => o.sources.push(v),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+
+    if o.from_url.is_some() {
+        if !o.sources.is_empty() {
+            return Err("--from-url takes no SRC: the service fetches the URL itself".into());
+        }
+        if o.base64 || o.verify {
+            return Err("--from-url goes with neither --base64 nor --verify".into());
+        }
+    } else if o.sources.is_empty() {
+        return Err(
+            "no SRC given: name files to upload, - for standard input, or --from-url URL".into(),
+        );
+    }
+    if o.name.is_some() && o.sources.len() > 1 {
+        return Err(format!(
+            "--name names one upload, but {} SRC were given",
+            o.sources.len()
+        )
+        .into());
+    }
+    if o.sources.iter().filter(|s| *s == "-").count() > 1 {
+        return Err("standard input (-) can be given only once".into());
+    }
+    if o.verify && o.sources.iter().any(|s| s == "-") {
+        return Err("--verify cannot check standard input: its bytes are gone once sent".into());
+    }
+    if o.jobs == 0 {
+        return Err("--jobs must be at least 1".into());
+    }
+    if o.timeout == Some(0) {
+        return Err("--timeout must be at least 1 second".into());
+    }
+    Ok(Command::Upload(Box::new(o)))
+}
+
+/// A flag's value as UTF-8 text.
+fn text(parser: &mut lexopt::Parser, flag: &str) -> Result<String, Usage> {
+    parser
+        .value()?
+        .into_string()
+        .map_err(|_| Usage(format!("{flag} must be valid UTF-8")))
+}
+
+/// A flag's value as a whole number.
+fn number<T: std::str::FromStr>(parser: &mut lexopt::Parser, flag: &str) -> Result<T, Usage> {
+    let value = parser.value()?;
+    value
+        .to_str()
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| Usage(format!("{flag} takes a whole number, not {value:?}")))
+}
