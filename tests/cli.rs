@@ -1,12 +1,17 @@
-//! The `kie-upload` binary against the emulator: outputs, exit statuses, and no key in any output.
+//! The `kie-upload` binary against the emulator: outputs, exit statuses, shells and pipes, and no
+//! key (or terminal escape from the server) in any output.
+#![cfg(target_os = "linux")]
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use common::*;
-use kie_upload_emulator::Emulator;
+use kie_upload::Upload;
+use kie_upload_emulator::{Config, Emulator, Fault};
 
 struct Run {
     code: i32,
@@ -14,14 +19,40 @@ struct Run {
     stderr: String,
 }
 
-/// Runs the binary with `args`, the key in the environment, and `stdin` piped in.
+/// The binary with a clean environment: the emulator's base URL, no proxy, no other settings.
+fn command(emulator: &Emulator) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kie-upload"));
+    for var in [
+        "KIE_API_KEY",
+        "KIE_API_KEY_FILE",
+        "KIE_BASE_URL",
+        "SSL_CERT_FILE",
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        command.env_remove(var);
+    }
+    command.env("KIE_BASE_URL", emulator.base_url());
+    command
+}
+
+/// Runs the binary with `args`, `key` in the environment (unless empty), and `stdin` piped in.
 fn run_with(emulator: &Emulator, key: &str, args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kie-upload"))
-        .args(args)
-        .env_remove("KIE_API_KEY")
-        .env_remove("KIE_BASE_URL")
-        .env("KIE_BASE_URL", emulator.base_url())
-        .env("KIE_API_KEY", key)
+    let mut command = command(emulator);
+    if !key.is_empty() {
+        command.env("KIE_API_KEY", key);
+    }
+    finish(command.args(args), stdin)
+}
+
+fn finish(command: &mut Command, stdin: &[u8]) -> Run {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -39,22 +70,23 @@ fn run_with(emulator: &Emulator, key: &str, args: &[&str], stdin: &[u8]) -> Run 
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     };
-    // Whatever happened, the key from the environment shows nowhere.
-    assert!(
-        !run.stdout.contains(KEY),
-        "the key leaked to stdout: {}",
-        run.stdout
-    );
-    assert!(
-        !run.stderr.contains(KEY),
-        "the key leaked to stderr: {}",
-        run.stderr
-    );
+    // Whatever happened, the key shows nowhere, and nothing panicked.
+    for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        assert!(!text.contains(KEY), "the key leaked to {name}: {text}");
+        assert!(!text.contains("panicked"), "{name}: {text}");
+    }
     run
 }
 
 fn run(emulator: &Emulator, args: &[&str]) -> Run {
     run_with(emulator, KEY, args, b"")
+}
+
+fn upload_bytes(emulator: &Emulator, data: &[u8], name: &str, upload_path: &str) -> String {
+    client(emulator)
+        .upload(Upload::bytes(data, upload_path).file_name(name))
+        .unwrap()
+        .download_url
 }
 
 #[test]
@@ -126,6 +158,32 @@ fn json_lines_carry_the_data_fields_and_expiry() {
 }
 
 #[test]
+fn json_lines_report_failures_too_in_order() {
+    let emulator = emulator();
+    let (dir, good) = temp_file("good.txt", b"good");
+    let missing = dir.path().join("missing.txt");
+    let (good, missing) = (good.to_str().unwrap(), missing.to_str().unwrap());
+    let out = run(&emulator, &["--json", "-j", "1", good, missing]);
+    assert_eq!(out.code, 1);
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", out.stdout);
+    assert_eq!(lines[0]["source"], good);
+    assert_eq!(lines[1]["source"], missing);
+    assert!(lines[1]["error"].as_str().unwrap().contains("No such file"));
+    assert_eq!(lines[1]["code"], serde_json::Value::Null);
+
+    // A refusal carries the service's code.
+    let out = run_with(&emulator, "not-the-key", &["--json", good], b"");
+    let v: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(v["code"], 401);
+    assert!(v["error"].as_str().unwrap().contains("check KIE_API_KEY"));
+}
+
+#[test]
 fn verify_downloads_and_compares() {
     let emulator = emulator();
     let (_dir, path) = temp_file("v.bin", &payload(200_000));
@@ -171,19 +229,10 @@ fn base64_and_its_limit() {
 fn from_url_asks_the_service_to_fetch() {
     let emulator = emulator();
     let client = client(&emulator);
-    let origin = client
-        .upload_bytes(b"over there", "o.txt", "origin")
-        .unwrap();
+    let origin = upload_bytes(&emulator, b"over there", "o.txt", "origin");
     let out = run(
         &emulator,
-        &[
-            "--from-url",
-            &origin.download_url,
-            "-p",
-            "fetched",
-            "-n",
-            "copy.txt",
-        ],
+        &["--from-url", &origin, "-p", "fetched", "-n", "copy.txt"],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.trim().ends_with("/fetched/copy.txt"));
@@ -191,7 +240,7 @@ fn from_url_asks_the_service_to_fetch() {
 }
 
 #[test]
-fn a_failed_source_exits_1_and_the_others_still_run() {
+fn a_failed_source_exits_1_names_it_once_and_the_others_still_run() {
     let emulator = emulator();
     let (dir, good) = temp_file("good.txt", b"good");
     let missing = dir.path().join("missing.jpg");
@@ -200,18 +249,16 @@ fn a_failed_source_exits_1_and_the_others_still_run() {
         &[
             good.to_str().unwrap(),
             missing.to_str().unwrap(),
-            good.to_str().unwrap(),
+            "-p",
+            "one",
         ],
     );
     assert_eq!(out.code, 1);
-    assert_eq!(out.stdout.lines().count(), 2);
+    assert_eq!(out.stdout.lines().count(), 1);
     let errors: Vec<_> = out.stderr.lines().collect();
     assert_eq!(errors.len(), 1, "{}", out.stderr);
-    assert!(
-        errors[0].starts_with(&format!("error: {}: ", missing.display())),
-        "{}",
-        errors[0]
-    );
+    assert!(errors[0].starts_with("error: "), "{}", errors[0]);
+    assert_eq!(errors[0].matches("missing.jpg").count(), 1, "{}", errors[0]);
     assert!(errors[0].contains("No such file"), "{}", errors[0]);
 }
 
@@ -234,8 +281,15 @@ fn a_wrong_key_says_what_to_check() {
 #[test]
 fn usage_errors_exit_2_with_nothing_sent() {
     let emulator = emulator();
-    let (_dir, path) = temp_file("a.txt", b"a");
+    let (dir, path) = temp_file("a.txt", b"a");
     let a = path.to_str().unwrap();
+    std::fs::create_dir(dir.path().join("d1")).unwrap();
+    std::fs::create_dir(dir.path().join("d2")).unwrap();
+    let x1 = dir.path().join("d1/x.txt");
+    let x2 = dir.path().join("d2/x.txt");
+    std::fs::write(&x1, b"one").unwrap();
+    std::fs::write(&x2, b"two").unwrap();
+    let (x1, x2) = (x1.to_str().unwrap(), x2.to_str().unwrap());
     for (args, expect) in [
         (vec!["--bogus", a], "--bogus"),
         (vec![], "no SRC"),
@@ -247,10 +301,12 @@ fn usage_errors_exit_2_with_nothing_sent() {
         (vec!["--jobs", "zero", a], "--jobs"),
         (vec!["--jobs", "0", a], "--jobs"),
         (vec!["--timeout", "0", a], "--timeout"),
+        (vec!["--timeout", "18446744073709551615", a], "maximum"),
         (vec!["-", "-"], "only once"),
         (vec!["--verify", "-"], "--verify"),
         (vec!["--api-key", "k", a], "KIE_API_KEY"),
         (vec!["--base-url", "http://example.com", a], "clear text"),
+        (vec![x1, x2], "uploads/x.txt"),
     ] {
         let out = run(&emulator, &args);
         assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
@@ -262,9 +318,36 @@ fn usage_errors_exit_2_with_nothing_sent() {
         assert!(out.stderr.contains(expect), "{args:?}: {}", out.stderr);
         assert!(out.stdout.is_empty());
     }
+    // Two sources that would overwrite each other are both named.
+    let out = run(&emulator, &[x1, x2]);
+    assert!(
+        out.stderr.contains(x1) && out.stderr.contains(x2),
+        "{}",
+        out.stderr
+    );
     let out = run_with(&emulator, "", &[a], b"");
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("missing API key"), "{}", out.stderr);
+    assert!(emulator.requests().is_empty());
+}
+
+#[test]
+fn verify_refuses_a_pipe_before_sending() {
+    let emulator = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let out = run(&emulator, &["--verify", fifo.to_str().unwrap()]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cannot be read twice"),
+        "{}",
+        out.stderr
+    );
     assert!(emulator.requests().is_empty());
 }
 
@@ -274,18 +357,36 @@ fn the_key_can_come_from_a_file() {
     let (dir, path) = temp_file("a.txt", b"a");
     let key_file = dir.path().join("key");
     std::fs::write(&key_file, format!("{KEY}\n")).unwrap();
-    let out = run_with(
-        &emulator,
-        "",
-        &[
-            "--api-key-file",
-            key_file.to_str().unwrap(),
-            path.to_str().unwrap(),
-        ],
+    let a = path.to_str().unwrap();
+    let key_file = key_file.to_str().unwrap();
+
+    let out = run_with(&emulator, "", &["--api-key-file", key_file, a], b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 1);
+
+    // KIE_API_KEY_FILE, documented next to KIE_API_KEY.
+    let out = finish(
+        command(&emulator).env("KIE_API_KEY_FILE", key_file).arg(a),
         b"",
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(out.stdout.lines().count(), 1);
+
+    // Both variables at once is an error naming them, unless --api-key-file settles it.
+    let both = || {
+        let mut c = command(&emulator);
+        c.env("KIE_API_KEY_FILE", key_file)
+            .env("KIE_API_KEY", "other");
+        c
+    };
+    let out = finish(both().arg(a), b"");
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("KIE_API_KEY") && out.stderr.contains("KIE_API_KEY_FILE"),
+        "{}",
+        out.stderr
+    );
+    let out = finish(both().args(["--api-key-file", key_file, a]), b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
 }
 
 #[test]
@@ -303,35 +404,271 @@ fn help_and_version() {
 fn retries_and_timeout_reach_the_library() {
     let emulator = emulator();
     let (_dir, path) = temp_file("r.txt", b"retry me");
-    emulator.inject(
-        kie_upload_emulator::Fault::Status {
-            status: 503,
-            retry_after: Some("0".into()),
-        },
-        1,
-    );
+    let unavailable = Fault::Status {
+        status: 503,
+        retry_after: Some("0".into()),
+    };
+    emulator.inject(unavailable.clone(), 1);
     let out = run(&emulator, &["--retries", "0", path.to_str().unwrap()]);
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert_eq!(emulator.attempts("/api/file-stream-upload"), 1);
+    assert_eq!(emulator.attempts(STREAM), 1);
 
-    emulator.inject(
-        kie_upload_emulator::Fault::Status {
-            status: 503,
-            retry_after: Some("0".into()),
-        },
-        1,
-    );
+    emulator.inject(unavailable, 1);
     let out = run(&emulator, &["--retries", "1", path.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(emulator.attempts("/api/file-stream-upload"), 3);
+    assert_eq!(emulator.attempts(STREAM), 3);
 
-    emulator.inject(kie_upload_emulator::Fault::NeverAnswer, 1);
-    let started = std::time::Instant::now();
+    emulator.inject(Fault::NeverAnswer, 1);
+    let started = Instant::now();
     let out = run(
         &emulator,
         &["--timeout", "1", "--retries", "0", path.to_str().unwrap()],
     );
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("timed out"), "{}", out.stderr);
-    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn verbose_logs_attempts_statuses_and_retries() {
+    let emulator = emulator();
+    let (_dir, path) = temp_file("v.txt", b"loud");
+    emulator.inject(
+        Fault::Status {
+            status: 503,
+            retry_after: Some("0".into()),
+        },
+        1,
+    );
+    let out = run(&emulator, &["-v", path.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let log = &out.stderr;
+    assert!(
+        log.contains("attempt 1: POST /api/file-stream-upload"),
+        "{log}"
+    );
+    assert!(log.contains("attempt 1: HTTP 503 after"), "{log}");
+    assert!(
+        log.contains("attempt 1 failed:") && log.contains("retrying in 0 ms"),
+        "{log}"
+    );
+    assert!(log.contains("attempt 2: HTTP 200 after"), "{log}");
+    assert_eq!(out.stdout.lines().count(), 1);
+}
+
+/// Spawns the binary with its standard output (or error) a pipe whose reader is already gone, as
+/// after `| head -0`.
+fn spawn_with_closed(emulator: &Emulator, args: &[&str], close_stderr: bool) -> Child {
+    // A pipe whose only reader, `true`, has already exited.
+    let mut reader = Command::new("true").stdin(Stdio::piped()).spawn().unwrap();
+    let writer = reader.stdin.take().unwrap();
+    reader.wait().unwrap();
+    let mut command = command(emulator);
+    command
+        .env("KIE_API_KEY", KEY)
+        .args(args)
+        .stdin(Stdio::null());
+    if close_stderr {
+        command.stdout(Stdio::null()).stderr(writer);
+    } else {
+        command.stdout(writer).stderr(Stdio::piped());
+    }
+    command.spawn().unwrap()
+}
+
+#[test]
+fn a_closed_standard_output_is_a_quiet_failure_and_errors_still_show() {
+    let emulator = emulator();
+    let (dir, good) = temp_file("good.txt", b"good");
+    let missing = dir.path().join("missing.bin");
+    // `kie-upload good missing | head -0`
+    let mut child = spawn_with_closed(
+        &emulator,
+        &["-j", "1", good.to_str().unwrap(), missing.to_str().unwrap()],
+        false,
+    );
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("missing.bin"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+
+    // `kie-upload --help | head -0`
+    let mut child = spawn_with_closed(&emulator, &["--help"], false);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+    assert!(stderr.is_empty(), "{stderr}");
+
+    // An error printed to a closed standard error.
+    let mut child = spawn_with_closed(&emulator, &[missing.to_str().unwrap()], true);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+}
+
+#[test]
+fn a_full_disk_on_standard_output_is_a_failure() {
+    let emulator = emulator();
+    let (dir, good) = temp_file("good.txt", b"good");
+    let missing = dir.path().join("missing.bin");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = command(&emulator)
+        .env("KIE_API_KEY", KEY)
+        .args(["-j", "1", good.to_str().unwrap(), missing.to_str().unwrap()])
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot write the results"), "{stderr}");
+    assert!(stderr.contains("missing.bin"), "{stderr}");
+}
+
+#[test]
+fn each_result_is_printed_as_soon_as_it_and_those_before_are_done() {
+    let emulator = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.txt");
+    std::fs::write(&first, b"quick").unwrap();
+    let fifo = dir.path().join("slow");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let mut child = command(&emulator)
+        .env("KIE_API_KEY", KEY)
+        .args(["-j", "2", first.to_str().unwrap(), fifo.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    writer.write_all(b"slow start").unwrap();
+    // The first URL arrives while the second source is still open.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next().unwrap().unwrap();
+    assert!(line.ends_with("/uploads/first.txt"), "{line}");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the batch ended before the FIFO did"
+    );
+    drop(writer);
+    let line = lines.next().unwrap().unwrap();
+    assert!(line.ends_with("/uploads/slow"), "{line}");
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn a_name_that_is_not_utf8_still_uploads() {
+    let emulator = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9.txt"));
+    std::fs::write(&path, b"latin-1 name").unwrap();
+    let arg = path.as_os_str().to_owned();
+    let out = finish(command(&emulator).env("KIE_API_KEY", KEY).arg(&arg), b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.starts_with("warning: "), "{}", out.stderr);
+    assert_eq!(
+        emulator.stored("uploads/caf\u{fffd}.txt").as_deref(),
+        Some(&b"latin-1 name"[..])
+    );
+    // With -n the name is given, and nothing to warn about.
+    let out = finish(
+        command(&emulator)
+            .env("KIE_API_KEY", KEY)
+            .arg(&arg)
+            .args(["-n", "cafe.txt"]),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    assert!(emulator.stored("uploads/cafe.txt").is_some());
+}
+
+#[test]
+fn server_text_cannot_steer_the_terminal() {
+    let emulator = emulator();
+    let (_dir, path) = temp_file("a.txt", b"abc");
+    let hostile = format!(
+        r#"{{"success":true,"code":200,"data":{{"fileName":"a\u001b]0;pwned\u0007.txt","filePath":"uploads/a.txt","downloadUrl":"{}/files/a\u202e.txt\u001b[2J","fileSize":3}}}}"#,
+        emulator.base_url()
+    );
+    for json in [false, true] {
+        emulator.inject(
+            Fault::Raw(http_reply("200 OK", "application/json", &hostile)),
+            1,
+        );
+        let mut args = vec![path.to_str().unwrap()];
+        if json {
+            args.push("--json");
+        }
+        let out = run(&emulator, &args);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(
+            !out.stdout.contains(['\u{1b}', '\u{7}', '\u{202e}']),
+            "{:?}",
+            out.stdout
+        );
+        if json {
+            // Still JSON, and the exact name is there for a program that decodes it.
+            let v: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+            assert_eq!(v["fileName"], "a\u{1b}]0;pwned\u{7}.txt");
+        }
+    }
+    emulator.inject(Fault::ControlChars, 1);
+    let out = run(&emulator, &[path.to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    assert!(
+        !out.stderr
+            .contains(['\u{1b}', '\u{7}', '\u{202e}', '\u{200b}']),
+        "{:?}",
+        out.stderr
+    );
+}
+
+#[test]
+fn https_with_cacert() {
+    let emulator = emulator_with(Config::new(KEY).tls(true));
+    let (_dir, path) = temp_file("tls.txt", b"over tls");
+    let ca = emulator
+        .ca_cert_path()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let out = run(&emulator, &["--cacert", &ca, path.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("https://"), "{}", out.stdout);
+    // Without the CA the certificate is refused in words, and not retried.
+    let out = run(&emulator, &[path.to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("unknown issuer"), "{}", out.stderr);
+    assert_eq!(emulator.attempts(STREAM), 1);
+    // SSL_CERT_FILE does what --cacert does.
+    let out = finish(
+        command(&emulator)
+            .env("KIE_API_KEY", KEY)
+            .env("SSL_CERT_FILE", &ca)
+            .arg(&path),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
 }

@@ -2,10 +2,9 @@
 
 mod common;
 
-use std::io::Read;
-
 use common::*;
-use kie_upload::{Error, Upload, BASE64_MAX};
+use kie_upload::{ErrorKind, Upload, UrlUpload, BASE64_MAX};
+use kie_upload_emulator::Fault;
 
 #[test]
 fn base64_round_trip_with_a_data_url() {
@@ -13,7 +12,9 @@ fn base64_round_trip_with_a_data_url() {
     let client = client(&emulator);
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.extend(payload(10_000));
-    let file = client.upload_base64(&png, "a.png", "images").unwrap();
+    let file = client
+        .upload_base64(Upload::bytes(&png, "images").file_name("a.png"))
+        .unwrap();
     assert_eq!(file.file_path, "images/a.png");
     assert_eq!(file.file_size, png.len() as u64);
     assert_eq!(file.mime_type, "image/png");
@@ -39,7 +40,9 @@ fn base64_of_every_length_mod_3_round_trips() {
     for len in [1usize, 2, 3, 4, 5, 49_151, 49_152, 49_153] {
         let data = payload(len);
         let name = format!("n{len}");
-        let file = client.upload_base64(&data, &name, "mod3").unwrap();
+        let file = client
+            .upload_base64(Upload::bytes(&data, "mod3").file_name(&name))
+            .unwrap();
         assert_eq!(file.file_size, len as u64);
         assert_eq!(download(&client, &file.download_url), data, "len {len}");
         // No extension, no content type: plain base64.
@@ -61,10 +64,8 @@ fn base64_from_a_file_with_progress() {
     let (_dir, path) = temp_file("doc.txt", &data);
     let mut last = None;
     let file = client
-        .upload_as_base64(
-            Upload::file(&path)
-                .upload_path("docs")
-                .on_progress(|sent, total| last = Some((sent, total))),
+        .upload_base64(
+            Upload::file(&path, "docs").on_progress(|sent, total| last = Some((sent, total))),
         )
         .unwrap();
     assert_eq!(file.file_name, "doc.txt");
@@ -77,52 +78,39 @@ fn base64_refuses_oversize_empty_and_unknown_length_sources_locally() {
     let emulator = emulator();
     let client = client(&emulator);
     let big = vec![0u8; BASE64_MAX as usize + 1];
-    match client.upload_base64(&big, "big.bin", "p") {
-        Err(Error::InvalidInput(msg)) => assert!(msg.contains("stream endpoint"), "{msg}"),
-        other => panic!("{other:?}"),
-    }
-    match client.upload_base64(b"", "empty.bin", "p") {
-        Err(Error::InvalidInput(msg)) => assert!(msg.contains("empty"), "{msg}"),
-        other => panic!("{other:?}"),
-    }
-    let reader = Unsized(&b"abc"[..]);
-    match client.upload_as_base64(Upload::reader(reader).file_name("r").upload_path("p")) {
-        Err(Error::InvalidInput(msg)) => assert!(msg.contains("known length"), "{msg}"),
-        other => panic!("{other:?}"),
-    }
+    let refused = |upload: Upload<'_>, expect: &str| {
+        let e = client.upload_base64(upload).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::InvalidInput { .. }), "{e:?}");
+        assert!(e.to_string().contains(expect), "{e}");
+    };
+    refused(
+        Upload::bytes(&big, "p").file_name("big.bin"),
+        "stream endpoint",
+    );
+    refused(Upload::bytes(b"", "p").file_name("empty.bin"), "empty");
+    refused(
+        Upload::reader(Unsized(&b"abc"[..]), "p").file_name("r"),
+        "known length",
+    );
+    // A file whose size reads as 0 although it holds data: its length is not known.
+    #[cfg(target_os = "linux")]
+    refused(Upload::file("/proc/self/status", "p"), "known length");
     assert!(emulator.requests().is_empty());
 }
 
 #[test]
-fn invalid_base64_is_a_400() {
-    // Our client cannot produce invalid base64, so this speaks to the emulator directly and then
-    // checks how the client reads such a reply.
+fn the_service_s_base64_refusal_is_read() {
+    let body = r#"{"success":false,"code":400,"msg":"Invalid base64 data"}"#;
     let emulator = emulator();
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .new_agent();
-    let mut response = agent
-        .post(format!("{}/api/file-base64-upload", emulator.base_url()))
-        .header("Authorization", format!("Bearer {KEY}"))
-        .header("Content-Type", "application/json")
-        .send(r#"{"base64Data":"not base64!","uploadPath":"p","fileName":"x"}"#)
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 400);
-    let mut body = String::new();
-    response
-        .body_mut()
-        .as_reader()
-        .read_to_string(&mut body)
-        .unwrap();
-    assert!(
-        body.contains(r#""code":400"#) && body.contains("Invalid base64"),
-        "{body}"
+    emulator.inject(
+        Fault::Raw(http_reply("200 OK", "application/json", body)),
+        1,
     );
-
-    let (base, _) = canned_server(http_reply("400 Bad Request", "application/json", &body));
-    match client_for(&base).upload_base64(b"x", "x", "p") {
-        Err(Error::Service { code: 400, msg, .. }) => assert!(msg.contains("Invalid base64")),
+    let e = client(&emulator)
+        .upload_base64(Upload::bytes(b"x", "p").file_name("x"))
+        .unwrap_err();
+    match e.kind() {
+        ErrorKind::Service { code: 400, msg, .. } => assert!(msg.contains("Invalid base64")),
         other => panic!("{other:?}"),
     }
 }
@@ -132,12 +120,14 @@ fn url_upload_fetches_and_keeps_the_url_exactly() {
     let emulator = emulator();
     let client = client(&emulator);
     let data = payload(50_000);
-    let source = client.upload_bytes(&data, "src.bin", "origin").unwrap();
+    let source = client
+        .upload(Upload::bytes(&data, "origin").file_name("src.bin"))
+        .unwrap();
     // The emulator serves its own files; a query string and an escape must survive untouched.
     let url = format!("{}?token=a%2Fb&x=1", source.download_url);
 
     let file = client
-        .upload_url(&url, "fetched", Some("copy.bin"))
+        .upload_url(UrlUpload::new(&url, "fetched").file_name("copy.bin"))
         .unwrap();
     assert_eq!(file.file_path, "fetched/copy.bin");
     assert_eq!(file.file_size, 50_000);
@@ -156,10 +146,10 @@ fn url_upload_without_a_name_takes_it_from_the_url() {
     let emulator = emulator();
     let client = client(&emulator);
     let source = client
-        .upload_bytes(b"hello", "hello.txt", "origin")
+        .upload(Upload::bytes(b"hello", "origin").file_name("hello.txt"))
         .unwrap();
     let file = client
-        .upload_url(&source.download_url, "/fetched/", None)
+        .upload_url(UrlUpload::new(&source.download_url, "/fetched/"))
         .unwrap();
     assert_eq!(file.file_path, "fetched/hello.txt");
     let r = emulator
@@ -180,8 +170,14 @@ fn an_unreachable_url_is_the_service_s_error() {
         .local_addr()
         .unwrap()
         .port();
-    match client.upload_url(&format!("http://127.0.0.1:{port}/gone.png"), "p", None) {
-        Err(Error::Service { code: 400, msg, .. }) => {
+    let e = client
+        .upload_url(UrlUpload::new(
+            format!("http://127.0.0.1:{port}/gone.png"),
+            "p",
+        ))
+        .unwrap_err();
+    match e.kind() {
+        ErrorKind::Service { code: 400, msg, .. } => {
             assert!(msg.contains("Failed to download"), "{msg}")
         }
         other => panic!("{other:?}"),
@@ -200,28 +196,29 @@ fn non_http_urls_are_refused_locally() {
         "https://",
         "https://exa mple.com/a.png",
     ] {
-        match client.upload_url(url, "p", None) {
-            Err(Error::InvalidInput(msg)) => assert!(msg.contains("URL"), "{msg}"),
-            other => panic!("{url}: {other:?}"),
-        }
+        let e = client.upload_url(UrlUpload::new(url, "p")).unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::InvalidInput { .. }),
+            "{url}: {e:?}"
+        );
+        assert!(e.to_string().contains("URL"), "{e}");
     }
-    assert!(matches!(
-        client.upload_url("https://example.com/a.png", "a/../b", None),
-        Err(Error::InvalidInput(_))
-    ));
+    let e = client
+        .upload_url(UrlUpload::new("https://example.com/a.png", "a/../b"))
+        .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidInput { .. }));
     assert!(emulator.requests().is_empty());
 }
 
 #[test]
 fn url_upload_auth_failure() {
     let emulator = emulator();
-    let client = kie_upload::Client::builder()
-        .api_key("bad")
-        .base_url(emulator.base_url())
-        .build()
-        .unwrap();
-    assert!(matches!(
-        client.upload_url("https://example.com/a.png", "p", None),
-        Err(Error::Service { code: 401, .. })
-    ));
+    let client = builder(&emulator).api_key("bad").build().unwrap();
+    let e = client
+        .upload_url(UrlUpload::new("https://example.com/a.png", "p"))
+        .unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Service { code: 401, .. }),
+        "{e:?}"
+    );
 }

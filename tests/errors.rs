@@ -1,6 +1,6 @@
 //! Every way an upload can fail: refused locally with nothing sent, refused by the service, a proxy's
 //! page, a truncated source, a reply that does not add up. None of them passes as a success, none
-//! hangs, and none shows the key.
+//! hangs, none shows the key, and none lets a server's text steer the terminal.
 
 mod common;
 
@@ -9,21 +9,21 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use common::*;
-use kie_upload::{Client, Error, Upload};
-use kie_upload_emulator::{Config, Emulator};
+use kie_upload::{Client, Error, ErrorKind, Upload, UploadedFile, UrlUpload};
+use kie_upload_emulator::{Config, Fault};
 
-/// Asserts the error shows no key in `Display` or `Debug`, and returns its message.
-fn message(err: &Error) -> String {
-    let shown = format!("{err} {err:?}");
-    assert!(!shown.contains(KEY), "the key leaked: {shown}");
-    err.to_string()
-}
-
-fn invalid(result: Result<kie_upload::UploadedFile, Error>) -> String {
+fn invalid(result: Result<UploadedFile, Error>) -> String {
     match result {
-        Err(e @ Error::InvalidInput(_)) => message(&e),
+        Err(e) if matches!(e.kind(), ErrorKind::InvalidInput { .. }) => {
+            assert_eq!(e.attempts(), 0);
+            message(&e)
+        }
         other => panic!("expected InvalidInput, got {other:?}"),
     }
+}
+
+fn named<'a>(bytes: &'a [u8], name: &str, upload_path: &str) -> Upload<'a> {
+    Upload::bytes(bytes, upload_path).file_name(name)
 }
 
 #[test]
@@ -42,46 +42,49 @@ fn validation_errors_send_nothing() {
         .base_url(emulator.base_url())
         .build()
         .unwrap_err();
-    assert!(matches!(empty_key, Error::InvalidInput(_)));
+    assert!(matches!(empty_key.kind(), ErrorKind::InvalidInput { .. }));
 
     let cases: Vec<(&str, Result<_, _>)> = vec![
         (
             "missing API key",
-            Client::new("").upload_bytes(b"x", "a", "p"),
+            Client::new("").upload(named(b"x", "a", "p")),
         ),
-        ("empty upload path", client.upload_bytes(b"x", "a.txt", "")),
+        ("empty upload path", client.upload(named(b"x", "a.txt", ""))),
         (
             "empty upload path",
-            client.upload_bytes(b"x", "a.txt", "///"),
-        ),
-        ("`..` segment", client.upload_bytes(b"x", "a.txt", "a/../b")),
-        ("`..` segment", client.upload_bytes(b"x", "a.txt", "..")),
-        (
-            "control character",
-            client.upload_bytes(b"x", "a.txt", "a\nb"),
+            client.upload(named(b"x", "a.txt", "///")),
         ),
         (
+            "`..` segment",
+            client.upload(named(b"x", "a.txt", "a/../b")),
+        ),
+        ("`..` segment", client.upload(named(b"x", "a.txt", ".."))),
+        (
             "control character",
-            client.upload_bytes(b"x", "a\r\nb.txt", "p"),
+            client.upload(named(b"x", "a.txt", "a\nb")),
         ),
         (
             "control character",
-            client.upload_bytes(b"x", "a\0.txt", "p"),
+            client.upload(named(b"x", "a\r\nb.txt", "p")),
         ),
-        ("is a path", client.upload_bytes(b"x", "../a.txt", "p")),
-        ("empty file name", client.upload_bytes(b"x", "", "p")),
+        (
+            "control character",
+            client.upload(named(b"x", "a\0.txt", "p")),
+        ),
+        ("is a path", client.upload(named(b"x", "../a.txt", "p"))),
+        ("empty file name", client.upload(named(b"x", "", "p"))),
         ("is a directory", client.upload_file(dir.path(), "p")),
         (
-            "missing upload path",
-            client.upload(Upload::bytes(b"x").file_name("a")),
-        ),
-        (
             "not a MIME type",
-            client.upload(Upload::bytes(b"x").upload_path("p").content_type("x\r\ny")),
+            client.upload(Upload::bytes(b"x", "p").content_type("x\r\ny")),
         ),
         (
             "declared length",
-            client.upload(Upload::bytes(b"xyz").upload_path("p").length(5)),
+            client.upload(Upload::bytes(b"xyz", "p").length(5)),
+        ),
+        (
+            "not an absolute http",
+            client.upload_url(UrlUpload::new("file:///etc/passwd", "p")),
         ),
     ];
     for (expected, result) in cases {
@@ -95,34 +98,32 @@ fn validation_errors_send_nothing() {
 }
 
 #[test]
-fn a_missing_file_names_its_path() {
+fn a_missing_file_names_its_path_once() {
     let emulator = emulator();
     let client = client(&emulator);
     let (dir, _) = temp_file("x.bin", b"x");
     let missing = dir.path().join("nope.jpg");
-    match client.upload_file(&missing, "p") {
-        Err(e @ Error::Io { .. }) => {
-            let msg = message(&e);
-            assert!(msg.contains("nope.jpg"), "{msg}");
-            let Error::Io { path, source } = e else {
-                unreachable!()
-            };
-            assert_eq!(path.as_deref(), Some(missing.as_path()));
-            assert_eq!(source.kind(), io::ErrorKind::NotFound);
-        }
-        other => panic!("{other:?}"),
-    }
+    let e = client.upload_file(&missing, "p").unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::Io);
+    assert_eq!(e.path(), Some(missing.as_path()));
+    let msg = message(&e);
+    assert_eq!(msg.matches("nope.jpg").count(), 1, "{msg}");
+    let source = std::error::Error::source(&e).unwrap();
+    let source = source.downcast_ref::<io::Error>().unwrap();
+    assert_eq!(source.kind(), io::ErrorKind::NotFound);
     assert!(emulator.requests().is_empty());
 }
 
 #[test]
 fn plain_http_to_a_remote_host_is_refused() {
-    let err = Client::builder()
-        .api_key(KEY)
-        .base_url("http://upload.example.com")
-        .build()
-        .unwrap_err();
-    assert!(message(&err).contains("clear text"), "{err}");
+    for host in ["http://upload.example.com", "http://evil.localhost:8080"] {
+        let err = Client::builder()
+            .api_key(KEY)
+            .base_url(host)
+            .build()
+            .unwrap_err();
+        assert!(message(&err).contains("clear text"), "{err}");
+    }
     Client::builder()
         .api_key(KEY)
         .base_url("http://upload.example.com")
@@ -132,67 +133,70 @@ fn plain_http_to_a_remote_host_is_refused() {
 }
 
 #[test]
-fn a_wrong_key_is_refused_by_status() {
-    let emulator = emulator();
-    let client = Client::builder()
-        .api_key("wrong-key")
-        .base_url(emulator.base_url())
-        .build()
-        .unwrap();
-    match client.upload_bytes(b"x", "a.txt", "p") {
-        Err(
-            e @ Error::Service {
-                status: 401,
-                code: 401,
-                ..
-            },
-        ) => {
-            assert!(message(&e).contains("check KIE_API_KEY"), "{e}");
-            assert!(!e.is_retryable());
-        }
-        other => panic!("{other:?}"),
+fn absurd_durations_are_refused_not_panicked_on() {
+    for builder in [
+        Client::builder().timeout(Duration::from_secs(u64::MAX)),
+        Client::builder().reply_timeout(Duration::MAX),
+        Client::builder().retry_backoff(Duration::from_secs(u64::MAX)),
+    ] {
+        let err = builder.api_key(KEY).build().unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::InvalidInput { .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("maximum"), "{err}");
     }
-    assert_eq!(emulator.requests()[0].status, 401);
 }
 
 #[test]
-fn a_wrong_key_is_refused_inside_a_200() {
-    let emulator = Emulator::start(Config::new(KEY).errors_in_body(true)).unwrap();
-    let client = Client::builder()
-        .api_key("wrong-key")
-        .base_url(emulator.base_url())
-        .build()
-        .unwrap();
-    match client.upload_bytes(b"x", "a.txt", "p") {
-        Err(Error::Service {
-            status: 200,
-            code: 401,
-            msg,
-        }) => assert!(msg.contains("Unauthorized")),
-        other => panic!("{other:?}"),
+fn a_wrong_key_is_refused_by_status_and_inside_a_200() {
+    for errors_in_body in [false, true] {
+        let emulator = emulator_with(Config::new(KEY).errors_in_body(errors_in_body));
+        let client = builder(&emulator).api_key("wrong-key").build().unwrap();
+        let e = client.upload(named(b"x", "a.txt", "p")).unwrap_err();
+        let status = if errors_in_body { 200 } else { 401 };
+        match e.kind() {
+            ErrorKind::Service {
+                status: s,
+                code: 401,
+                msg,
+            } => {
+                assert_eq!(*s, status);
+                assert!(msg.contains("Unauthorized"), "{msg}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(message(&e).contains("check KIE_API_KEY"), "{e}");
+        assert!(!e.is_retryable());
+        assert_eq!(emulator.requests()[0].status, status);
     }
-    assert_eq!(emulator.requests()[0].status, 200);
 }
 
 #[test]
 fn a_proxy_error_page_is_an_http_error() {
     let page = "<!DOCTYPE html><html><head><title>502: Bad gateway</title></head>\
                 <body><h1>Bad gateway</h1><p>The origin is unreachable.</p></body></html>";
-    let (base, _) = canned_server(http_reply("502 Bad Gateway", "text/html", page));
-    let err = client_for(&base)
-        .upload_bytes(b"x", "a.txt", "p")
+    let emulator = emulator();
+    emulator.inject(
+        Fault::Raw(http_reply("502 Bad Gateway", "text/html", page)),
+        3,
+    );
+    let err = client(&emulator)
+        .upload(named(b"x", "a.txt", "p"))
         .unwrap_err();
     // A 502 is worth retrying: the default two retries were made.
     assert_eq!(err.attempts(), 3);
-    match err.last() {
-        Error::Http {
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::Http {
             status: 502,
-            excerpt,
-        } => assert_eq!(excerpt, "502: Bad gateway"),
-        other => panic!("{other:?}"),
-    }
+            excerpt: "502: Bad gateway".into()
+        }
+    );
     assert!(err.is_retryable());
-    assert!(message(&err).starts_with("gave up after 3 attempts: HTTP 502"));
+    let msg = message(&err);
+    assert!(msg.starts_with("HTTP 502"), "{msg}");
+    assert!(msg.ends_with("(gave up after 3 attempts)"), "{msg}");
 }
 
 #[test]
@@ -203,17 +207,18 @@ fn a_redirect_is_reported_not_followed() {
     let reply = format!(
         "HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"
     );
-    let (base, _) = canned_server(reply.into_bytes());
-    let err = client_for(&base)
-        .upload_bytes(b"x", "a.txt", "p")
+    let emulator = emulator();
+    emulator.inject(Fault::Raw(reply.into_bytes()), 1);
+    let err = client(&emulator)
+        .upload(named(b"x", "a.txt", "p"))
         .unwrap_err();
-    match &err {
-        Error::Http {
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::Redirect {
             status: 307,
-            excerpt,
-        } => assert!(excerpt.contains(&location)),
-        other => panic!("{other:?}"),
-    }
+            location: location.clone()
+        }
+    );
     // Nothing, and so no key, went to the redirect target.
     assert!(target.accept().is_err());
 }
@@ -221,27 +226,35 @@ fn a_redirect_is_reported_not_followed() {
 #[test]
 fn a_wrong_file_size_is_never_a_success() {
     let reply = r#"{"success":true,"code":200,"data":{"fileName":"a.txt","downloadUrl":"http://x/a.txt","fileSize":2}}"#;
-    let (base, _) = canned_server(http_reply("200 OK", "application/json", reply));
-    match client_for(&base).upload_bytes(b"xyz", "a.txt", "p") {
-        Err(
-            e @ Error::SizeMismatch {
-                sent: 3,
-                reported: 2,
-            },
-        ) => {
-            assert!(!e.is_retryable());
-            message(&e);
-        }
-        other => panic!("{other:?}"),
-    }
+    let emulator = emulator();
+    emulator.inject(
+        Fault::Raw(http_reply("200 OK", "application/json", reply)),
+        1,
+    );
+    let e = client(&emulator)
+        .upload(named(b"xyz", "a.txt", "p"))
+        .unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &ErrorKind::StoredSizeMismatch { sent: 3, stored: 2 }
+    );
+    assert!(!e.is_retryable());
+    message(&e);
 }
 
 #[test]
 fn an_oversized_reply_is_refused() {
     let huge = format!(r#"{{"success":true,"pad":"{}"}}"#, "x".repeat(2 << 20));
-    let (base, _) = canned_server(http_reply("200 OK", "application/json", &huge));
-    match client_for(&base).upload_bytes(b"x", "a.txt", "p") {
-        Err(Error::Decode { reason, .. }) => assert!(reason.contains("larger than"), "{reason}"),
+    let emulator = emulator();
+    emulator.inject(
+        Fault::Raw(http_reply("200 OK", "application/json", &huge)),
+        1,
+    );
+    let e = client(&emulator)
+        .upload(named(b"x", "a.txt", "p"))
+        .unwrap_err();
+    match e.kind() {
+        ErrorKind::BadReply { reason, .. } => assert!(reason.contains("larger than"), "{reason}"),
         other => panic!("{other:?}"),
     }
 }
@@ -252,23 +265,20 @@ fn a_short_declared_length_fails_without_hanging() {
     let client = client(&emulator);
     let result = within(Duration::from_secs(20), move || {
         client.upload(
-            Upload::reader(Unsized(&payload(100_000)[..]))
+            Upload::reader(Unsized(&payload(100_000)[..]), "p")
                 .length(150_000)
-                .file_name("short.bin")
-                .upload_path("p"),
+                .file_name("short.bin"),
         )
     });
-    match result {
-        Err(
-            e @ Error::LengthMismatch {
-                declared: 150_000,
-                actual: 100_000,
-            },
-        ) => {
-            assert!(message(&e).contains("ended after 100000"));
+    let e = result.unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &ErrorKind::SourceLengthMismatch {
+            declared: 150_000,
+            actual: 100_000
         }
-        other => panic!("{other:?}"),
-    }
+    );
+    assert!(message(&e).contains("ended after 100000"));
     assert!(emulator.stored("p/short.bin").is_none());
 }
 
@@ -278,21 +288,21 @@ fn a_long_declared_length_fails_without_hanging() {
     let client = client(&emulator);
     let result = within(Duration::from_secs(20), move || {
         client.upload(
-            Upload::reader(Unsized(&payload(100_000)[..]))
+            Upload::reader(Unsized(&payload(100_000)[..]), "p")
                 .length(60_000)
-                .file_name("long.bin")
-                .upload_path("p"),
+                .file_name("long.bin"),
         )
     });
+    let e = result.unwrap_err();
     assert!(
         matches!(
-            result,
-            Err(Error::LengthMismatch {
+            e.kind(),
+            ErrorKind::SourceLengthMismatch {
                 declared: 60_000,
                 ..
-            })
+            }
         ),
-        "{result:?}"
+        "{e:?}"
     );
     assert!(emulator.stored("p/long.bin").is_none());
 }
@@ -317,23 +327,44 @@ fn a_failing_source_is_an_io_error_and_the_client_recovers() {
     let emulator = emulator();
     let client = client(&emulator);
     for length in [None, Some(1_000_000)] {
-        let mut upload = Upload::reader(FailsAfter(300_000))
-            .file_name("broken.bin")
-            .upload_path("p");
+        let mut upload = Upload::reader(FailsAfter(300_000), "p").file_name("broken.bin");
         if let Some(n) = length {
             upload = upload.length(n);
         }
-        match client.upload(upload) {
-            Err(e @ Error::Io { path: None, .. }) => {
-                assert!(message(&e).contains("the tape snapped"), "{e}");
-            }
-            other => panic!("{other:?}"),
-        }
+        let e = client.upload(upload).unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::Io);
+        assert_eq!(e.path(), None);
+        let cause = std::error::Error::source(&e).unwrap().to_string();
+        assert!(cause.contains("the tape snapped"), "{cause}");
+        message(&e);
         assert!(emulator.stored("p/broken.bin").is_none());
         // The same client, and its pool, still works.
-        let file = client.upload_bytes(b"after", "ok.txt", "p").unwrap();
+        let file = client.upload(named(b"after", "ok.txt", "p")).unwrap();
         assert_eq!(download(&client, &file.download_url), b"after");
     }
+}
+
+#[test]
+fn a_cancelled_upload_is_never_a_success() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    let data = payload(4 << 20);
+    let e = client
+        .upload(
+            Upload::bytes(&data, "p")
+                .file_name("cancel.bin")
+                .on_progress(|sent, _| {
+                    if sent >= 1 << 20 {
+                        kie_upload::Progress::Cancel
+                    } else {
+                        kie_upload::Progress::Continue
+                    }
+                }),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::Cancelled);
+    assert!(!e.is_retryable());
+    assert!(emulator.stored("p/cancel.bin").is_none());
 }
 
 #[test]
@@ -346,16 +377,14 @@ fn a_silent_server_times_out() {
         std::thread::sleep(Duration::from_secs(30));
         drop(held);
     });
-    let client = Client::builder()
-        .api_key(KEY)
-        .base_url(&base)
+    let client = builder_for(&base)
         .timeout(Duration::from_secs(1))
         .retries(0)
         .build()
         .unwrap();
     let started = Instant::now();
     let err = within(Duration::from_secs(20), move || {
-        client.upload_bytes(&payload(64 * 1024), "a.bin", "p")
+        client.upload(Upload::bytes(&payload(64 * 1024), "p").file_name("a.bin"))
     })
     .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
@@ -370,17 +399,118 @@ fn a_silent_server_times_out() {
 #[test]
 fn a_service_error_keeps_its_message() {
     let reply = r#"{"success":false,"code":400,"msg":"Missing required parameter: uploadPath"}"#;
-    let (base, _) = canned_server(http_reply("400 Bad Request", "application/json", reply));
-    match client_for(&base).upload_bytes(b"x", "a.txt", "p") {
-        Err(
-            e @ Error::Service {
-                status: 400,
-                code: 400,
-                ..
-            },
-        ) => {
-            assert!(message(&e).contains("Missing required parameter: uploadPath"));
+    let emulator = emulator();
+    emulator.inject(
+        Fault::Raw(http_reply("400 Bad Request", "application/json", reply)),
+        1,
+    );
+    let e = client(&emulator)
+        .upload(named(b"x", "a.txt", "p"))
+        .unwrap_err();
+    assert!(matches!(
+        e.kind(),
+        ErrorKind::Service {
+            status: 400,
+            code: 400,
+            ..
         }
+    ));
+    assert!(message(&e).contains("Missing required parameter: uploadPath"));
+}
+
+#[test]
+fn a_refusal_without_a_code_is_the_service_s_message_not_retried() {
+    for body in [
+        r#"{"success":false,"code":200,"msg":"quota rules changed"}"#,
+        r#"{"success":false,"msg":"quota rules changed"}"#,
+        r#"{"success":"false","code":200,"msg":"quota rules changed","data":{"downloadUrl":"http://x/a"}}"#,
+    ] {
+        let emulator = emulator();
+        emulator.inject(
+            Fault::Raw(http_reply("200 OK", "application/json", body)),
+            3,
+        );
+        let e = client(&emulator)
+            .upload(named(b"x", "a.txt", "p"))
+            .unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::Service { code: 0, .. }),
+            "{body}: {e:?}"
+        );
+        assert!(message(&e).contains("quota rules changed"), "{e}");
+        assert_eq!(e.attempts(), 1, "{body}");
+        assert_eq!(emulator.attempts(STREAM), 1, "{body}");
+    }
+}
+
+#[test]
+fn an_echoed_key_is_redacted_everywhere() {
+    for (fault, status) in [
+        (
+            Fault::EchoHeaders {
+                status: 403,
+                json: false,
+            },
+            403,
+        ),
+        (
+            Fault::EchoHeaders {
+                status: 401,
+                json: true,
+            },
+            200,
+        ),
+    ] {
+        let emulator = emulator();
+        emulator.inject(fault.clone(), 1);
+        let e = client(&emulator)
+            .upload(named(b"x", "a.txt", "p"))
+            .unwrap_err();
+        let msg = message(&e);
+        assert!(msg.contains("[redacted]"), "{fault:?}: {msg}");
+        match e.kind() {
+            ErrorKind::Http { status: s, .. } | ErrorKind::Service { status: s, .. } => {
+                assert_eq!(*s, status)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // In a redirect's Location, and percent- or HTML-encoded.
+    let encoded: String = KEY.bytes().map(|b| format!("%{b:02x}")).collect();
+    let emulator = emulator();
+    emulator.inject(
+        Fault::Raw(
+            format!(
+                "HTTP/1.1 302 Found\r\nLocation: https://x/?t={encoded}&k=Bearer%20{KEY}\r\n\
+                 Content-Length: 0\r\n\r\n"
+            )
+            .into_bytes(),
+        ),
+        1,
+    );
+    let e = client(&emulator)
+        .upload(named(b"x", "a.txt", "p"))
+        .unwrap_err();
+    let msg = message(&e);
+    assert!(!msg.contains(&encoded), "{msg}");
+}
+
+#[test]
+fn terminal_escapes_from_the_server_are_shown_escaped() {
+    let emulator = emulator();
+    emulator.inject(Fault::ControlChars, 1);
+    let e = client(&emulator)
+        .upload(named(b"x", "a.txt", "p"))
+        .unwrap_err();
+    let shown = message(&e);
+    assert!(
+        !shown.contains(['\u{1b}', '\u{7}', '\u{202e}', '\u{200b}']),
+        "{shown:?}"
+    );
+    assert!(shown.contains("\\u{1b}]0;pwned\\u{7}"), "{shown}");
+    // The message itself is kept as sent, for a program to inspect.
+    match e.kind() {
+        ErrorKind::Service { msg, .. } => assert!(msg.contains('\u{1b}')),
         other => panic!("{other:?}"),
     }
 }

@@ -1,23 +1,40 @@
-//! `Client::upload_all`: bounded concurrency, results in input order, one shared connection pool.
+//! `Client::upload_all`: bounded concurrency, results handed over in input order as soon as they are
+//! ready, one shared connection pool, and a panicking callback that loses nothing.
 
 mod common;
 
 use std::collections::HashSet;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use common::*;
-use kie_upload::{Error, Upload};
+use kie_upload::{Client, Error, ErrorKind, Upload, UploadedFile};
+
+/// Runs `upload_all` and collects what it hands over, checking the indices come in order.
+fn collect<'a>(
+    client: &Client,
+    uploads: impl IntoIterator<Item = Upload<'a>>,
+    jobs: usize,
+) -> Vec<Result<UploadedFile, Error>> {
+    let mut results = Vec::new();
+    client.upload_all(uploads, jobs, |i, result| {
+        assert_eq!(i, results.len(), "results out of order");
+        results.push(result);
+    });
+    results
+}
 
 #[test]
 fn results_come_back_in_input_order() {
     let emulator = emulator();
     let client = client(&emulator);
     let sources: Vec<Vec<u8>> = (0..24).map(|i| payload(1000 + 997 * (24 - i))).collect();
-    let uploads = sources.iter().enumerate().map(|(i, data)| {
-        Upload::bytes(data)
-            .file_name(format!("f{i}.bin"))
-            .upload_path("batch")
-    });
-    let results = client.upload_all(uploads, 4);
+    let uploads = sources
+        .iter()
+        .enumerate()
+        .map(|(i, data)| Upload::bytes(data, "batch").file_name(format!("f{i}.bin")));
+    let results = collect(&client, uploads, 4);
     assert_eq!(results.len(), 24);
     for (i, result) in results.into_iter().enumerate() {
         let file = result.unwrap();
@@ -27,22 +44,93 @@ fn results_come_back_in_input_order() {
 }
 
 #[test]
+fn a_result_is_handed_over_as_soon_as_those_before_it_are_done() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    // The last upload is slow (its progress callback dawdles): the others must not wait for it.
+    let started = Instant::now();
+    let mut times = Vec::new();
+    let uploads = (0..8).map(|i| {
+        let upload = Upload::bytes(b"x", "t").file_name(format!("{i}"));
+        if i == 7 {
+            upload.on_progress(|_, _| std::thread::sleep(Duration::from_millis(1500)))
+        } else {
+            upload
+        }
+    });
+    client.upload_all(uploads, 2, |i, result| {
+        result.unwrap();
+        times.push((i, started.elapsed()));
+    });
+    assert_eq!(
+        times.iter().map(|t| t.0).collect::<Vec<_>>(),
+        (0..8).collect::<Vec<_>>()
+    );
+    assert!(times[6].1 < Duration::from_millis(1000), "{times:?}");
+    assert!(times[7].1 >= Duration::from_millis(1500), "{times:?}");
+}
+
+#[test]
 fn one_failure_does_not_stop_the_others() {
     let emulator = emulator();
     let client = client(&emulator);
     let (dir, good) = temp_file("good.txt", b"good");
     let missing = dir.path().join("missing.txt");
     let uploads = vec![
-        Upload::file(&good).upload_path("p"),
-        Upload::file(&missing).upload_path("p"),
-        Upload::bytes(b"x").file_name("bad\nname").upload_path("p"),
-        Upload::file(&good).upload_path("q"),
+        Upload::file(&good, "p"),
+        Upload::file(&missing, "p"),
+        Upload::bytes(b"x", "p").file_name("bad\nname"),
+        Upload::file(&good, "q"),
     ];
-    let results = client.upload_all(uploads, 3);
+    let results = collect(&client, uploads, 3);
     assert!(results[0].is_ok());
-    assert!(matches!(results[1], Err(Error::Io { .. })));
-    assert!(matches!(results[2], Err(Error::InvalidInput(_))));
+    assert_eq!(results[1].as_ref().unwrap_err().kind(), &ErrorKind::Io);
+    assert!(matches!(
+        results[2].as_ref().unwrap_err().kind(),
+        ErrorKind::InvalidInput { .. }
+    ));
     assert_eq!(results[3].as_ref().unwrap().file_path, "q/good.txt");
+}
+
+#[test]
+fn a_panicking_callback_loses_no_other_result_and_its_panic_comes_back() {
+    for jobs in [1, 3] {
+        let emulator = emulator();
+        let client = client(&emulator);
+        let handed = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&handed);
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let uploads = (0..6).map(|i| {
+                let upload = Upload::bytes(b"data", "p").file_name(format!("{i}.txt"));
+                if i == 2 {
+                    upload.on_progress(|_, _| -> () { panic!("progress callback exploded") })
+                } else {
+                    upload
+                }
+            });
+            client.upload_all(uploads, jobs, |i, result| {
+                seen.lock().unwrap().push((i, result.is_ok()));
+            });
+        }));
+        let payload = outcome.expect_err("the panic must come back");
+        let text = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .map(str::to_owned)
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        assert_eq!(text, "progress callback exploded", "jobs {jobs}");
+        let handed = handed.lock().unwrap().clone();
+        assert_eq!(
+            handed,
+            [(0, true), (1, true), (3, true), (4, true), (5, true)],
+            "jobs {jobs}"
+        );
+        // The other five were stored.
+        assert!((0..6)
+            .filter(|i| *i != 2)
+            .all(|i| emulator.stored(&format!("p/{i}.txt")).is_some()));
+    }
 }
 
 #[test]
@@ -50,38 +138,25 @@ fn any_job_count_works() {
     let emulator = emulator();
     let client = client(&emulator);
     for jobs in [0, 1, 2, 100] {
-        let uploads = (0..5).map(|i| {
-            Upload::bytes(b"same")
-                .file_name(format!("{i}"))
-                .upload_path("j")
-        });
-        let results = client.upload_all(uploads, jobs);
+        let uploads = (0..5).map(|i| Upload::bytes(b"same", "j").file_name(format!("{i}")));
+        let results = collect(&client, uploads, jobs);
         assert_eq!(results.len(), 5);
         assert!(results.iter().all(Result::is_ok), "jobs {jobs}");
     }
-    assert!(client.upload_all(Vec::new(), 4).is_empty());
+    assert!(collect(&client, Vec::new(), 4).is_empty());
 }
 
 #[test]
 fn uploads_share_pooled_connections() {
     let emulator = emulator();
     let client = client(&emulator);
-    let uploads = (0..60).map(|i| {
-        Upload::bytes(b"tiny")
-            .file_name(format!("{i}.txt"))
-            .upload_path("pool")
-    });
-    assert!(client.upload_all(uploads, 1).iter().all(Result::is_ok));
+    let batch = || (0..60).map(|i| Upload::bytes(b"tiny", "pool").file_name(format!("{i}.txt")));
+    assert!(collect(&client, batch(), 1).iter().all(Result::is_ok));
     let sequential: HashSet<_> = emulator.requests().iter().map(|r| r.connection).collect();
     assert_eq!(sequential.len(), 1, "one connection for a sequential batch");
 
     emulator.clear_requests();
-    let uploads = (0..60).map(|i| {
-        Upload::bytes(b"tiny")
-            .file_name(format!("{i}.txt"))
-            .upload_path("pool")
-    });
-    assert!(client.upload_all(uploads, 4).iter().all(Result::is_ok));
+    assert!(collect(&client, batch(), 4).iter().all(Result::is_ok));
     let parallel: HashSet<_> = emulator.requests().iter().map(|r| r.connection).collect();
     // Four at a time need a few connections, not one per upload.
     assert!(

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use common::*;
-use kie_upload::{Upload, RETENTION};
+use kie_upload::{ErrorKind, Upload, RETENTION};
 
 #[test]
 fn file_round_trip() {
@@ -32,7 +32,9 @@ fn bytes_round_trip() {
     let emulator = emulator();
     let client = client(&emulator);
     let data = payload(70_001);
-    let file = client.upload_bytes(&data, "a.bin", "blobs").unwrap();
+    let file = client
+        .upload(Upload::bytes(&data, "blobs").file_name("a.bin"))
+        .unwrap();
     assert_eq!(file.file_path, "blobs/a.bin");
     assert_eq!(download(&client, &file.download_url), data);
 }
@@ -43,7 +45,7 @@ fn reader_of_unknown_length_round_trip() {
     let client = client(&emulator);
     let data = payload(1_000_003);
     let file = client
-        .upload_reader(Unsized(&data[..]), "stream.bin", "streams")
+        .upload(Upload::reader(Unsized(&data[..]), "streams").file_name("stream.bin"))
         .unwrap();
     assert_eq!(file.file_size, data.len() as u64);
     assert_eq!(download(&client, &file.download_url), data);
@@ -53,7 +55,9 @@ fn reader_of_unknown_length_round_trip() {
 fn empty_source_round_trip() {
     let emulator = emulator();
     let client = client(&emulator);
-    let file = client.upload_bytes(b"", "empty.txt", "blobs").unwrap();
+    let file = client
+        .upload(Upload::bytes(b"", "blobs").file_name("empty.txt"))
+        .unwrap();
     assert_eq!(file.file_size, 0);
     assert!(download(&client, &file.download_url).is_empty());
 }
@@ -67,9 +71,8 @@ fn progress_adds_up_to_the_size() {
     let seen = Arc::clone(&calls);
     client
         .upload(
-            Upload::bytes(&data)
+            Upload::bytes(&data, "p")
                 .file_name("p.bin")
-                .upload_path("p")
                 .on_progress(move |sent, total| seen.lock().unwrap().push((sent, total))),
         )
         .unwrap();
@@ -88,9 +91,8 @@ fn progress_of_a_reader_ends_at_its_size() {
     let mut last = None;
     client
         .upload(
-            Upload::reader(Unsized(&data[..]))
+            Upload::reader(Unsized(&data[..]), "p")
                 .file_name("r.bin")
-                .upload_path("p")
                 .on_progress(|sent, total| last = Some((sent, total))),
         )
         .unwrap();
@@ -100,8 +102,12 @@ fn progress_of_a_reader_ends_at_its_size() {
 #[test]
 fn base_url_with_a_path_prefix() {
     let emulator = emulator();
-    let client = client_for(&format!("{}/proxy/kie/", emulator.base_url()));
-    client.upload_bytes(b"hi", "a.txt", "x").unwrap();
+    let client = builder_for(&format!("{}/proxy/kie/", emulator.base_url()))
+        .build()
+        .unwrap();
+    client
+        .upload(Upload::bytes(b"hi", "x").file_name("a.txt"))
+        .unwrap();
     assert_eq!(
         emulator.requests()[0].path,
         "/proxy/kie/api/file-stream-upload"
@@ -112,8 +118,12 @@ fn base_url_with_a_path_prefix() {
 fn same_path_and_name_overwrites() {
     let emulator = emulator();
     let client = client(&emulator);
-    let first = client.upload_bytes(b"first", "same.txt", "dir").unwrap();
-    let second = client.upload_bytes(b"second!", "same.txt", "dir").unwrap();
+    let first = client
+        .upload(Upload::bytes(b"first", "dir").file_name("same.txt"))
+        .unwrap();
+    let second = client
+        .upload(Upload::bytes(b"second!", "dir").file_name("same.txt"))
+        .unwrap();
     assert_eq!(first.file_path, second.file_path);
     assert_eq!(download(&client, &second.download_url), b"second!");
 }
@@ -123,7 +133,7 @@ fn without_a_file_name_the_service_picks_one() {
     let emulator = emulator();
     let client = client(&emulator);
     let file = client
-        .upload(Upload::reader(Unsized(&b"abc"[..])).upload_path("anon"))
+        .upload(Upload::reader(Unsized(&b"abc"[..]), "anon"))
         .unwrap();
     assert!(file.file_path.starts_with("anon/"));
     assert!(file.file_name.len() >= 8, "{}", file.file_name);
@@ -136,7 +146,9 @@ fn mime_type_and_expiry_come_back() {
     let client = client(&emulator);
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.extend(payload(1000));
-    let file = client.upload_bytes(&png, "pic", "images").unwrap();
+    let file = client
+        .upload(Upload::bytes(&png, "images").file_name("pic"))
+        .unwrap();
     assert_eq!(file.mime_type, "image/png");
     let expires = file.expires_at().unwrap();
     let now = SystemTime::now();
@@ -147,18 +159,21 @@ fn mime_type_and_expiry_come_back() {
 
 #[test]
 fn download_is_gone_after_the_ttl() {
-    let emulator = kie_upload_emulator::Emulator::start(
-        kie_upload_emulator::Config::new(KEY).ttl(Duration::from_millis(200)),
-    )
-    .unwrap();
+    let emulator =
+        emulator_with(kie_upload_emulator::Config::new(KEY).ttl(Duration::from_millis(200)));
     let client = client(&emulator);
-    let file = client.upload_bytes(b"short-lived", "t.txt", "tmp").unwrap();
+    let file = client
+        .upload(Upload::bytes(b"short-lived", "tmp").file_name("t.txt"))
+        .unwrap();
     std::thread::sleep(Duration::from_millis(400));
     let mut sink = Vec::new();
-    match client.download_to(&file.download_url, &mut sink) {
-        Err(kie_upload::Error::Http { status: 404, .. }) => {}
-        other => panic!("{other:?}"),
-    }
+    let err = client
+        .download_to(&file.download_url, &mut sink)
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Http { status: 404, .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -171,7 +186,7 @@ fn one_client_serves_several_threads() {
             s.spawn(move || {
                 let data = payload(10_000 + i);
                 let file = client
-                    .upload_bytes(&data, &format!("t{i}.bin"), "threads")
+                    .upload(Upload::bytes(&data, "threads").file_name(format!("t{i}.bin")))
                     .unwrap();
                 assert_eq!(download(client, &file.download_url), data);
             });

@@ -1,51 +1,75 @@
-//! Helpers shared by the integration tests: an emulator, a client for it, payloads, temp files, and
-//! a canned-reply server for replies the emulator never gives.
+//! Helpers shared by the integration tests: an emulator, a client for it, payloads from one seeded
+//! generator, temporary files, and a bound on how long a call may take.
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::io::Read;
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use kie_upload::Client;
+use kie_upload::{Client, ClientBuilder, Error};
 use kie_upload_emulator::{Config, Emulator};
 
 /// The key every test emulator accepts. Distinctive, so a leak in any output is easy to find.
 pub const KEY: &str = "sk-test-5ecret-k3y-9f8e7d";
 
+/// The stream endpoint's path.
+pub const STREAM: &str = "/api/file-stream-upload";
+
+/// An emulator with the live service's defaults (errors inside HTTP 200 replies).
 pub fn emulator() -> Emulator {
-    Emulator::start(Config::new(KEY)).expect("start the emulator")
+    emulator_with(Config::new(KEY))
 }
 
-pub fn client(emulator: &Emulator) -> Client {
-    client_for(emulator.base_url())
+pub fn emulator_with(config: Config) -> Emulator {
+    Emulator::start(config).expect("start the emulator")
 }
 
-pub fn client_for(base_url: &str) -> Client {
+/// A builder for a client of `emulator`: its base URL (and CA, over TLS), no proxy from the
+/// environment, short timeouts and backoff.
+pub fn builder(emulator: &Emulator) -> ClientBuilder {
+    let builder = builder_for(emulator.base_url());
+    match emulator.ca_cert_pem() {
+        Some(pem) => builder.root_certs_pem(pem),
+        None => builder,
+    }
+}
+
+pub fn builder_for(base_url: &str) -> ClientBuilder {
     Client::builder()
         .api_key(KEY)
         .base_url(base_url)
+        .no_proxy()
         .timeout(Duration::from_secs(10))
         // Keep retried tests quick; the policy itself is what is under test, not the wait.
         .retry_backoff(Duration::from_millis(10))
-        .build()
-        .expect("build the client")
+}
+
+pub fn client(emulator: &Emulator) -> Client {
+    builder(emulator).build().expect("build the client")
+}
+
+/// The one seeded generator of the integration tests (xorshift64), so a failure replays.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next_u64() as u8).collect()
+    }
 }
 
 /// `len` bytes of a pattern that does not repeat with any short period.
 pub fn payload(len: usize) -> Vec<u8> {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    Rng(0x9e37_79b9_7f4a_7c15).bytes(len)
 }
 
 /// A temporary file holding `bytes`, named `name` inside a fresh temporary directory.
@@ -81,60 +105,21 @@ pub fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send +
         .unwrap_or_else(|_| panic!("did not finish within {limit:?}"))
 }
 
-/// A server that answers every request with `reply` (a whole HTTP response) after reading the
-/// request, and hands each request's head (headers) to the returned receiver.
-pub fn canned_server(reply: Vec<u8>) -> (String, mpsc::Receiver<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { return };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut head = String::new();
-            let mut length = 0u64;
-            let mut chunked = false;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    break;
-                }
-                let lower = line.to_ascii_lowercase();
-                if let Some(v) = lower.strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
-                head.push_str(&line);
-                if line == "\r\n" {
-                    break;
-                }
-            }
-            if chunked {
-                // Read chunks until the zero-length one.
-                loop {
-                    let mut size = String::new();
-                    if reader.read_line(&mut size).unwrap_or(0) == 0 {
-                        break;
-                    }
-                    let n = u64::from_str_radix(size.trim(), 16).unwrap_or(0);
-                    let _ = std::io::copy(&mut (&mut reader).take(n + 2), &mut std::io::sink());
-                    if n == 0 {
-                        break;
-                    }
-                }
-            } else {
-                let _ = std::io::copy(&mut (&mut reader).take(length), &mut std::io::sink());
-            }
-            let _ = tx.send(head);
-            let mut stream = stream;
-            let _ = stream.write_all(&reply);
-            let _ = stream.flush();
-        }
-    });
-    (base, rx)
+/// Asserts the error shows no key in `Display` or `Debug` (or in its causes), and returns its
+/// message.
+pub fn message(err: &Error) -> String {
+    let mut shown = format!("{err} {err:?}");
+    let mut cause = std::error::Error::source(err);
+    while let Some(c) = cause {
+        shown.push_str(&format!(" {c} {c:?}"));
+        cause = c.source();
+    }
+    assert!(!shown.contains(KEY), "the key leaked: {shown}");
+    err.to_string()
 }
 
-/// A whole HTTP/1.1 response with the given status line, content type and body.
+/// A whole HTTP/1.1 response with the given status line, content type and body, for
+/// `Fault::Raw`.
 pub fn http_reply(status: &str, content_type: &str, body: &str) -> Vec<u8> {
     format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
