@@ -1,5 +1,6 @@
 //! The multipart encoder alone, in memory: a 256 MiB source read through the body into a sink,
-//! against `io::copy` of the same source. Run with `cargo bench --bench encoder`.
+//! against `io::copy` of the same source. Run with `cargo bench --bench encoder --features _bench`
+//! (the internal feature opens the framing to this bench).
 //!
 //! A plain `harness = false` bench: one figure against its baseline, measured alternately in the
 //! same process, median of several runs. It needs no bench framework.
@@ -8,7 +9,7 @@ use std::hint::black_box;
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
-use kie_upload::bench_support::multipart_body;
+use kie_upload::bench_multipart;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -90,12 +91,13 @@ fn main() {
 
             let started = Instant::now();
             let mut src = Plain(&data);
-            let mut body = multipart_body(&mut src, Some(size as u64), "bench.bin").unwrap();
-            let n = if buf_len == 0 {
-                io::copy(&mut body, &mut Sink).unwrap()
-            } else {
-                drain(&mut body, buf_len)
-            };
+            let n = bench_multipart(&mut src, Some(size as u64), "bench.bin", |body| {
+                if buf_len == 0 {
+                    io::copy(body, &mut Sink).unwrap()
+                } else {
+                    drain(body, buf_len)
+                }
+            });
             assert!(n > size as u64);
             black_box(n);
             ours.push(started.elapsed());

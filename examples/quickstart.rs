@@ -29,13 +29,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .api_key("demo-key")
         .base_url(emulator.base_url())
         .build()?;
-    let file = client.upload(
-        Upload::file(&path)
-            .upload_path("examples/quickstart")
-            .on_progress(|sent, total| {
-                eprint!("\rsent {sent} of {} bytes", total.unwrap_or(0));
-            }),
-    )?;
+    let file = client.upload(Upload::file(&path, "examples/quickstart").on_progress(
+        |sent, total| {
+            eprint!("\rsent {sent} of {} bytes", total.unwrap_or(0));
+        },
+    ))?;
     eprintln!();
 
     println!("file name:    {}", file.file_name);

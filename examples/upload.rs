@@ -1,5 +1,6 @@
-//! Uploads one file (or standard input, as `-`) with the key and base URL from the environment and
-//! prints the download URL: the smallest real program.
+//! Uploads one file (or standard input, as `-`) with the key and base URL from the environment
+//! (`KIE_API_KEY` or `KIE_API_KEY_FILE`, `KIE_BASE_URL`) and prints the download URL: the smallest
+//! real program.
 //!
 //! ```text
 //! KIE_API_KEY=... cargo run --example upload -- photo.jpg images/user-uploads
@@ -15,11 +16,11 @@ fn main() {
     };
     let result = Client::from_env().and_then(|client| {
         let upload = if src == "-" {
-            Upload::reader(std::io::stdin()).file_name("stdin.bin")
+            Upload::reader(std::io::stdin(), upload_path).file_name("stdin.bin")
         } else {
-            Upload::file(&src)
+            Upload::file(&src, upload_path)
         };
-        client.upload(upload.upload_path(upload_path))
+        client.upload(upload)
     });
     match result {
         Ok(file) => println!("{}", file.download_url),
