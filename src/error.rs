@@ -49,6 +49,23 @@ struct Inner {
 }
 
 /// The cause of an [`Error`]: what went wrong, whatever the retries.
+///
+/// ```
+/// use kie_upload::{Error, ErrorKind};
+///
+/// /// What a program might tell its user, by cause.
+/// fn advice(e: &Error) -> &'static str {
+///     match e.kind() {
+///         ErrorKind::Service { code: 401, .. } => "check the API key",
+///         ErrorKind::Service { code: 402, .. } => "top up the account",
+///         ErrorKind::Http { status: 413, .. } | ErrorKind::Service { code: 413, .. } => "the file is too large",
+///         ErrorKind::Timeout | ErrorKind::Transport => "check the network",
+///         ErrorKind::InvalidInput { .. } => "fix the input",
+///         _ => "see the message",
+///     }
+/// }
+/// # let _ = advice;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -133,6 +150,19 @@ pub enum ErrorKind {
 }
 
 /// Why a failure worth retrying was not retried (again): see [`Error::not_retried`].
+///
+/// ```no_run
+/// use kie_upload::{Client, NotRetried, Upload};
+///
+/// # fn main() -> Result<(), kie_upload::Error> {
+/// let client = Client::from_env()?;
+/// if let Err(e) = client.upload(Upload::reader(std::io::stdin(), "logs").file_name("log.txt")) {
+///     if e.not_retried() == Some(NotRetried::SourceNotRepeatable) {
+///         eprintln!("standard input cannot be sent twice; save it to a file to get retries");
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum NotRetried {

@@ -102,7 +102,13 @@ fn parse_roots(pem: &[u8], file: Option<&PathBuf>) -> Result<RootCerts, Error> {
     let mut certs: Vec<Certificate<'static>> = Vec::new();
     for item in ureq::tls::parse_pem(pem) {
         match item {
-            Ok(PemItem::Certificate(cert)) => certs.push(cert),
+            Ok(PemItem::Certificate(cert)) if is_der_sequence(cert.der()) => certs.push(cert),
+            Ok(PemItem::Certificate(_)) => {
+                return Err(Error::invalid(format!(
+                    "{from} holds a CERTIFICATE block that is not a certificate (bad DER): give \
+                     the CA's certificate in PEM form"
+                )))
+            }
             Ok(_) => {}
             Err(e) => {
                 return Err(Error::invalid(format!(
@@ -118,6 +124,30 @@ fn parse_roots(pem: &[u8], file: Option<&PathBuf>) -> Result<RootCerts, Error> {
         )));
     }
     Ok(RootCerts::new_with_certs(&certs))
+}
+
+/// Whether `der` is one whole DER SEQUENCE, as every X.509 certificate is: enough to tell a
+/// certificate from garbage between PEM markers, which the TLS libraries would skip silently.
+#[cfg(any(feature = "rustls", feature = "native-tls"))]
+fn is_der_sequence(der: &[u8]) -> bool {
+    let [0x30, first, rest @ ..] = der else {
+        return false;
+    };
+    let (len, rest) = match *first {
+        n if n < 0x80 => (usize::from(n), rest),
+        n @ 0x81..=0x84 => {
+            let count = usize::from(n - 0x80);
+            if rest.len() < count {
+                return false;
+            }
+            let len = rest[..count]
+                .iter()
+                .fold(0usize, |len, &b| len << 8 | usize::from(b));
+            (len, &rest[count..])
+        }
+        _ => return false,
+    };
+    len == rest.len() && len > 0
 }
 
 /// What went wrong, in words, when `error` is a TLS failure.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use kie_upload::Upload;
-use kie_upload_emulator::{Config, Emulator, Fault};
+use kie_upload_emulator::{Config, ConnectProxy, Emulator, Fault};
 
 struct Run {
     code: i32,
@@ -476,46 +476,40 @@ fn spawn_with_closed(emulator: &Emulator, args: &[&str], close_stderr: bool) -> 
     command.spawn().unwrap()
 }
 
+/// The exit status and standard error of a child spawned by [`spawn_with_closed`].
+fn wait_with_stderr(mut child: Child) -> (Option<i32>, String) {
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        pipe.read_to_string(&mut stderr).unwrap();
+    }
+    (child.wait().unwrap().code(), stderr)
+}
+
 #[test]
 fn a_closed_standard_output_is_a_quiet_failure_and_errors_still_show() {
     let emulator = emulator();
     let (dir, good) = temp_file("good.txt", b"good");
     let missing = dir.path().join("missing.bin");
     // `kie-upload good missing | head -0`
-    let mut child = spawn_with_closed(
+    let child = spawn_with_closed(
         &emulator,
         &["-j", "1", good.to_str().unwrap(), missing.to_str().unwrap()],
         false,
     );
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(1), "{stderr}");
+    let (code, stderr) = wait_with_stderr(child);
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.contains("missing.bin"), "{stderr}");
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
 
     // `kie-upload --help | head -0`
-    let mut child = spawn_with_closed(&emulator, &["--help"], false);
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(1));
+    let (code, stderr) = wait_with_stderr(spawn_with_closed(&emulator, &["--help"], false));
+    assert_eq!(code, Some(1));
     assert!(stderr.is_empty(), "{stderr}");
 
     // An error printed to a closed standard error.
-    let mut child = spawn_with_closed(&emulator, &[missing.to_str().unwrap()], true);
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(1));
+    let child = spawn_with_closed(&emulator, &[missing.to_str().unwrap()], true);
+    assert_eq!(wait_with_stderr(child).0, Some(1));
 }
 
 #[test]
@@ -671,4 +665,45 @@ fn https_with_cacert() {
         b"",
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
+fn the_proxy_comes_from_the_environment_unless_a_flag_says_otherwise() {
+    let emulator = emulator_with(Config::new(KEY).tls(true));
+    let proxy = ConnectProxy::start().unwrap();
+    let (_dir, path) = temp_file("p.txt", b"proxied");
+    let ca = emulator
+        .ca_cert_path()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let with_env = |proxy_url: &str| {
+        let mut c = command(&emulator);
+        c.env("KIE_API_KEY", KEY)
+            .env("HTTPS_PROXY", proxy_url)
+            .args(["--cacert", &ca]);
+        c
+    };
+    // The environment's proxy is used by default.
+    let out = finish(with_env(&proxy.url()).arg(&path), b"");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(proxy.tunnels().len(), 1);
+    // A proxy in the environment that does not exist: --no-proxy ignores it.
+    let out = finish(
+        with_env("http://127.0.0.1:1").arg("--no-proxy").arg(&path),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = finish(with_env("http://127.0.0.1:1").arg(&path), b"");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    // --proxy wins over the environment.
+    let out = finish(
+        with_env("http://127.0.0.1:1")
+            .args(["--proxy", &proxy.url()])
+            .arg(&path),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(proxy.tunnels().len(), 2);
 }

@@ -468,7 +468,7 @@ fn refused(code: u16) -> impl Fn(&Error) -> bool {
 fn early_refusals_are_the_server_s_answer_never_retried() {
     // An auth filter that reads 64 KiB, answers and closes: in a 200 body (the live service's way)
     // and as a real status, for a key, for credits, and a proxy's 413 page.
-    let cases: [(Fault, Check); 4] = [
+    let cases: [(Fault, Check); 5] = [
         (
             Fault::RefuseAfter {
                 bytes: 64 * 1024,
@@ -504,6 +504,14 @@ fn early_refusals_are_the_server_s_answer_never_retried() {
                     && e.to_string().contains("larger than the server or a proxy")
             },
         ),
+        // One that refuses at the headers, before any of the body.
+        (
+            Fault::RefuseAtHeaders {
+                status: 200,
+                code: Some(401),
+            },
+            |e| refused(401)(e),
+        ),
     ];
     for (fault, expect) in cases {
         check(&Case {
@@ -515,22 +523,6 @@ fn early_refusals_are_the_server_s_answer_never_retried() {
             per_attempt: Duration::from_millis(500),
         });
     }
-}
-
-#[test]
-fn a_refusal_at_the_headers() {
-    let expect = |e: &Error| refused(401)(e);
-    check(&Case {
-        fault: Fault::RefuseAtHeaders {
-            status: 200,
-            code: Some(401),
-        },
-        times: 3,
-        size: 8 << 20,
-        file: Expect::Fails(1, expect),
-        reader: Expect::Fails(1, expect),
-        per_attempt: Duration::from_millis(500),
-    });
 }
 
 #[test]

@@ -1,0 +1,124 @@
+//! HTTPS, the path every real upload takes: uploads to the emulator over TLS trusting its CA, a
+//! certificate that is not trusted (refused in words, never retried), and a CONNECT proxy set from
+//! code while the environment names another.
+
+mod common;
+
+use common::*;
+use kie_upload::{ErrorKind, Upload, UrlUpload};
+use kie_upload_emulator::{Config, ConnectProxy, Emulator, Fault};
+
+fn tls_emulator() -> Emulator {
+    emulator_with(Config::new(KEY).tls(true))
+}
+
+#[test]
+fn every_endpoint_round_trips_over_https() {
+    let emulator = tls_emulator();
+    assert!(emulator.base_url().starts_with("https://"));
+    let client = client(&emulator);
+    let data = payload(3 << 20);
+    let (_dir, path) = temp_file("big.bin", &data);
+
+    let file = client.upload_file(&path, "tls").unwrap();
+    assert!(file.download_url.starts_with("https://"));
+    assert_eq!(download(&client, &file.download_url), data);
+
+    let small = client
+        .upload_base64(Upload::bytes(&data[..1000], "tls").file_name("small.bin"))
+        .unwrap();
+    assert_eq!(download(&client, &small.download_url), &data[..1000]);
+
+    let copy = client
+        .upload_url(UrlUpload::new(&small.download_url, "tls").file_name("copy.bin"))
+        .unwrap();
+    assert_eq!(download(&client, &copy.download_url), &data[..1000]);
+
+    let streamed = client
+        .upload(Upload::reader(Unsized(&data[..]), "tls").file_name("stream.bin"))
+        .unwrap();
+    assert_eq!(streamed.file_size, data.len() as u64);
+}
+
+#[test]
+fn faults_over_https_are_read_the_same() {
+    let emulator = tls_emulator();
+    let client = client(&emulator);
+    emulator.inject(
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+        1,
+    );
+    emulator.inject(Fault::QuickstartShape, 1);
+    let file = client
+        .upload(Upload::bytes(b"retried", "tls").file_name("r.txt"))
+        .unwrap();
+    assert_eq!(emulator.attempts(STREAM), 2);
+    assert_eq!(download(&client, &file.download_url), b"retried");
+}
+
+#[test]
+fn an_untrusted_certificate_is_refused_in_words_and_not_retried() {
+    let emulator = tls_emulator();
+    // The default roots do not know the emulator's CA.
+    let client = builder_for(emulator.base_url()).build().unwrap();
+    let e = client
+        .upload(Upload::bytes(b"x", "tls").file_name("x.txt"))
+        .unwrap_err();
+    match e.kind() {
+        ErrorKind::Tls { reason } => assert!(reason.contains("unknown issuer"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(!e.is_retryable());
+    assert_eq!(e.attempts(), 1);
+    let msg = message(&e);
+    assert!(
+        msg.contains("--cacert") && msg.contains("root_certs_pem"),
+        "{msg}"
+    );
+    // The handshake failed, so no request reached the service.
+    assert!(emulator.requests().is_empty());
+}
+
+#[test]
+fn bad_root_certificates_are_refused_before_anything_is_sent() {
+    for pem in [
+        "not a certificate",
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    ] {
+        let e = builder_for("https://127.0.0.1:1")
+            .root_certs_pem(pem)
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::InvalidInput { .. }),
+            "{pem}: {e:?}"
+        );
+    }
+    let e = builder_for("https://127.0.0.1:1")
+        .root_certs_file("/nonexistent/ca.pem")
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
+}
+
+#[test]
+fn an_upload_goes_through_a_connect_proxy_set_from_code() {
+    let emulator = tls_emulator();
+    let proxy = ConnectProxy::start().unwrap();
+    let client = builder(&emulator).proxy(proxy.url()).build().unwrap();
+    let data = payload(200_000);
+    let file = client
+        .upload(Upload::bytes(&data, "proxied").file_name("p.bin"))
+        .unwrap();
+    assert_eq!(emulator.stored("proxied/p.bin").unwrap(), data);
+    let target = emulator.base_url().trim_start_matches("https://");
+    assert!(
+        proxy.tunnels().iter().any(|t| t == target),
+        "{:?}",
+        proxy.tunnels()
+    );
+    assert!(file.download_url.starts_with("https://"));
+}
