@@ -51,6 +51,9 @@ fn run_with(emulator: &Emulator, key: &str, args: &[&str], stdin: &[u8]) -> Run 
     finish(command.args(args), stdin)
 }
 
+/// How long one run of the tool may take before the test kills it and fails.
+const RUN_BOUND: Duration = Duration::from_secs(30);
+
 fn finish(command: &mut Command, stdin: &[u8]) -> Run {
     let mut child = command
         .stdin(Stdio::piped())
@@ -63,12 +66,32 @@ fn finish(command: &mut Command, stdin: &[u8]) -> Run {
     let writer = std::thread::spawn(move || {
         let _ = pipe.write_all(&input);
     });
-    let output = child.wait_with_output().unwrap();
+    let collect = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = pipe.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = collect(Box::new(child.stdout.take().unwrap()));
+    let stderr = collect(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > RUN_BOUND {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("kie-upload did not finish within {RUN_BOUND:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
     writer.join().unwrap();
     let run = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: status.code().unwrap_or(-1),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
     };
     // Whatever happened, the key shows nowhere, and nothing panicked.
     for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
@@ -341,6 +364,14 @@ fn verify_refuses_a_pipe_before_sending() {
         .status()
         .unwrap()
         .success());
+    // Should the tool open the FIFO anyway, this writer lets the upload finish (and the test
+    // fail on the exit status) instead of hanging; otherwise it waits, harmlessly, until the end.
+    let path = fifo.clone();
+    std::thread::spawn(move || {
+        if let Ok(mut w) = std::fs::OpenOptions::new().write(true).open(path) {
+            let _ = w.write_all(b"x");
+        }
+    });
     let out = run(&emulator, &["--verify", fifo.to_str().unwrap()]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
@@ -501,6 +532,12 @@ fn a_closed_standard_output_is_a_quiet_failure_and_errors_still_show() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.contains("missing.bin"), "{stderr}");
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
+
+    // Every upload stored, but its result could not be written: still a failure.
+    let child = spawn_with_closed(&emulator, &[good.to_str().unwrap()], false);
+    let (code, stderr) = wait_with_stderr(child);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
 
     // `kie-upload --help | head -0`
     let (code, stderr) = wait_with_stderr(spawn_with_closed(&emulator, &["--help"], false));
