@@ -44,11 +44,37 @@
 //! | [`Client::upload_url`] | a [`UrlUpload`]: the service fetches a file from the web itself |
 //! | [`Client::upload_all`] | many uploads, a few at a time on one pool, results handed over in order |
 //! | [`Client::download_to`] | a download URL's bytes into a writer (no key sent) |
+//! | [`Client::base_url`] | the base URL in use |
 //!
-//! An [`Upload`] names its source ([`Upload::file`], [`Upload::bytes`], [`Upload::reader`],
-//! [`Upload::seekable`]) and its upload path; the file name, content type, length, progress callback
-//! ([`Progress`]: return `Progress::Cancel` to stop) and event hook ([`Event`]: attempts, replies,
-//! retries) are optional settings.
+//! Every other public item, one line each:
+//!
+//! - [`ClientBuilder`]: [`new`](ClientBuilder::new), [`from_env`](ClientBuilder::from_env) (the
+//!   environment's key, base URL and roots); [`api_key`](ClientBuilder::api_key),
+//!   [`api_key_file`](ClientBuilder::api_key_file); [`base_url`](ClientBuilder::base_url),
+//!   [`allow_insecure_http`](ClientBuilder::allow_insecure_http);
+//!   [`timeout`](ClientBuilder::timeout) (all three), [`connect_timeout`](ClientBuilder::connect_timeout),
+//!   [`stall_timeout`](ClientBuilder::stall_timeout), [`reply_timeout`](ClientBuilder::reply_timeout);
+//!   [`retries`](ClientBuilder::retries), [`retry_backoff`](ClientBuilder::retry_backoff);
+//!   [`expect_continue`](ClientBuilder::expect_continue); [`root_certs_pem`](ClientBuilder::root_certs_pem),
+//!   [`root_certs_file`](ClientBuilder::root_certs_file); [`proxy`](ClientBuilder::proxy),
+//!   [`no_proxy`](ClientBuilder::no_proxy); [`build`](ClientBuilder::build).
+//! - [`Upload`]: the source and upload path ([`file`](Upload::file), [`bytes`](Upload::bytes),
+//!   [`reader`](Upload::reader), [`seekable`](Upload::seekable)), then
+//!   [`file_name`](Upload::file_name), [`content_type`](Upload::content_type),
+//!   [`length`](Upload::length), [`on_progress`](Upload::on_progress) (returns `()` or a
+//!   [`Progress`], which can cancel), [`on_event`](Upload::on_event) (an [`Event`] per attempt,
+//!   reply and retry), and `spool` (feature `spool`).
+//! - [`UrlUpload`]: [`new`](UrlUpload::new) with the URL and upload path,
+//!   [`file_name`](UrlUpload::file_name), [`on_event`](UrlUpload::on_event).
+//! - [`UploadedFile`]: the stored file's public fields, [`expires_at`](UploadedFile::expires_at),
+//!   [`expires_at_rfc3339`](UploadedFile::expires_at_rfc3339),
+//!   [`is_expired_at`](UploadedFile::is_expired_at).
+//! - [`Error`]: [`kind`](Error::kind) (an [`ErrorKind`]), [`attempts`](Error::attempts),
+//!   [`not_retried`](Error::not_retried) (a [`NotRetried`]), [`path`](Error::path),
+//!   [`retry_after`](Error::retry_after), [`is_retryable`](Error::is_retryable),
+//!   [`is_timeout`](Error::is_timeout); `source()` is the underlying error.
+//! - [`printable`]: server text with control and bidirectional characters escaped, for a terminal.
+//! - Constants: [`DEFAULT_BASE_URL`], [`BASE64_MAX`], [`RETENTION`] (3 days), [`MAX_DURATION`].
 //!
 //! # Errors and retries
 //!
