@@ -277,13 +277,17 @@ impl Client {
     }
 
     /// Downloads `url` (a [`UploadedFile::download_url`]) into `out` and returns the number of bytes
-    /// written. No credentials are sent: download URLs need none. Streams through a fixed buffer;
-    /// each socket read is bounded by the stall timeout, the whole download is not.
+    /// written. No credentials are sent: download URLs need none. Up to 5 redirects are followed
+    /// (a download may be served from elsewhere). Streams through a fixed buffer; each socket read
+    /// is bounded by the stall timeout, the whole download is not.
     pub fn download_to(&self, url: &str, out: &mut impl Write) -> Result<u64, Error> {
         let response = self
             .config
             .agent
             .get(url)
+            .config()
+            .max_redirects(5)
+            .build()
             .call()
             .map_err(Error::transport)?;
         let status = response.status().as_u16();

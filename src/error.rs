@@ -398,6 +398,7 @@ impl fmt::Display for Error {
                         f.write_str(match code {
                             402 => ": the account is out of credits",
                             413 => ": the file is larger than the service accepts",
+                            417 => ": set ClientBuilder::expect_continue(false)",
                             429 => ": rate limited, retry later",
                             455 => ": the service is under maintenance, retry later",
                             c if *c >= 500 => ": a server error, retry later",
@@ -419,6 +420,10 @@ impl fmt::Display for Error {
                          the base URL and the proxy settings"
                     }
                     411 => "the server wants a Content-Length",
+                    417 => {
+                        "the server does not take `Expect: 100-continue`: set \
+                         ClientBuilder::expect_continue(false)"
+                    }
                     s if retryable_status(*s) => "retry later",
                     _ => "check the base URL",
                 })?

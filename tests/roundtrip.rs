@@ -193,3 +193,29 @@ fn one_client_serves_several_threads() {
         }
     });
 }
+
+#[test]
+fn a_download_follows_redirects() {
+    use std::io::{BufRead, BufReader, Write};
+    let emulator = emulator();
+    let client = client(&emulator);
+    let file = client
+        .upload(Upload::bytes(b"moved", "r").file_name("m.txt"))
+        .unwrap();
+    // A server that only points elsewhere, as a CDN in front of storage may.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let moved = format!("http://{}/moved", listener.local_addr().unwrap());
+    let target = file.download_url.clone();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap() > 2 {
+            line.clear();
+        }
+        let reply =
+            format!("HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 5\r\n\r\nmoved");
+        (&stream).write_all(reply.as_bytes()).unwrap();
+    });
+    assert_eq!(download(&client, &moved), b"moved");
+}
