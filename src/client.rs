@@ -137,7 +137,6 @@ impl Client {
         self.config
             .retry
             .run(cannot_repeat, &mut upload.events, |attempt, events| {
-                let started = Instant::now();
                 let response = self.post(
                     attempt,
                     events,
@@ -151,7 +150,8 @@ impl Client {
                     file: None,
                     chunked: false,
                 };
-                self.judge(response, &sent, &upload.upload_path, started)
+                // The small body is sent: the deadline runs from the reply's arrival.
+                self.judge(response, &sent, &upload.upload_path, Instant::now())
             })
     }
 
@@ -183,7 +183,6 @@ impl Client {
         self.config
             .retry
             .run(cannot_repeat, &mut upload.events, |attempt, events| {
-                let started = Instant::now();
                 let opened = source.open()?;
                 let progress = progress.as_mut().map(|p| &mut **p as ProgressRef<'_>);
                 let mut payload = Payload::new(opened, progress);
@@ -208,7 +207,10 @@ impl Client {
                     file: Some((payload.sent(), payload.is_whole())),
                     chunked: length.is_none(),
                 };
-                let reply_from = payload.finished_at().unwrap_or(started).max(started);
+                // The reply's deadline runs from the end of the body (or, when the server answered
+                // before it ended, from now).
+                let reply_from = payload.done_at().unwrap_or_else(Instant::now);
+
                 self.judge(response, &sent, fields.upload_path, reply_from)
             })
     }

@@ -317,8 +317,13 @@ impl ClientBuilder {
             ProxySetting::FromEnv => ureq::Proxy::try_from_env(),
             ProxySetting::Off => None,
             ProxySetting::Url(url) => Some(ureq::Proxy::new(&url).map_err(|_| {
+                // The proxy's password, if the URL carries one, stays out of the message.
+                let shown = match url.rsplit_once('@') {
+                    Some((_, host)) => format!("***@{host}"),
+                    None => url.clone(),
+                };
                 Error::invalid(format!(
-                    "proxy {url:?} is not a proxy URL such as http://proxy.local:3128"
+                    "proxy {shown:?} is not a proxy URL such as http://proxy.local:3128"
                 ))
             })?),
         };

@@ -84,6 +84,12 @@ pub enum ErrorKind {
     /// The network or the server stalled: a connect, a socket read or write, or the wait for the
     /// reply took longer than its bound.
     Timeout,
+    /// The proxy refused to open a tunnel to the service (`CONNECT` answered 407, 403, 502, ...)
+    /// or did not answer.
+    Proxy {
+        /// What the proxy answered.
+        reason: String,
+    },
     /// The TLS handshake failed, typically because the server's certificate is not trusted, is for
     /// another name, or has expired.
     Tls {
@@ -242,6 +248,18 @@ impl Error {
             e.inner.transient = false;
             return e;
         }
+        if let ureq::Error::ConnectProxyFailed(reason) = &error {
+            // A gateway error of the proxy may pass; a refusal (407 and the like) will not.
+            let transient = ["502", "503", "504", "did not respond"]
+                .iter()
+                .any(|s| reason.contains(s));
+            let mut e = Error::new(ErrorKind::Proxy {
+                reason: reason.clone(),
+            })
+            .with_source(error);
+            e.inner.transient = transient;
+            return e;
+        }
         let transient = !matches!(
             error,
             ureq::Error::BadUri(_)
@@ -250,7 +268,6 @@ impl Error {
                 | ureq::Error::InvalidProxyUrl
                 | ureq::Error::RequireHttpsOnly(_)
                 | ureq::Error::TlsRequired
-                | ureq::Error::ConnectProxyFailed(_)
         );
         let mut e = Error::new(ErrorKind::Transport).with_source(error);
         e.inner.transient = transient;
@@ -321,7 +338,7 @@ impl Error {
     /// cancellation or a local error is not retryable.
     pub fn is_retryable(&self) -> bool {
         match &self.inner.kind {
-            ErrorKind::Transport => self.inner.transient,
+            ErrorKind::Transport | ErrorKind::Proxy { .. } => self.inner.transient,
             ErrorKind::Timeout => true,
             ErrorKind::Service { status, code, .. } => {
                 retryable_status(*code) || (*code == *status && retryable_status(*status))
@@ -377,6 +394,13 @@ impl fmt::Display for Error {
             ErrorKind::Timeout => f.write_str(
                 "timed out: the network or the server stalled; retry, or raise the timeout",
             )?,
+            ErrorKind::Proxy { reason } => write!(
+                f,
+                "the proxy did not open a tunnel to the service ({}): check the proxy URL and \
+                 its credentials (ClientBuilder::proxy, --proxy, HTTPS_PROXY), or connect \
+                 directly (no_proxy, --no-proxy)",
+                printable(reason)
+            )?,
             ErrorKind::Tls { reason } => write!(
                 f,
                 "TLS failed: {reason}: check the base URL, the clock, and the trusted roots \
@@ -398,7 +422,9 @@ impl fmt::Display for Error {
                         f.write_str(match code {
                             402 => ": the account is out of credits",
                             413 => ": the file is larger than the service accepts",
-                            417 => ": set ClientBuilder::expect_continue(false)",
+                            417 => {
+                                ": set ClientBuilder::expect_continue(false) (kie-upload --no-expect)"
+                            }
                             429 => ": rate limited, retry later",
                             455 => ": the service is under maintenance, retry later",
                             c if *c >= 500 => ": a server error, retry later",
@@ -422,7 +448,8 @@ impl fmt::Display for Error {
                     411 => "the server wants a Content-Length",
                     417 => {
                         "the server does not take `Expect: 100-continue`: set \
-                         ClientBuilder::expect_continue(false)"
+                         ClientBuilder::expect_continue(false) (kie-upload --no-expect)"
+
                     }
                     s if retryable_status(*s) => "retry later",
                     _ => "check the base URL",

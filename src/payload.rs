@@ -52,7 +52,8 @@ pub(crate) struct Payload<'s> {
     /// Zeros emitted in place of the source after it was abandoned.
     filler: u64,
     state: State,
-    finished_at: Option<Instant>,
+    /// When the body ended: the source finished, or was abandoned.
+    done_at: Option<Instant>,
     progress: Option<ProgressRef<'s>>,
     /// The `sent` of the last progress call, if there was one.
     reported: Option<u64>,
@@ -71,7 +72,7 @@ impl<'s> Payload<'s> {
             sent: 0,
             filler: 0,
             state: State::Sending,
-            finished_at: None,
+            done_at: None,
             progress,
             reported: None,
             failure: None,
@@ -102,14 +103,16 @@ impl<'s> Payload<'s> {
         self.sent
     }
 
-    /// Whether the whole source went out: it ended, at its declared length when it has one.
+    /// Whether the whole source went out: it ended, at its declared length when it has one, and no
+    /// write failed (a failed last write leaves the payload finished but the body cut short).
     pub(crate) fn is_whole(&self) -> bool {
-        self.state == State::Finished
+        self.state == State::Finished && !transport::write_failed()
     }
 
-    /// When the source ended, for the reply's deadline.
-    pub(crate) fn finished_at(&self) -> Option<Instant> {
-        self.finished_at
+    /// When the body ended (the source finished, or was abandoned after a failed write), for the
+    /// reply's deadline.
+    pub(crate) fn done_at(&self) -> Option<Instant> {
+        self.done_at
     }
 
     /// Whether all the declared bytes have been emitted, so the next read only checks for the end
@@ -215,6 +218,7 @@ impl Read for Payload<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.state == State::Sending && transport::write_failed() {
             self.state = State::Abandoned;
+            self.done_at = Some(Instant::now());
         }
         match self.state {
             State::Failed => return Err(io::Error::other("the upload's source already failed")),
@@ -237,7 +241,7 @@ impl Read for Payload<'_> {
             let more = self.read_source(&mut buf[n..])?;
             if n == 0 && more == 0 {
                 self.state = State::Finished;
-                self.finished_at = Some(Instant::now());
+                self.done_at = Some(Instant::now());
             }
             n += more;
             self.sent += more as u64;

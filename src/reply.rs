@@ -9,7 +9,9 @@
 //!   expiresAt` (the quickstart page), where `downloadUrl` wins over `fileUrl`, `originalName` and
 //!   `uploadTime` stand in for `fileName` and `uploadedAt`, and `filePath` is `uploadPath/name`.
 
+use std::borrow::Cow;
 use std::io::{self, Read};
+
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Map, Value};
@@ -67,10 +69,23 @@ pub(crate) fn judge(
     }
     let body = read_capped(response.body_mut(), status, ctx.deadline)?;
     let text = String::from_utf8_lossy(body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&body));
+    // Cut the key out of the raw text, and again out of each string once JSON has decoded it (a
+    // `\u0025` in JSON is a `%` that may start a percent-encoded key).
     let text = redact(&text, ctx.key);
+    let clean = |s: &mut String| {
+        if let Cow::Owned(cleaned) = redact(s, ctx.key) {
+            *s = cleaned;
+        }
+    };
     let (mut file, reported) = match parse(status, &text, ctx.upload_path) {
         Ok(parsed) => parsed,
-        Err(kind) => {
+        Err(mut kind) => {
+            if let ErrorKind::Service { msg: text, .. }
+            | ErrorKind::Http { excerpt: text, .. }
+            | ErrorKind::BadReply { reason: text, .. } = &mut kind
+            {
+                clean(text);
+            }
             let kind = match kind {
                 kind if sent.chunked && wants_length(&kind) => ErrorKind::LengthRequired { status },
                 kind => kind,
@@ -78,25 +93,34 @@ pub(crate) fn judge(
             return Err(Error::new(kind).with_retry_after(retry_after));
         }
     };
-    match (sent.file, reported) {
-        (Some((_, false)), _) => {
-            return Err(Error::new(ErrorKind::Transport).with_source(io::Error::new(
-                io::ErrorKind::ConnectionAborted,
-                "the server answered before the whole body was sent",
-            )))
-        }
-        (Some((sent, true)), Some(stored)) if stored != sent => {
-            return Err(Error::new(ErrorKind::StoredSizeMismatch { sent, stored }))
-        }
-        (Some((sent, true)), None) => file.file_size = sent,
-        (None, None) => {
-            return Err(Error::new(ErrorKind::BadReply {
-                status,
-                reason: "a success without a fileSize".into(),
-            }))
-        }
-        _ => {}
+    for text in [
+        &mut file.file_name,
+        &mut file.file_path,
+        &mut file.download_url,
+        &mut file.mime_type,
+        &mut file.uploaded_at,
+    ] {
+        clean(text);
     }
+
+    if let Some((_, false)) = sent.file {
+        return Err(Error::new(ErrorKind::Transport).with_source(io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            "the server answered before the whole body was sent",
+        )));
+    }
+    // Without the size it stored, nothing says the service has the whole file.
+    let Some(stored) = reported else {
+        return Err(Error::new(ErrorKind::BadReply {
+            status,
+            reason: "a success without a fileSize, so nothing says the whole file was stored"
+                .into(),
+        }));
+    };
+    if let Some((sent, true)) = sent.file.filter(|&(sent, _)| sent != stored) {
+        return Err(Error::new(ErrorKind::StoredSizeMismatch { sent, stored }));
+    }
+    file.file_size = stored;
     Ok(file)
 }
 

@@ -38,14 +38,19 @@ pub(crate) fn redact<'t>(text: &'t str, key: &str) -> Cow<'t, str> {
     out.into()
 }
 
-/// Where a copy of `key` starting at `at` ends, if one starts there. Matching works on bytes; a
-/// match always ends on a character boundary, because the key is ASCII (the client refuses others).
+/// Where a copy of `key` starting at `at` ends, if one starts there. Letters match in either case
+/// (an echo may have upper-cased the key; cutting a little more is harmless). Matching works on
+/// bytes; a match always ends on a character boundary, because the key is ASCII (the client
+/// refuses others).
 fn match_key(text: &[u8], at: usize, key: &[u8]) -> Option<usize> {
     let Some((&want, rest)) = key.split_first() else {
         return Some(at);
     };
     // A `&`, `%` or `\\` in the key may stand for itself or begin an encoding: try both.
-    let raw = (text.get(at) == Some(&want)).then_some(1);
+    let raw = text
+        .get(at)
+        .filter(|b| b.eq_ignore_ascii_case(&want))
+        .map(|_| 1);
     [raw, encoded_byte_at(text, at, want)]
         .into_iter()
         .flatten()
@@ -55,27 +60,20 @@ fn match_key(text: &[u8], at: usize, key: &[u8]) -> Option<usize> {
 /// The length of an encoding of `want` (not `want` itself) at `text[at..]`, if there is one.
 fn encoded_byte_at(text: &[u8], at: usize, want: u8) -> Option<usize> {
     let rest = text.get(at..)?;
+    let is = |value: u32| u8::try_from(value).is_ok_and(|v| v.eq_ignore_ascii_case(&want));
     match *rest.first()? {
         // Percent-encoding, either case of hex digit.
-        b'%' if rest.len() >= 3 && hex_value(&rest[1..3]) == Some(u32::from(want)) => Some(3),
-        // HTML entities: &#NN; &#xNN; and the named ones for the characters HTML escapes.
+        b'%' if rest.len() >= 3 && hex_value(&rest[1..3]).is_some_and(is) => Some(3),
+        // HTML references: numeric (`&#115;`, `&#x73;`, with any leading zeros, the `;` optional
+        // as browsers read them) and the named ones for the characters HTML escapes.
         b'&' => {
-            let end = rest.iter().take(10).position(|&b| b == b';')?;
-            let value = match &rest[1..end] {
-                [b'#', b'x' | b'X', hex @ ..] => hex_value(hex)?,
-                [b'#', dec @ ..] => decimal_value(dec)?,
-                b"amp" => u32::from(b'&'),
-                b"lt" => u32::from(b'<'),
-                b"gt" => u32::from(b'>'),
-                b"quot" => u32::from(b'"'),
-                b"apos" => u32::from(b'\''),
-                _ => return None,
-            };
-            (value == u32::from(want)).then_some(end + 1)
+            let (value, len) = html_reference(&rest[1..])?;
+            let len = 1 + len;
+            is(value).then(|| len + usize::from(rest.get(len) == Some(&b';')))
         }
         // JSON escapes: \uXXXX, and \/ \" \\ for the characters that have a short form.
         b'\\' => match rest.get(1)? {
-            b'u' if rest.len() >= 6 && hex_value(&rest[2..6]) == Some(u32::from(want)) => Some(6),
+            b'u' if rest.len() >= 6 && hex_value(&rest[2..6]).is_some_and(is) => Some(6),
             &c @ (b'/' | b'"' | b'\\') if c == want => Some(2),
             _ => None,
         },
@@ -83,23 +81,40 @@ fn encoded_byte_at(text: &[u8], at: usize, want: u8) -> Option<usize> {
     }
 }
 
-fn hex_value(digits: &[u8]) -> Option<u32> {
-    if digits.is_empty() || digits.len() > 6 {
-        return None;
+/// The character an HTML reference after its `&` stands for, and the bytes it takes (without the
+/// closing `;`).
+fn html_reference(text: &[u8]) -> Option<(u32, usize)> {
+    if let Some(number) = text.strip_prefix(b"#") {
+        let (radix, digits, prefix) = match number.first()? {
+            b'x' | b'X' => (16, &number[1..], 2),
+            _ => (10, number, 1),
+        };
+        let count = digits
+            .iter()
+            .take_while(|&&d| (d as char).is_digit(radix))
+            .count();
+        let value = digits[..count].iter().try_fold(0u32, |n, &d| {
+            n.checked_mul(radix)?
+                .checked_add((d as char).to_digit(radix)?)
+        })?;
+        return (count > 0).then_some((value, prefix + count));
     }
+    [
+        ("amp", b'&'),
+        ("lt", b'<'),
+        ("gt", b'>'),
+        ("quot", b'"'),
+        ("apos", b'\''),
+    ]
+    .into_iter()
+    .find(|(name, _)| text.starts_with(name.as_bytes()))
+    .map(|(name, c)| (u32::from(c), name.len()))
+}
+
+fn hex_value(digits: &[u8]) -> Option<u32> {
     digits.iter().try_fold(0u32, |n, &d| {
         let v = (d as char).to_digit(16)?;
         Some(n * 16 + v)
-    })
-}
-
-fn decimal_value(digits: &[u8]) -> Option<u32> {
-    if digits.is_empty() || digits.len() > 7 {
-        return None;
-    }
-    digits.iter().try_fold(0u32, |n, &d| {
-        let v = (d as char).to_digit(10)?;
-        Some(n * 10 + v)
     })
 }
 
@@ -182,6 +197,9 @@ mod tests {
             "sk-Ab&#x26;c&#60;d&#x22;e&apos;f/1%".to_owned(),
             // JSON.
             "sk-Ab\\u0026c\\u003cd\\\"e'f\\/1%".to_owned(),
+            // Leading zeros and no `;`, as browsers read them; an upper-cased echo.
+            "&#0000000115;k-Ab&#x000026;c&lt;d&quot;e&#39f/1%".to_owned(),
+            "SK-AB&C<D\"E'F/1%".to_owned(),
         ];
         for form in forms {
             let page = format!("<p>Authorization: {form}</p> and again {form}.");

@@ -168,10 +168,26 @@ impl<'a> Upload<'a> {
 
     /// Checks everything that can be checked without opening the source, and takes the upload
     /// apart for the client.
-    pub(crate) fn check(self) -> Result<Checked<'a>, Error> {
+    /// Checks the upload path, the file name (given, or the file's own) and the content type, as
+    /// every upload does before anything is opened or sent; call it to refuse bad input early (a
+    /// command line's flags, a form). The source itself is not looked at.
+    ///
+    /// ```
+    /// use kie_upload::Upload;
+    ///
+    /// assert!(Upload::bytes(b"x", "reports/2026").file_name("q1.pdf").validate().is_ok());
+    /// assert!(Upload::bytes(b"x", "../etc").validate().is_err());
+    /// assert!(Upload::bytes(b"x", "p").file_name("a/b.txt").validate().is_err());
+    /// ```
+    pub fn validate(&self) -> Result<(), Error> {
+        self.names().map(|_| ())
+    }
+
+    /// The checked upload path and file name.
+    fn names(&self) -> Result<(String, Option<String>), Error> {
         let upload_path = check_upload_path(&self.upload_path)?.to_owned();
-        let file_name = match self.file_name {
-            Some(name) => Some(name),
+        let file_name = match &self.file_name {
+            Some(name) => Some(name.clone()),
             None => match self.source.path() {
                 Some(path) => Some(name_of(path)?),
                 None => None,
@@ -183,6 +199,11 @@ impl<'a> Upload<'a> {
         if let Some(t) = &self.content_type {
             check_content_type(t)?;
         }
+        Ok((upload_path, file_name))
+    }
+
+    pub(crate) fn check(self) -> Result<Checked<'a>, Error> {
+        let (upload_path, file_name) = self.names()?;
         Ok(Checked {
             source: self.source,
             upload_path,
@@ -273,12 +294,31 @@ impl<'a> UrlUpload<'a> {
         self
     }
 
-    pub(crate) fn check(self) -> Result<CheckedUrl<'a>, Error> {
+    /// Checks the URL, the upload path and the file name, as [`Client::upload_url`](crate::Client::upload_url)
+    /// does before anything is sent; call it to refuse bad input early.
+    ///
+    /// ```
+    /// use kie_upload::UrlUpload;
+    ///
+    /// assert!(UrlUpload::new("https://example.com/a.png", "images").validate().is_ok());
+    /// assert!(UrlUpload::new("ftp://example.com/a.png", "images").validate().is_err());
+    /// ```
+    pub fn validate(&self) -> Result<(), Error> {
+        self.upload_path().map(|_| ())
+    }
+
+    /// The checked upload path, once the URL and the name are checked too.
+    fn upload_path(&self) -> Result<String, Error> {
         check_remote_url(&self.file_url)?;
         let upload_path = check_upload_path(&self.upload_path)?.to_owned();
         if let Some(name) = &self.file_name {
             check_file_name(name)?;
         }
+        Ok(upload_path)
+    }
+
+    pub(crate) fn check(self) -> Result<CheckedUrl<'a>, Error> {
+        let upload_path = self.upload_path()?;
         Ok(CheckedUrl {
             file_url: self.file_url,
             upload_path,

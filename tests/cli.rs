@@ -329,6 +329,16 @@ fn usage_errors_exit_2_with_nothing_sent() {
         (vec!["--verify", "-"], "--verify"),
         (vec!["--api-key", "k", a], "KIE_API_KEY"),
         (vec!["--base-url", "http://example.com", a], "clear text"),
+        (vec!["-p", "", a], "empty upload path"),
+        (vec!["-p", "../x", a], "`..` segment"),
+        (vec!["-p", "a\\..\\b", a], "`..` segment"),
+        (vec!["-n", "a/b", a], "is a path"),
+        (vec!["-n", "", a], "empty file name"),
+        (vec!["--from-url", "ftp://x/a.png"], "not an absolute http"),
+        (
+            vec!["--proxy", "http://user:s3cret@bad host:1", a],
+            "not a proxy URL",
+        ),
         (vec![x1, x2], "uploads/x.txt"),
     ] {
         let out = run(&emulator, &args);
@@ -744,3 +754,53 @@ fn the_proxy_comes_from_the_environment_unless_a_flag_says_otherwise() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(proxy.tunnels().len(), 2);
 }
+
+#[test]
+fn the_same_pipe_named_twice_is_refused_before_reading() {
+    let emulator = emulator();
+    // `kie-upload /dev/stdin -`: both names are the one pipe of standard input.
+    let out = run_with(&emulator, KEY, &["/dev/stdin", "-", "-n", "x"], b"data");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let out = run_with(&emulator, KEY, &["/dev/stdin", "-"], b"data");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("same pipe"), "{}", out.stderr);
+    assert!(emulator.requests().is_empty());
+}
+
+#[test]
+fn credentials_in_a_url_are_not_echoed() {
+    let emulator = emulator();
+    emulator.inject(
+        Fault::Status {
+            status: 400,
+            retry_after: None,
+        },
+        1,
+    );
+    let out = run(
+        &emulator,
+        &[
+            "--json",
+            "--from-url",
+            "https://user:hunter2@example.com/a.png",
+            "-n",
+            "a.png",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(!out.stdout.contains("hunter2"), "{}", out.stdout);
+    assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("https://***@example.com/a.png"),
+        "{}",
+        out.stdout
+    );
+    // Nor a proxy's password.
+    let out = run(
+        &emulator,
+        &["--proxy", "http://user:s3cret@bad host:1", "x"],
+    );
+    assert_eq!(out.code, 2);
+    assert!(!out.stderr.contains("s3cret"), "{}", out.stderr);
+}
+

@@ -514,3 +514,53 @@ fn terminal_escapes_from_the_server_are_shown_escaped() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_key_hidden_in_layered_encodings_is_redacted_too() {
+    let hex_escaped: String = KEY.bytes().map(|b| format!("\\u00{b:02x}")).collect();
+    let percent_in_json = format!("\\u0025{:02x}{}", KEY.as_bytes()[0], &KEY[1..]);
+    let html_padded = format!("&#0000000{};{}", KEY.as_bytes()[0], &KEY[1..]);
+    let html_no_semicolon = format!("&#x{:x}{}", KEY.as_bytes()[0], &KEY[1..]);
+    for (reply, status) in [
+        // JSON that decodes to a percent-encoded key, or to an HTML-encoded one.
+        (
+            format!(r#"{{"success":false,"code":401,"msg":"bad token {percent_in_json}"}}"#),
+            "200 OK",
+        ),
+        (
+            format!(
+                r#"{{"success":false,"code":401,"msg":"bad {hex_escaped} \u0026#{};{}"}}"#,
+                KEY.as_bytes()[0],
+                &KEY[1..]
+            ),
+            "200 OK",
+        ),
+        // HTML references with leading zeros, or without their `;`, and an upper-cased echo.
+        (format!("<p>Bearer {html_padded}</p>"), "403 Forbidden"),
+        (
+            format!("<p>Bearer {html_no_semicolon}</p>"),
+            "403 Forbidden",
+        ),
+        (
+            format!("<p>BEARER {}</p>", KEY.to_ascii_uppercase()),
+            "403 Forbidden",
+        ),
+    ] {
+        let emulator = emulator();
+        let kind = if reply.starts_with('{') {
+            "application/json"
+        } else {
+            "text/html"
+        };
+        emulator.inject(Fault::Raw(http_reply(status, kind, &reply)), 1);
+        let e = client(&emulator)
+            .upload(named(b"x", "a.txt", "p"))
+            .unwrap_err();
+        let shown = format!("{e} {e:?}");
+        let upper = KEY.to_ascii_uppercase();
+        for leak in [KEY, &upper[..], &KEY[1..]] {
+            assert!(!shown.contains(leak), "{reply}: {shown}");
+        }
+        assert!(shown.contains("[redacted]"), "{reply}: {shown}");
+    }
+}

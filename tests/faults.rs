@@ -676,3 +676,134 @@ fn a_48_mib_upload_refused_early_over_https() {
         }
     }
 }
+
+#[test]
+fn a_success_for_part_of_the_body_is_never_a_success() {
+    // A broken server reads 100 bytes and answers success, with no size, the size it read, or a
+    // made-up size equal to the whole file.
+    let size: usize = 8 << 20;
+    for file_size in [None, Some(100), Some(size as u64)] {
+        let not_stored = |e: &Error| {
+            matches!(
+                e.kind(),
+                ErrorKind::Transport
+                    | ErrorKind::BadReply { .. }
+                    | ErrorKind::StoredSizeMismatch { .. }
+            )
+        };
+        check(&Case {
+            fault: Fault::SucceedEarly {
+                bytes: 100,
+                file_size,
+            },
+            times: 3,
+            size,
+            file: Expect::Fails(3, not_stored),
+            reader: Expect::Fails(1, not_stored),
+            per_attempt: Duration::from_millis(500),
+        });
+    }
+}
+
+#[test]
+fn a_success_without_a_size_is_not_taken_on_trust() {
+    let reply =
+        r#"{"success":true,"code":200,"data":{"fileName":"a.txt","downloadUrl":"http://x/a.txt"}}"#;
+    let emulator = emulator();
+    emulator.inject(
+        Fault::Raw(http_reply("200 OK", "application/json", reply)),
+        1,
+    );
+    let e = client(&emulator)
+        .upload(Upload::bytes(b"xyz", "p").file_name("a.txt"))
+        .unwrap_err();
+    match e.kind() {
+        ErrorKind::BadReply { reason, .. } => assert!(reason.contains("fileSize"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_refusal_after_the_reply_timeout_is_still_the_answer() {
+    // A slow front end reads for 1.5 s, longer than the reply timeout, then refuses: the reply's
+    // deadline runs from when the body stopped, not from the start of the upload.
+    let emulator = emulator();
+    emulator.inject(
+        Fault::RefuseLate {
+            after: Duration::from_millis(1500),
+            status: 413,
+            code: None,
+        },
+        2,
+    );
+    let client = builder(&emulator)
+        .reply_timeout(Duration::from_secs(1))
+        .stall_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let data = payload(32 << 20);
+    let (_dir, path) = temp_file("late.bin", &data);
+    let e = client.upload_file(&path, "p").unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Http { status: 413, .. }),
+        "{e:?}"
+    );
+    assert_eq!(e.attempts(), 1);
+    assert_eq!(emulator.attempts(STREAM), 1);
+}
+
+/// Yields `first` bytes, pauses, then ends: its last write (the final chunk) comes after the
+/// server has answered and closed.
+struct PausesBeforeTheEnd {
+    left: usize,
+    paused: bool,
+}
+
+impl std::io::Read for PausesBeforeTheEnd {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            if !self.paused {
+                self.paused = true;
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            return Ok(0);
+        }
+        let n = buf.len().min(self.left);
+        buf[..n].fill(b'p');
+        self.left -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_failed_last_write_is_not_a_whole_upload() {
+    let emulator = emulator();
+    // The server reads 100 bytes, claims all 4000 were stored, and closes.
+    emulator.inject(
+        Fault::SucceedEarly {
+            bytes: 100,
+            file_size: Some(4000),
+        },
+        1,
+    );
+    let e = client(&emulator)
+        .upload(
+            Upload::reader(
+                PausesBeforeTheEnd {
+                    left: 4000,
+                    paused: false,
+                },
+                "p",
+            )
+            .file_name("a.bin"),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::Transport, "{e:?}");
+    assert!(
+        std::error::Error::source(&e)
+            .unwrap()
+            .to_string()
+            .contains("before the whole body was sent"),
+        "{e:?}"
+    );
+}

@@ -122,3 +122,38 @@ fn an_upload_goes_through_a_connect_proxy_set_from_code() {
     );
     assert!(file.download_url.starts_with("https://"));
 }
+
+#[test]
+fn a_proxy_that_refuses_the_tunnel_says_so() {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(3) {
+            let stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                line.clear();
+            }
+            let page = "<html><title>407 Proxy Authentication Required</title></html>";
+            let reply = format!(
+                "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: {}\r\n\r\n{page}",
+                page.len()
+            );
+            let _ = (&stream).write_all(reply.as_bytes());
+        }
+    });
+    let emulator = tls_emulator();
+    let client = builder(&emulator).proxy(proxy).build().unwrap();
+    let e = client
+        .upload(Upload::bytes(b"x", "p").file_name("x.txt"))
+        .unwrap_err();
+    match e.kind() {
+        ErrorKind::Proxy { reason } => assert!(reason.contains("407"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(!e.is_retryable());
+    assert_eq!(e.attempts(), 1);
+    assert!(message(&e).contains("proxy"), "{e}");
+}

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 use std::io::{self, Read};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -48,6 +50,36 @@ pub(crate) fn instead_of_service(
             Action::Refuse(refusal(*status, *code))
         }
         Fault::RefuseAtHeaders { status, code } => Action::Refuse(refusal(*status, *code)),
+        Fault::RefuseLate {
+            after,
+            status,
+            code,
+        } => {
+            let started = Instant::now();
+            while started.elapsed() < *after {
+                read(16 * 1024);
+                thread::sleep(Duration::from_millis(20));
+            }
+            Action::Refuse(refusal(*status, *code))
+        }
+        Fault::SucceedEarly { bytes, file_size } => {
+            read(*bytes);
+            let mut data = serde_json::json!({
+                "fileName": "early.bin",
+                "filePath": "early/early.bin",
+                "downloadUrl": "http://127.0.0.1:9/files/early/early.bin",
+            });
+            if let Some(size) = file_size {
+                data["fileSize"] = Value::from(*size);
+            }
+            let body = serde_json::json!({"success": true, "code": 200, "msg": "ok", "data": data});
+            Action::Refuse(Reply::bytes(
+                200,
+                "application/json",
+                body.to_string().into_bytes(),
+            ))
+        }
+
         Fault::Status {
             status,
             retry_after,

@@ -224,6 +224,26 @@ pub enum Fault {
         /// The envelope's `code`, or `None` for an HTML page.
         code: Option<u16>,
     },
+    /// A slow front end that refuses late: read the body 16 KiB at a time every 20 ms until
+    /// `after` has passed, then answer as [`Fault::RefuseAfter`] and close.
+    RefuseLate {
+        /// How long to read before refusing.
+        after: Duration,
+        /// The reply's HTTP status.
+        status: u16,
+        /// The envelope's `code`, or `None` for an HTML page.
+        code: Option<u16>,
+    },
+    /// A broken server that answers success after reading only `bytes` of the body, then closes:
+    /// the reply's `data` names a file that was never stored, with `fileSize` when given (none
+    /// when `None`). A client must not take this for a stored upload.
+    SucceedEarly {
+        /// Bytes of the body read before the answer.
+        bytes: u64,
+        /// The `fileSize` to report, if any.
+        file_size: Option<u64>,
+    },
+
     /// Store the upload but answer in the second documented success shape: `data` holds
     /// `fileId`, `originalName`, `uploadPath`, `fileUrl`, `downloadUrl`, `fileSize`, `mimeType`,
     /// `uploadTime` and `expiresAt` (stored time + TTL), and no `fileName`, `filePath` or

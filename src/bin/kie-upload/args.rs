@@ -26,6 +26,7 @@ Options:
                          (env SSL_CERT_FILE)
       --proxy URL        send requests through this proxy (default: env HTTPS_PROXY, ALL_PROXY, ...)
       --no-proxy         connect directly, whatever the environment says
+      --no-expect        never ask `Expect: 100-continue` first (for a server that answers 417)
       --timeout SECS     stall bound: give up when a connect, a socket read or write, or the wait
                          for the reply makes no progress for SECS (at most 86400)
       --retries N        retries for sources that can be re-read (regular files), default 2
@@ -82,6 +83,7 @@ pub(crate) struct Options {
     pub api_key_file: Option<PathBuf>,
     pub cacert: Option<PathBuf>,
     pub proxy: Option<ProxyFlag>,
+    pub no_expect: bool,
     pub timeout: Option<u64>,
     pub retries: u32,
     pub jobs: usize,
@@ -111,6 +113,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
         api_key_file: None,
         cacert: None,
         proxy: None,
+        no_expect: false,
         timeout: None,
         retries: 2,
         jobs: 4,
@@ -131,6 +134,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
             Long("cacert") => o.cacert = Some(parser.value()?.into()),
             Long("proxy") => o.proxy = Some(ProxyFlag::Url(text(&mut parser, "--proxy")?)),
             Long("no-proxy") => o.proxy = Some(ProxyFlag::Off),
+            Long("no-expect") => o.no_expect = true,
+
             Long("timeout") => o.timeout = Some(number(&mut parser, "--timeout")?),
             Long("retries") => o.retries = number(&mut parser, "--retries")?,
             Short('j') | Long("jobs") => o.jobs = number(&mut parser, "--jobs")?,

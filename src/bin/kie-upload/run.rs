@@ -27,24 +27,29 @@ struct Planned {
 
 /// Runs everything; the output keeps count of failures.
 pub(crate) fn run(o: &Options, out: &mut Output) -> Result<(), Usage> {
-    let client = build_client(o)?;
     if let Some(url) = &o.from_url {
         let mut upload = UrlUpload::new(url, &o.upload_path);
         if let Some(name) = &o.name {
             upload = upload.file_name(name);
         }
+        // Bad flags are usage errors, refused before anything is sent.
+        upload.validate().map_err(|e| Usage(describe(&e)))?;
+        let client = build_client(o)?;
+        let label = without_credentials(url);
         if o.verbose {
-            let label = url.clone();
+            let label = label.clone();
             upload = upload.on_event(move |e| log_event(&label, e));
         }
         match client.upload_url(upload) {
-            Ok(file) => out.success(url, &file),
-            Err(e) => out.failure(url, None, &e),
+            Ok(file) => out.success(&label, &file),
+            Err(e) => out.failure(&label, None, &e),
         }
         return Ok(());
     }
 
     let plan = plan(o)?;
+    let client = build_client(o)?;
+
     let bars = Bars::new(!o.quiet && !o.verbose);
     if o.base64 {
         // The base64 endpoint is for small files: one at a time is plenty.
@@ -129,6 +134,9 @@ fn build_client(o: &Options) -> Result<Client, Usage> {
         Some(ProxyFlag::Off) => builder.no_proxy(),
         None => builder,
     };
+    if o.no_expect {
+        builder = builder.expect_continue(false);
+    }
     if let Some(secs) = o.timeout {
         builder = builder.timeout(Duration::from_secs(secs));
     }
@@ -163,6 +171,28 @@ fn plan(o: &Options) -> Result<Vec<Planned>, Usage> {
             name,
         });
     }
+    for p in &plan {
+        // The flags and the names as an upload will check them; a bad one is a usage error.
+        let probe = match (&p.name, &p.path) {
+            (Some(name), _) => Upload::bytes(&[], &o.upload_path).file_name(name),
+            (None, Some(path)) => Upload::file(path, &o.upload_path),
+            (None, None) => Upload::bytes(&[], &o.upload_path),
+        };
+        probe
+            .validate()
+            .map_err(|e| Usage(format!("{}: {}", p.label, describe(&e))))?;
+    }
+    let mut pipes = HashMap::new();
+    for p in &plan {
+        if let Some(id) = pipe_identity(p.path.as_deref()) {
+            if let Some(first) = pipes.insert(id, &p.label) {
+                return Err(Usage(format!(
+                    "{first} and {} are the same pipe, which can be read only once",
+                    p.label
+                )));
+            }
+        }
+    }
     let mut seen: HashMap<&str, &str> = HashMap::new();
     for p in &plan {
         let Some(name) = &p.name else { continue };
@@ -176,6 +206,32 @@ fn plan(o: &Options) -> Result<Vec<Planned>, Usage> {
         }
     }
     Ok(plan)
+}
+
+/// The device and inode of a source that is a pipe, FIFO or device (standard input when `path` is
+/// `None`), to tell when two names lead to the same one.
+#[cfg(unix)]
+fn pipe_identity(path: Option<&Path>) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path.unwrap_or(Path::new("/dev/stdin"))).ok()?;
+    (!meta.is_file() && !meta.is_dir()).then(|| (meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn pipe_identity(_: Option<&Path>) -> Option<(u64, u64)> {
+    None
+}
+
+/// A URL as shown in output: without the user name and password it may carry.
+fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}{}", &rest[authority_end..]),
+        None => url.to_owned(),
+    }
 }
 
 /// The name a file is stored under without `-n`: its own, or, when that is not UTF-8, a lossy
