@@ -63,9 +63,12 @@
 //!   [`file_name`](Upload::file_name), [`content_type`](Upload::content_type),
 //!   [`length`](Upload::length), [`on_progress`](Upload::on_progress) (returns `()` or a
 //!   [`Progress`], which can cancel), [`on_event`](Upload::on_event) (an [`Event`] per attempt,
-//!   reply and retry), and `spool` (feature `spool`).
+//!   reply and retry), and `spool` (feature `spool`); [`validate`](Upload::validate) checks it
+//!   early.
 //! - [`UrlUpload`]: [`new`](UrlUpload::new) with the URL and upload path,
-//!   [`file_name`](UrlUpload::file_name), [`on_event`](UrlUpload::on_event).
+//!   [`file_name`](UrlUpload::file_name), [`on_event`](UrlUpload::on_event),
+//!   [`validate`](UrlUpload::validate).
+
 //! - [`UploadedFile`]: the stored file's public fields, [`expires_at`](UploadedFile::expires_at),
 //!   [`expires_at_rfc3339`](UploadedFile::expires_at_rfc3339),
 //!   [`is_expired_at`](UploadedFile::is_expired_at).
