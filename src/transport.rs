@@ -41,17 +41,85 @@ pub(crate) fn clear_write_failed() {
 }
 
 /// The connector chain: an HTTP CONNECT proxy when one is configured, TCP, the early-answer wrapper,
-/// then TLS.
+/// TLS, and above it the wrapper that lets an answer already read survive a close without
+/// `close_notify`.
 pub(crate) fn connector() -> impl Connector {
-    let chain =
-        ().chain(ConnectProxyConnector::default())
-            .chain(TcpConnector::default())
-            .chain(EarlyAnswerConnector);
+    let chain = ().chain(ConnectProxyConnector::default());
+    let chain = chain.chain(TcpConnector::default()).chain(EarlyAnswerConnector);
     #[cfg(feature = "rustls")]
     let chain = chain.chain(ureq::unversioned::transport::RustlsConnector::default());
     #[cfg(feature = "native-tls")]
     let chain = chain.chain(ureq::unversioned::transport::NativeTlsConnector::default());
-    chain
+    chain.chain(AnswerKeptConnector)
+}
+
+/// Wraps the transport above TLS in [`AnswerKept`].
+#[derive(Debug)]
+struct AnswerKeptConnector;
+
+impl<In: Transport> Connector<In> for AnswerKeptConnector {
+    type Out = AnswerKept<In>;
+
+    fn connect(
+        &self,
+        _: &ConnectionDetails<'_>,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        Ok(chained.map(AnswerKept))
+    }
+}
+
+/// A transport on which the end of the connection, once an answer is waiting in the input buffer,
+/// is "nothing more" rather than an error.
+///
+/// A server that refuses at the headers (answering `Expect: 100-continue` with a 401, say) and
+/// closes without TLS's `close_notify` leaves its whole answer in ureq's input buffer; ureq then
+/// asks for more input once before parsing it, and rustls reports the close as an unexpected end.
+/// Plain TCP says "0 bytes" there, and ureq parses what it has; this makes TLS say the same. HTTP's
+/// own framing still tells a whole answer from a cut one.
+#[derive(Debug)]
+struct AnswerKept<T>(T);
+
+impl<T: Transport> AnswerKept<T> {
+    fn kept(&mut self, read: Result<bool, ureq::Error>) -> Result<bool, ureq::Error> {
+        match read {
+            Err(ureq::Error::Io(e))
+                if e.kind() == io::ErrorKind::UnexpectedEof
+                    && !self.0.buffers().input().is_empty() =>
+            {
+                Ok(false)
+            }
+            other => other,
+        }
+    }
+}
+
+impl<T: Transport> Transport for AnswerKept<T> {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.0.buffers()
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        self.0.transmit_output(amount, timeout)
+    }
+
+    fn maybe_await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        let read = self.0.maybe_await_input(timeout);
+        self.kept(read)
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        let read = self.0.await_input(timeout);
+        self.kept(read)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.0.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.0.is_tls()
+    }
 }
 
 /// Wraps the transport below it in [`EarlyAnswer`].

@@ -803,4 +803,3 @@ fn credentials_in_a_url_are_not_echoed() {
     assert_eq!(out.code, 2);
     assert!(!out.stderr.contains("s3cret"), "{}", out.stderr);
 }
-
