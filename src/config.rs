@@ -337,6 +337,11 @@ impl ClientBuilder {
             .timeout_per_read(Some(self.timeouts.stall))
             .timeout_per_write(Some(self.timeouts.stall))
             .timeout_await_100(Some(EXPECT_WAIT))
+            // Keep a connection for each of upload_all's workers (ureq keeps 3 per host): with 4
+            // jobs over TLS, the fourth connection was otherwise closed and shaken hands anew,
+            // again and again.
+            .max_idle_connections_per_host(16)
+            .max_idle_connections(32)
             .proxy(proxy);
         let agent = self.tls.configure(agent)?.build();
         Ok(Config {

@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::Mutex;
 use std::thread;
 
 use crate::{Client, Error, Upload, UploadedFile};
@@ -20,13 +20,15 @@ impl Client {
     /// and retry policy, so a batch of small files reuses a few connections.
     ///
     /// The work runs on scoped threads that end before this returns: no runtime, nothing left
-    /// behind. `on_result` runs on the calling thread. With `jobs` of 1 (or a single upload)
-    /// everything runs on the calling thread; `jobs` of 0 counts as 1. One failure does not stop
-    /// the others.
+    /// behind. `on_result` is called by the thread that finishes the next result in order, never by
+    /// two at once, so it must be `Send` but need not be `Sync`; handing results over this way
+    /// costs no extra thread wake-ups. With `jobs` of 1 (or a single upload) everything runs on the
+    /// calling thread; `jobs` of 0 counts as 1. One failure does not stop the others.
     ///
     /// If a callback of an upload (its progress or event hook) panics, that upload has no result;
     /// the others still run and are handed over, and then the first such panic is raised again, with
-    /// its own message.
+    /// its own message. If `on_result` itself panics, no new uploads start, nothing more is handed
+    /// over, and its panic is raised again once the running uploads end.
     ///
     /// ```no_run
     /// # fn main() -> Result<(), kie_upload::Error> {
@@ -45,7 +47,7 @@ impl Client {
         &self,
         uploads: impl IntoIterator<Item = Upload<'a>>,
         jobs: usize,
-        mut on_result: impl FnMut(usize, Result<UploadedFile, Error>),
+        mut on_result: impl FnMut(usize, Result<UploadedFile, Error>) + Send,
     ) {
         let uploads: Vec<Mutex<Option<Upload<'a>>>> =
             uploads.into_iter().map(|u| Mutex::new(Some(u))).collect();
@@ -57,56 +59,54 @@ impl Client {
             }
         };
         let workers = jobs.max(1).min(uploads.len());
+        let mut late_panic = None;
         if workers <= 1 {
             for (i, slot) in uploads.into_iter().enumerate() {
                 hand_over(i, self.upload_catching(take(slot)));
             }
         } else {
-            self.run_workers(&uploads, workers, &mut hand_over);
+            late_panic = self.run_workers(&uploads, workers, &mut hand_over);
         }
-        if let Some(payload) = panicked {
+        if let Some(payload) = panicked.or(late_panic) {
             panic::resume_unwind(payload);
         }
     }
 
-    /// Runs the uploads on `workers` scoped threads and hands their outcomes over in input order.
+    /// Runs the uploads on `workers` scoped threads; whichever finishes the next outcome in order
+    /// hands it (and those ready after it) over, one thread at a time. Returns the panic of
+    /// `hand_over`, if it panicked (the workers then take no new uploads).
     fn run_workers(
         &self,
         uploads: &[Mutex<Option<Upload<'_>>>],
         workers: usize,
-        hand_over: &mut dyn FnMut(usize, Outcome),
-    ) {
+        hand_over: &mut (dyn FnMut(usize, Outcome) + Send),
+    ) -> Option<Box<dyn Any + Send>> {
         let next = AtomicUsize::new(0);
-        let stop = AtomicBool::new(false);
+        let baton = Baton {
+            state: Mutex::new(BatonState {
+                slots: uploads.iter().map(|_| None).collect(),
+                first_pending: 0,
+                delivering: false,
+                panicked: None,
+            }),
+            hand_over: Mutex::new(hand_over),
+            stop: AtomicBool::new(false),
+        };
         thread::scope(|scope| {
-            let (done, ready) = mpsc::channel::<(usize, Outcome)>();
             for _ in 0..workers {
-                let done = done.clone();
-                let (next, stop) = (&next, &stop);
+                let (next, baton) = (&next, &baton);
                 scope.spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
+                    while !baton.stop.load(Ordering::Relaxed) {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(slot) = uploads.get(i) else { break };
                         let upload = lock(slot).take().expect("each upload is taken once");
-                        if done.send((i, self.upload_catching(upload))).is_err() {
-                            break;
-                        }
+                        baton.put(i, self.upload_catching(upload));
                     }
                 });
             }
-            drop(done);
-            // Should `hand_over` panic, the workers take no new uploads while the scope waits.
-            let _stop_on_panic = StopOnDrop(&stop);
-            let mut waiting: Vec<Option<Outcome>> = uploads.iter().map(|_| None).collect();
-            let mut first_pending = 0;
-            for (i, outcome) in ready {
-                waiting[i] = Some(outcome);
-                while let Some(outcome) = waiting.get_mut(first_pending).and_then(Option::take) {
-                    hand_over(first_pending, outcome);
-                    first_pending += 1;
-                }
-            }
         });
+        let state = baton.state.into_inner().unwrap_or_else(|e| e.into_inner());
+        state.panicked
     }
 
     fn upload_catching(&self, upload: Upload<'_>) -> Outcome {
@@ -114,13 +114,63 @@ impl Client {
     }
 }
 
-/// Tells the workers to stop when dropped during a panic.
-struct StopOnDrop<'s>(&'s AtomicBool);
+/// The outcomes the workers have finished, and who hands them over: the worker that finishes the
+/// next one in order does, while the others go on uploading.
+struct Baton<'h> {
+    state: Mutex<BatonState>,
+    hand_over: Mutex<&'h mut (dyn FnMut(usize, Outcome) + Send)>,
+    stop: AtomicBool,
+}
 
-impl Drop for StopOnDrop<'_> {
-    fn drop(&mut self) {
-        if thread::panicking() {
-            self.0.store(true, Ordering::Relaxed);
+struct BatonState {
+    slots: Vec<Option<Outcome>>,
+    /// The first outcome not handed over yet.
+    first_pending: usize,
+    /// A worker is handing outcomes over.
+    delivering: bool,
+    /// `hand_over` panicked with this; nothing more is handed over.
+    panicked: Option<Box<dyn Any + Send>>,
+}
+
+impl Baton<'_> {
+    /// Keeps the outcome of upload `i`, and hands over every outcome now ready in order, unless
+    /// another worker is already doing so (it will see this one before it stops).
+    fn put(&self, i: usize, outcome: Outcome) {
+        let mut state = lock(&self.state);
+        state.slots[i] = Some(outcome);
+        if state.delivering || state.panicked.is_some() {
+            return;
+        }
+        state.delivering = true;
+        loop {
+            let first = state.first_pending;
+            let mut batch = Vec::new();
+            while let Some(outcome) = state
+                .slots
+                .get_mut(first + batch.len())
+                .and_then(Option::take)
+            {
+                batch.push(outcome);
+            }
+            if batch.is_empty() {
+                state.delivering = false;
+                return;
+            }
+            state.first_pending += batch.len();
+            drop(state);
+            let delivered = panic::catch_unwind(AssertUnwindSafe(|| {
+                let mut hand_over = lock(&self.hand_over);
+                for (i, outcome) in (first..).zip(batch) {
+                    hand_over(i, outcome);
+                }
+            }));
+            state = lock(&self.state);
+            if let Err(payload) = delivered {
+                state.panicked = Some(payload);
+                state.delivering = false;
+                self.stop.store(true, Ordering::Relaxed);
+                return;
+            }
         }
     }
 }

@@ -165,3 +165,37 @@ fn uploads_share_pooled_connections() {
         parallel.len()
     );
 }
+
+#[test]
+fn a_panicking_result_callback_stops_the_batch_and_its_panic_comes_back() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    let handed = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&handed);
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // Each upload takes a while, so the batch is still young when the callback panics.
+        let uploads = (0..40).map(|i| {
+            Upload::bytes(b"data", "p")
+                .file_name(format!("{i}.txt"))
+                .on_progress(|_, _| std::thread::sleep(Duration::from_millis(50)))
+        });
+        client.upload_all(uploads, 3, |i, _| {
+            if i == 2 {
+                panic!("the result callback exploded");
+            }
+            seen.lock().unwrap().push(i);
+        });
+    }));
+    let payload = outcome.expect_err("the panic must come back");
+    assert_eq!(
+        payload.downcast_ref::<&str>(),
+        Some(&"the result callback exploded")
+    );
+    assert_eq!(*handed.lock().unwrap(), [0, 1]);
+    // The batch stopped: far fewer than the 40 uploads (two seconds' worth) ran.
+    assert!(
+        emulator.attempts(STREAM) < 30,
+        "{}",
+        emulator.attempts(STREAM)
+    );
+}
