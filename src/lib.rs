@@ -68,7 +68,6 @@
 //! - [`UrlUpload`]: [`new`](UrlUpload::new) with the URL and upload path,
 //!   [`file_name`](UrlUpload::file_name), [`on_event`](UrlUpload::on_event),
 //!   [`validate`](UrlUpload::validate).
-
 //! - [`UploadedFile`]: the stored file's public fields, [`expires_at`](UploadedFile::expires_at),
 //!   [`expires_at_rfc3339`](UploadedFile::expires_at_rfc3339),
 //!   [`is_expired_at`](UploadedFile::is_expired_at).

@@ -45,7 +45,9 @@ pub(crate) fn clear_write_failed() {
 /// `close_notify`.
 pub(crate) fn connector() -> impl Connector {
     let chain = ().chain(ConnectProxyConnector::default());
-    let chain = chain.chain(TcpConnector::default()).chain(EarlyAnswerConnector);
+    let chain = chain
+        .chain(TcpConnector::default())
+        .chain(EarlyAnswerConnector);
     #[cfg(feature = "rustls")]
     let chain = chain.chain(ureq::unversioned::transport::RustlsConnector::default());
     #[cfg(feature = "native-tls")]
