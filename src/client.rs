@@ -1,8 +1,10 @@
 //! [`Client`]: the public calls, one attempt for any endpoint, and the POST itself.
 //!
-//! An attempt reads straight down: the upload is checked (`upload.rs`), its source prepared and
-//! opened (`source.rs`), wrapped in the payload (`payload.rs`), framed into a body (`body/`), posted
-//! here, and the reply judged (`reply.rs`), all under the retry policy (`retry.rs`).
+//! One upload reads straight down. Once: the input is checked and the source prepared
+//! (`Upload::check` in `upload.rs`, which has `source.rs` look at the file, open a pipe once or
+//! spool a reader). Then each attempt, under the retry policy (`retry.rs`): the source is opened
+//! (`source.rs`), wrapped in the payload (`payload.rs`), framed into a body (`body/`), posted here,
+//! and the reply judged (`reply.rs`).
 
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -17,8 +19,7 @@ use crate::config::{Config, EXPECT_ABOVE};
 use crate::observe::{emit, Event, EventFn};
 use crate::payload::{Payload, ProgressRef};
 use crate::reply::{self, excerpt, Context, Sent, MAX_REPLY};
-use crate::upload::check_base64_length;
-use crate::{ClientBuilder, Error, ErrorKind, NotRetried, Upload, UploadedFile, UrlUpload};
+use crate::{ClientBuilder, Error, ErrorKind, Upload, UploadedFile, UrlUpload};
 
 /// A client for the kie.ai File Upload API.
 ///
@@ -133,10 +134,10 @@ impl Client {
             &upload.upload_path,
             upload.file_name.as_deref(),
         );
-        let cannot_repeat = upload.file_name.is_none().then_some(NotRetried::NoFileName);
-        self.config
-            .retry
-            .run(cannot_repeat, &mut upload.events, |attempt, events| {
+        self.config.retry.run(
+            upload.cannot_repeat,
+            &mut upload.events,
+            |attempt, events| {
                 let response = self.post(
                     attempt,
                     events,
@@ -152,37 +153,25 @@ impl Client {
                 };
                 // The small body is sent: the deadline runs from the reply's arrival.
                 self.judge(response, &sent, &upload.upload_path, Instant::now())
-            })
+            },
+        )
     }
 
     /// One upload of a file to the stream or base64 endpoint, every attempt of it.
     fn send(&self, upload: Upload<'_>, encoding: Encoding) -> Result<UploadedFile, Error> {
         let auth = self.config.authorization()?;
-        let path = upload.path().map(Path::to_path_buf);
-        let mut upload = upload.check()?;
-        let mut source = upload
-            .source
-            .prepare(upload.length, upload.spool)
-            .map_err(|e| with_path(e, path.as_deref()))?;
-        if encoding == Encoding::Base64 {
-            check_base64_length(source.len())?;
-        }
-        let cannot_repeat = if !source.is_repeatable() {
-            Some(NotRetried::SourceNotRepeatable)
-        } else if upload.file_name.is_none() {
-            Some(NotRetried::NoFileName)
-        } else {
-            None
-        };
+        let mut upload = upload.check(encoding)?;
+        let path = upload.path.take();
         let fields = Fields {
             upload_path: &upload.upload_path,
             file_name: upload.file_name.as_deref(),
             content_type: upload.content_type.as_deref(),
         };
-        let progress = &mut upload.progress;
-        self.config
-            .retry
-            .run(cannot_repeat, &mut upload.events, |attempt, events| {
+        let (source, progress) = (&mut upload.source, &mut upload.progress);
+        self.config.retry.run(
+            upload.cannot_repeat,
+            &mut upload.events,
+            |attempt, events| {
                 let opened = source.open()?;
                 let progress = progress.as_mut().map(|p| &mut **p as ProgressRef<'_>);
                 let mut payload = Payload::new(opened, progress);
@@ -212,7 +201,8 @@ impl Client {
                 let reply_from = payload.done_at().unwrap_or_else(Instant::now);
 
                 self.judge(response, &sent, fields.upload_path, reply_from)
-            })
+            },
+        )
     }
 
     /// POSTs `body` to `endpoint` under the base URL, by length when `length` is known, else chunked.

@@ -3,12 +3,13 @@
 
 use std::fmt;
 use std::io::{Read, Seek};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use crate::body::Encoding;
 use crate::config::http_authority;
 use crate::observe::{EventFn, Progress, ProgressFn};
-use crate::source::Given;
-use crate::{Error, Event};
+use crate::source::{Given, Source};
+use crate::{Error, Event, NotRetried};
 
 /// The largest source the base64 endpoint takes: 10 MB, the service's limit. Larger files go to the
 /// stream endpoint.
@@ -46,16 +47,18 @@ pub struct Upload<'a> {
     spool: bool,
 }
 
-/// An upload once checked, taken apart for the client.
+/// An upload once checked, its source prepared, taken apart for the client.
 pub(crate) struct Checked<'a> {
-    pub source: Given<'a>,
+    pub source: Source<'a>,
+    /// The local file, for errors that come without it.
+    pub path: Option<PathBuf>,
     pub upload_path: String,
     pub file_name: Option<String>,
     pub content_type: Option<String>,
-    pub length: Option<u64>,
     pub progress: Option<ProgressFn<'a>>,
     pub events: Option<EventFn<'a>>,
-    pub spool: bool,
+    /// Why the upload may not be sent again, if it may not.
+    pub cannot_repeat: Option<NotRetried>,
 }
 
 impl<'a> Upload<'a> {
@@ -161,11 +164,6 @@ impl<'a> Upload<'a> {
         self
     }
 
-    /// The local file, when the source is one.
-    pub(crate) fn path(&self) -> Option<&Path> {
-        self.source.path()
-    }
-
     /// Checks everything that can be checked without opening the source, and takes the upload
     /// apart for the client.
     /// Checks the upload path, the file name (given, or the file's own) and the content type, as
@@ -202,17 +200,32 @@ impl<'a> Upload<'a> {
         Ok((upload_path, file_name))
     }
 
-    pub(crate) fn check(self) -> Result<Checked<'a>, Error> {
+    /// Checks everything about the upload before anything is sent: the names and the content
+    /// type, then the source, prepared for its attempts (a file looked at, a pipe opened once, a
+    /// reader spooled when asked), and for the base64 endpoint its length.
+    pub(crate) fn check(self, encoding: Encoding) -> Result<Checked<'a>, Error> {
         let (upload_path, file_name) = self.names()?;
+        let path = self.source.path().map(Path::to_path_buf);
+        let source = self.source.prepare(self.length, self.spool)?;
+        if encoding == Encoding::Base64 {
+            check_base64_length(source.len())?;
+        }
+        let cannot_repeat = if !source.is_repeatable() {
+            Some(NotRetried::SourceNotRepeatable)
+        } else if file_name.is_none() {
+            Some(NotRetried::NoFileName)
+        } else {
+            None
+        };
         Ok(Checked {
-            source: self.source,
+            source,
+            path,
             upload_path,
             file_name,
             content_type: self.content_type,
-            length: self.length,
             progress: self.progress,
             events: self.events,
-            spool: self.spool,
+            cannot_repeat,
         })
     }
 }
@@ -266,6 +279,8 @@ pub(crate) struct CheckedUrl<'a> {
     pub upload_path: String,
     pub file_name: Option<String>,
     pub events: Option<EventFn<'a>>,
+    /// Without a file name a repeat could store a second copy.
+    pub cannot_repeat: Option<NotRetried>,
 }
 
 impl<'a> UrlUpload<'a> {
@@ -322,6 +337,7 @@ impl<'a> UrlUpload<'a> {
         Ok(CheckedUrl {
             file_url: self.file_url,
             upload_path,
+            cannot_repeat: self.file_name.is_none().then_some(NotRetried::NoFileName),
             file_name: self.file_name,
             events: self.events,
         })
@@ -431,7 +447,7 @@ fn check_remote_url(url: &str) -> Result<(), Error> {
 
 /// Checks a source's length for the base64 endpoint, known before anything is sent: at least 1
 /// byte, at most [`BASE64_MAX`].
-pub(crate) fn check_base64_length(len: Option<u64>) -> Result<u64, Error> {
+fn check_base64_length(len: Option<u64>) -> Result<u64, Error> {
     match len {
         None => Err(Error::invalid(
             "the base64 endpoint needs a source of known length: set Upload::length, or use \
@@ -500,7 +516,7 @@ mod tests {
 
     #[test]
     fn file_name_defaults_to_the_path() {
-        let name = |u: Upload<'_>| u.check().map(|c| c.file_name);
+        let name = |u: Upload<'_>| u.names().map(|(_, name)| name);
         assert_eq!(
             name(Upload::file("dir/photo.jpg", "p")).unwrap(),
             Some("photo.jpg".into())
@@ -518,13 +534,13 @@ mod tests {
     fn a_name_that_is_not_utf8_needs_an_explicit_one() {
         use std::os::unix::ffi::OsStrExt;
         let path = Path::new(std::ffi::OsStr::from_bytes(b"dir/caf\xe9.txt"));
-        let err = Upload::file(path, "p").check().err().unwrap();
+        let err = Upload::file(path, "p").names().err().unwrap();
         assert!(err.to_string().contains("not UTF-8"), "{err}");
-        let checked = Upload::file(path, "p")
+        let (_, name) = Upload::file(path, "p")
             .file_name("cafe.txt")
-            .check()
+            .names()
             .unwrap();
-        assert_eq!(checked.file_name.as_deref(), Some("cafe.txt"));
+        assert_eq!(name.as_deref(), Some("cafe.txt"));
     }
 
     #[test]
