@@ -14,8 +14,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -23,19 +22,10 @@ use std::time::{Duration, Instant};
 
 use kie_upload::{Client, Upload};
 
+mod common;
+use common::{env_or, make_file, median, peak_memory, print_peak_memory};
+
 const KEY: &str = "bench-key";
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 /// A server that reads each request's body, counts it, and answers with a success whose `fileSize`
 /// is `reported`. Keep-alive, a thread a connection.
@@ -190,23 +180,6 @@ fn ureq_form_upload(agent: &ureq::Agent, url: &str, path: &Path) {
     response.body_mut().read_to_vec().unwrap();
 }
 
-fn make_file(dir: &Path, name: &str, len: usize) -> PathBuf {
-    let path = dir.join(name);
-    let mut out = io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    // One varied block, written again and again: the bytes' values do not matter to a socket.
-    let block: Vec<u8> = (0..1u32 << 20)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect();
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(block.len());
-        out.write_all(&block[..n]).unwrap();
-        left -= n;
-    }
-    out.flush().unwrap();
-    path
-}
-
 /// In a child process: one upload, then the peak resident memory from the kernel.
 fn child(mode: &str) {
     let url = std::env::var("KIE_BENCH_URL").unwrap();
@@ -216,38 +189,7 @@ fn child(mode: &str) {
         _ => Upload::reader(io::stdin(), "bench").file_name("pipe.bin"),
     };
     client.upload(upload).unwrap();
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let hwm = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .unwrap_or("VmHWM: 0 kB");
-    println!("{hwm}");
-}
-
-/// Peak memory in KiB of a child process that uploads `path` from the file or through a pipe.
-fn peak_memory(sink: &Sink, path: &Path, mode: &str) -> u64 {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command
-        .env("KIE_BENCH_CHILD", mode)
-        .env("KIE_BENCH_URL", &sink.url)
-        .env("KIE_BENCH_PATH", path)
-        .stdout(Stdio::piped());
-    if mode == "pipe" {
-        command.stdin(Stdio::piped());
-    }
-    let mut child = command.spawn().unwrap();
-    if mode == "pipe" {
-        let mut stdin = child.stdin.take().unwrap();
-        let mut file = std::fs::File::open(path).unwrap();
-        io::copy(&mut file, &mut stdin).unwrap();
-    }
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "the child upload failed");
-    String::from_utf8_lossy(&output.stdout)
-        .split_whitespace()
-        .nth(1)
-        .and_then(|kb| kb.parse().ok())
-        .unwrap_or(0)
+    print_peak_memory();
 }
 
 fn main() {
@@ -321,7 +263,7 @@ fn main() {
         for mode in ["file", "pipe"] {
             sink.reported
                 .store(std::fs::metadata(path).unwrap().len(), Ordering::SeqCst);
-            let kib = peak_memory(&sink, path, mode);
+            let kib = peak_memory(&[("KIE_BENCH_URL", sink.url.as_ref())], path, mode);
             println!(
                 "  {label:<10} from a {mode:<5} {:>7.1} MiB",
                 kib as f64 / 1024.0

@@ -42,6 +42,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use kie_upload::{Client, Upload};
+
+mod common;
+use common::{env_or, make_file, median, peak_memory, print_peak_memory};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,
@@ -61,18 +64,6 @@ const SERVER_BUFFER: usize = 256 << 10;
 
 /// The largest TLS record on the wire: 16 KiB of data, its header, tag and padding.
 const MAX_RECORD: usize = (16 << 10) + 256 + 5;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median<T: PartialOrd + Copy>(mut v: Vec<T>) -> T {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
 
 /// The smallest and largest of a list, for printing a range.
 fn range(v: &[f64]) -> (f64, f64) {
@@ -576,23 +567,6 @@ fn find_cli() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn make_file(dir: &Path, name: &str, len: usize) -> PathBuf {
-    let path = dir.join(name);
-    let mut out = io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    // One varied block, written again and again: the bytes' values do not matter to a cipher.
-    let block: Vec<u8> = (0..1u32 << 20)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect();
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(block.len());
-        out.write_all(&block[..n]).unwrap();
-        left -= n;
-    }
-    out.flush().unwrap();
-    path
-}
-
 /// In a child process: one upload, then the peak resident memory from the kernel.
 fn child(mode: &str) {
     let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"));
@@ -616,41 +590,8 @@ fn child(mode: &str) {
         client.upload(upload).unwrap();
     }
     let elapsed = started.elapsed();
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let hwm = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .unwrap_or("VmHWM: 0 kB");
-    println!("{hwm}");
+    print_peak_memory();
     eprintln!("{mode}: {elapsed:.2?}");
-}
-
-/// Peak memory in KiB of a child process that uploads `path` from the file or through a pipe.
-fn peak_memory(sink: &Sink, ca: &Path, path: &Path, mode: &str) -> u64 {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command
-        .env("KIE_BENCH_CHILD", mode)
-        .env("KIE_BENCH_URL", &sink.url)
-        .env("KIE_BENCH_CA", ca)
-        .env("KIE_BENCH_PATH", path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    if mode == "pipe" {
-        command.stdin(Stdio::piped());
-    }
-    let mut child = command.spawn().unwrap();
-    if mode == "pipe" {
-        let mut stdin = child.stdin.take().unwrap();
-        let mut file = std::fs::File::open(path).unwrap();
-        io::copy(&mut file, &mut stdin).unwrap();
-    }
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "the child upload failed");
-    String::from_utf8_lossy(&output.stdout)
-        .split_whitespace()
-        .nth(1)
-        .and_then(|kb| kb.parse().ok())
-        .unwrap_or(0)
 }
 
 /// The CPU time (user and system) of the calling thread so far, in seconds, 10 ms steps.
@@ -745,7 +686,11 @@ fn large(pki: &Pki, sink: &Sink, dir: &Path, size: usize, runs: usize) {
     for (label, path) in [("64 MiB", &small), ("full size", &big)] {
         for mode in ["file", "pipe"] {
             sink.report(std::fs::metadata(path).unwrap().len());
-            let kib = peak_memory(sink, &pki.ca_path, path, mode);
+            let envs = [
+                ("KIE_BENCH_URL", sink.url.as_ref()),
+                ("KIE_BENCH_CA", pki.ca_path.as_os_str()),
+            ];
+            let kib = peak_memory(&envs, path, mode);
             println!(
                 "    {label:<10} from a {mode:<5} {:>7.1} MiB",
                 kib as f64 / 1024.0
