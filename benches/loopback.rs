@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use kie_upload::{Client, Upload};
 
 mod common;
-use common::{env_or, make_file, median, peak_memory, print_peak_memory};
+use common::{env_or, make_file, median, peak_memory, print_peak_memory, write_raw_post};
 
 const KEY: &str = "bench-key";
 
@@ -131,21 +131,7 @@ fn client(url: &str) -> Client {
 fn raw_upload(url: &str, path: &Path) {
     let addr = url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(addr).unwrap();
-    let mut file = std::fs::File::open(path).unwrap();
-    let len = file.metadata().unwrap().len();
-    write!(
-        stream,
-        "POST /raw HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {len}\r\n\r\n"
-    )
-    .unwrap();
-    let mut buf = vec![0u8; 64 << 10];
-    loop {
-        let n = file.read(&mut buf).unwrap();
-        if n == 0 {
-            break;
-        }
-        stream.write_all(&buf[..n]).unwrap();
-    }
+    write_raw_post(&mut stream, addr, path, 64 << 10);
     read_reply(&mut stream);
 }
 

@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 use kie_upload::{Client, Upload};
 
 mod common;
-use common::{env_or, make_file, median, peak_memory, print_peak_memory};
+use common::{env_or, make_file, median, peak_memory, print_peak_memory, write_raw_post};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,
@@ -493,24 +493,10 @@ fn raw_upload(config: &Arc<rustls::ClientConfig>, url: &str, path: &Path) {
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
     let conn = rustls::ClientConnection::new(Arc::clone(config), name).unwrap();
     let mut stream = rustls::StreamOwned::new(conn, tcp);
-    let mut file = std::fs::File::open(path).unwrap();
-    let len = file.metadata().unwrap().len();
-    write!(
-        stream,
-        "POST /raw HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {len}\r\n\r\n"
-    )
-    .unwrap();
-    let mut buf = vec![0u8; 128 << 10];
-    loop {
-        let n = file.read(&mut buf).unwrap();
-        if n == 0 {
-            break;
-        }
-        stream.write_all(&buf[..n]).unwrap();
-    }
-    stream.flush().unwrap();
+    write_raw_post(&mut stream, addr, path, 128 << 10);
     // The reply's head and its small body: read until the JSON closes.
     let mut reply = Vec::new();
+    let mut buf = [0u8; 4096];
     while !reply.ends_with(b"}}") {
         let n = stream.read(&mut buf).unwrap();
         assert!(n > 0, "the server closed before its reply");

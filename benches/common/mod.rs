@@ -79,3 +79,25 @@ pub fn peak_memory(envs: &[(&str, &OsStr)], path: &Path, mode: &str) -> u64 {
         .and_then(|kb| kb.parse().ok())
         .unwrap_or(0)
 }
+
+/// Writes a bare `POST` of the file at `path` to `stream`, through a buffer of `buf_len` bytes: the
+/// baseline a client's upload is measured against.
+pub fn write_raw_post(stream: &mut impl Write, addr: &str, path: &Path, buf_len: usize) {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).unwrap();
+    let len = file.metadata().unwrap().len();
+    write!(
+        stream,
+        "POST /raw HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {len}\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = vec![0u8; buf_len];
+    loop {
+        let n = file.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        stream.write_all(&buf[..n]).unwrap();
+    }
+    stream.flush().unwrap();
+}
