@@ -161,7 +161,6 @@ impl Client {
     fn send(&self, upload: Upload<'_>, encoding: Encoding) -> Result<UploadedFile, Error> {
         let auth = self.config.authorization()?;
         let mut upload = upload.check(encoding)?;
-        let path = upload.path.take();
         let fields = Fields {
             upload_path: &upload.upload_path,
             file_name: upload.file_name.as_deref(),
@@ -175,9 +174,7 @@ impl Client {
                 let opened = source.open()?;
                 let progress = progress.as_mut().map(|p| &mut **p as ProgressRef<'_>);
                 let mut payload = Payload::new(opened, progress);
-                let mut body = encoding
-                    .frame(&fields, &mut payload)
-                    .map_err(|e| with_path(e, path.as_deref()))?;
+                let mut body = encoding.frame(&fields, &mut payload)?;
                 let (content_type, length) = (body.content_type.clone(), body.length);
                 let response = self.post(
                     attempt,
@@ -190,7 +187,7 @@ impl Client {
                 );
                 drop(body);
                 if let Some(error) = payload.take_error() {
-                    return Err(with_path(error, path.as_deref()));
+                    return Err(error);
                 }
                 let sent = Sent {
                     file: Some((payload.sent(), payload.is_whole())),
@@ -199,7 +196,6 @@ impl Client {
                 // The reply's deadline runs from the end of the body (or, when the server answered
                 // before it ended, from now).
                 let reply_from = payload.done_at().unwrap_or_else(Instant::now);
-
                 self.judge(response, &sent, fields.upload_path, reply_from)
             },
         )
@@ -303,15 +299,5 @@ impl Client {
                 Err(e) => Error::io(None, e),
             }
         })
-    }
-}
-
-/// Names the local file in an I/O error that came without it.
-fn with_path(error: Error, path: Option<&Path>) -> Error {
-    match path {
-        Some(path) if error.kind() == &ErrorKind::Io && error.path().is_none() => {
-            error.with_path(path)
-        }
-        _ => error,
     }
 }

@@ -3,6 +3,7 @@
 //! the source's own error for the client.
 
 use std::io::{self, Read};
+use std::path::Path;
 use std::time::Instant;
 
 use crate::observe::Progress;
@@ -43,6 +44,8 @@ enum State {
 /// optionally read ahead (to sniff the content type) and replayed.
 pub(crate) struct Payload<'s> {
     source: &'s mut (dyn Read + Send),
+    /// The local file, for the errors of the source's reads.
+    path: Option<&'s Path>,
     len: Option<u64>,
     /// Bytes read ahead by [`peek`](Self::peek), not yet emitted.
     ahead: Vec<u8>,
@@ -66,6 +69,7 @@ impl<'s> Payload<'s> {
         transport::clear_write_failed();
         Payload {
             source: opened.reader,
+            path: opened.path,
             len: opened.len,
             ahead: Vec::new(),
             ahead_pos: 0,
@@ -85,10 +89,7 @@ impl<'s> Payload<'s> {
         let want = self.len.map_or(n as u64, |len| len.min(n as u64));
         if let Err(e) = (&mut *self.source).take(want).read_to_end(&mut self.ahead) {
             self.state = State::Failed;
-            self.failure = Some(Failure::Source(e));
-            return Err(self
-                .take_error()
-                .unwrap_or_else(|| Error::new(ErrorKind::Io)));
+            return Err(Error::io(self.path, e));
         }
         Ok(&self.ahead)
     }
@@ -125,7 +126,7 @@ impl<'s> Payload<'s> {
     /// declared, or the upload was cancelled. A transport error seen afterwards is only a symptom.
     pub(crate) fn take_error(&mut self) -> Option<Error> {
         Some(match self.failure.take()? {
-            Failure::Source(e) => Error::io(None, e),
+            Failure::Source(e) => Error::io(self.path, e),
             Failure::Length { declared, actual } => {
                 Error::new(ErrorKind::SourceLengthMismatch { declared, actual })
             }
@@ -265,7 +266,11 @@ mod tests {
     use super::*;
 
     fn opened<'s>(src: &'s mut (dyn Read + Send), len: Option<u64>) -> Opened<'s> {
-        Opened { reader: src, len }
+        Opened {
+            reader: src,
+            path: None,
+            len,
+        }
     }
 
     fn drain(p: &mut Payload<'_>, chunk: usize) -> io::Result<Vec<u8>> {

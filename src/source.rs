@@ -52,10 +52,15 @@ enum Kind<'a> {
     /// A regular file, opened anew for each attempt.
     File {
         path: PathBuf,
+        /// The size when prepared; each attempt measures the file it opens again.
+        size: u64,
         open: Option<File>,
     },
     /// A pipe, FIFO or device named by a path: opened once, read once.
-    Stream(File),
+    Stream {
+        path: PathBuf,
+        file: File,
+    },
     /// Bytes in memory, and what an attempt has left of them.
     Bytes {
         all: &'a [u8],
@@ -73,6 +78,8 @@ enum Kind<'a> {
 /// The source opened for one attempt.
 pub(crate) struct Opened<'s> {
     pub reader: &'s mut (dyn Read + Send),
+    /// The local file, when the source is one: named in the errors of its reads.
+    pub path: Option<&'s Path>,
     /// The length when known: the body then carries a `Content-Length`.
     pub len: Option<u64>,
 }
@@ -91,10 +98,14 @@ impl<'a> Given<'a> {
                     )));
                 }
                 if meta.is_file() {
-                    Kind::File { path, open: None }
+                    Kind::File {
+                        path,
+                        size: meta.len(),
+                        open: None,
+                    }
                 } else {
                     let file = File::open(&path).map_err(|e| Error::io(Some(&path), e))?;
-                    Kind::Stream(file)
+                    Kind::Stream { path, file }
                 }
             }
             Given::Bytes(bytes) => {
@@ -159,19 +170,16 @@ impl Source<'_> {
     /// reader's range.
     pub(crate) fn len(&self) -> Option<u64> {
         self.declared.or(match &self.kind {
-            Kind::File { path, .. } => std::fs::metadata(path)
-                .ok()
-                .map(|m| m.len())
-                .filter(|&n| n > 0),
+            Kind::File { size, .. } => Some(*size).filter(|&n| n > 0),
             Kind::Bytes { all, .. } => Some(all.len() as u64),
             Kind::Seekable { start, end, .. } => Some(end - start),
-            Kind::Stream(_) | Kind::Reader(_) => None,
+            Kind::Stream { .. } | Kind::Reader(_) => None,
         })
     }
 
     /// Whether the source can be read again for a retry.
     pub(crate) fn is_repeatable(&self) -> bool {
-        !matches!(self.kind, Kind::Stream(_) | Kind::Reader(_))
+        !matches!(self.kind, Kind::Stream { .. } | Kind::Reader(_))
     }
 
     /// Opens the source for one attempt: a regular file is opened and measured, the bytes are read
@@ -179,22 +187,25 @@ impl Source<'_> {
     pub(crate) fn open(&mut self) -> Result<Opened<'_>, Error> {
         let declared = self.declared;
         Ok(match &mut self.kind {
-            Kind::File { path, open } => {
+            Kind::File { path, open, .. } => {
                 let file = File::open(&*path).map_err(|e| Error::io(Some(path), e))?;
                 let size = file.metadata().map_err(|e| Error::io(Some(path), e))?.len();
                 Opened {
                     reader: open.insert(file),
+                    path: Some(path),
                     len: declared.or((size > 0).then_some(size)),
                 }
             }
-            Kind::Stream(file) => Opened {
+            Kind::Stream { path, file } => Opened {
                 reader: file,
+                path: Some(path),
                 len: declared,
             },
             Kind::Bytes { all, left } => {
                 *left = all;
                 Opened {
                     reader: left,
+                    path: None,
                     len: Some(all.len() as u64),
                 }
             }
@@ -204,11 +215,13 @@ impl Source<'_> {
                     .map_err(|e| Error::io(None, e))?;
                 Opened {
                     len: declared.or(Some(*end - *start)),
+                    path: None,
                     reader: reader.as_read(),
                 }
             }
             Kind::Reader(reader) => Opened {
                 reader: &mut **reader,
+                path: None,
                 len: declared,
             },
         })

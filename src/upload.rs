@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::io::{Read, Seek};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::body::Encoding;
 use crate::config::http_authority;
@@ -50,8 +50,6 @@ pub struct Upload<'a> {
 /// An upload once checked, its source prepared, taken apart for the client.
 pub(crate) struct Checked<'a> {
     pub source: Source<'a>,
-    /// The local file, for errors that come without it.
-    pub path: Option<PathBuf>,
     pub upload_path: String,
     pub file_name: Option<String>,
     pub content_type: Option<String>,
@@ -205,7 +203,6 @@ impl<'a> Upload<'a> {
     /// reader spooled when asked), and for the base64 endpoint its length.
     pub(crate) fn check(self, encoding: Encoding) -> Result<Checked<'a>, Error> {
         let (upload_path, file_name) = self.names()?;
-        let path = self.source.path().map(Path::to_path_buf);
         let source = self.source.prepare(self.length, self.spool)?;
         if encoding == Encoding::Base64 {
             check_base64_length(source.len())?;
@@ -219,7 +216,6 @@ impl<'a> Upload<'a> {
         };
         Ok(Checked {
             source,
-            path,
             upload_path,
             file_name,
             content_type: self.content_type,

@@ -283,6 +283,7 @@ mod tests {
             let mut payload = Payload::new(
                 Opened {
                     reader: &mut src,
+                    path: None,
                     len: Some(len as u64),
                 },
                 None,

@@ -121,6 +121,7 @@ pub fn bench_multipart<T>(
 ) -> T {
     let opened = crate::source::Opened {
         reader: source,
+        path: None,
         len,
     };
     let mut payload = Payload::new(opened, None);

@@ -219,6 +219,7 @@ mod tests {
         let mut payload = Payload::new(
             Opened {
                 reader: &mut src,
+                path: None,
                 len,
             },
             None,
