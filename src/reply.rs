@@ -69,23 +69,12 @@ pub(crate) fn judge(
     }
     let body = read_capped(response.body_mut(), status, ctx.deadline)?;
     let text = String::from_utf8_lossy(body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&body));
-    // Cut the key out of the raw text, and again out of each string once JSON has decoded it (a
-    // `\u0025` in JSON is a `%` that may start a percent-encoded key).
+    // The key is cut out of the raw text here (for pages that are not JSON), and out of each JSON
+    // string once decoded by `parse` (a `\u0025` is a `%` that may start a percent-encoded key).
     let text = redact(&text, ctx.key);
-    let clean = |s: &mut String| {
-        if let Cow::Owned(cleaned) = redact(s, ctx.key) {
-            *s = cleaned;
-        }
-    };
-    let (mut file, reported) = match parse(status, &text, ctx.upload_path) {
+    let (mut file, reported) = match parse(status, &text, ctx.upload_path, ctx.key) {
         Ok(parsed) => parsed,
-        Err(mut kind) => {
-            if let ErrorKind::Service { msg: text, .. }
-            | ErrorKind::Http { excerpt: text, .. }
-            | ErrorKind::BadReply { reason: text, .. } = &mut kind
-            {
-                clean(text);
-            }
+        Err(kind) => {
             let kind = match kind {
                 kind if sent.chunked && wants_length(&kind) => ErrorKind::LengthRequired { status },
                 kind => kind,
@@ -93,15 +82,6 @@ pub(crate) fn judge(
             return Err(Error::new(kind).with_retry_after(retry_after));
         }
     };
-    for text in [
-        &mut file.file_name,
-        &mut file.file_path,
-        &mut file.download_url,
-        &mut file.mime_type,
-        &mut file.uploaded_at,
-    ] {
-        clean(text);
-    }
 
     if let Some((_, false)) = sent.file {
         return Err(Error::new(ErrorKind::Transport).with_source(io::Error::new(
@@ -161,10 +141,14 @@ fn parse(
     status: u16,
     text: &str,
     upload_path: &str,
+    key: &str,
 ) -> Result<(UploadedFile, Option<u64>), ErrorKind> {
     let ok_status = (200..300).contains(&status);
     let value: Map<String, Value> = match serde_json::from_str(text) {
-        Ok(Value::Object(map)) => map,
+        Ok(Value::Object(mut map)) => {
+            map.values_mut().for_each(|v| redact_strings(v, key));
+            map
+        }
         _ if !ok_status => {
             return Err(ErrorKind::Http {
                 status,
@@ -236,6 +220,20 @@ fn parse(
         return Err(bad("a success without `data`"));
     };
     stored_file(data, upload_path).map_err(|why| bad(&why))
+}
+
+/// Cuts the key out of every string in `value`, as JSON decoded it.
+fn redact_strings(value: &mut Value, key: &str) {
+    match value {
+        Value::String(text) => {
+            if let Cow::Owned(clean) = redact(text, key) {
+                *text = clean;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| redact_strings(v, key)),
+        Value::Object(map) => map.values_mut().for_each(|v| redact_strings(v, key)),
+        _ => {}
+    }
 }
 
 /// The stored file described by a success's `data`, in either documented shape.
@@ -416,11 +414,11 @@ mod tests {
         "expiresAt": "2025-01-02T12:00:00.000Z"}}"#;
 
     fn ok(status: u16, body: &str) -> (UploadedFile, Option<u64>) {
-        parse(status, body, "sent/path").unwrap_or_else(|e| panic!("{e:?}: {body}"))
+        parse(status, body, "sent/path", "").unwrap_or_else(|e| panic!("{e:?}: {body}"))
     }
 
     fn err(status: u16, body: &str) -> ErrorKind {
-        match parse(status, body, "sent/path") {
+        match parse(status, body, "sent/path", "") {
             Err(kind) => kind,
             Ok(file) => panic!("a success: {file:?} from {body}"),
         }
@@ -712,7 +710,7 @@ mod tests {
             }
             let body = Value::Object(reply.clone()).to_string();
             let status = [200u16, 201, 400, 401, 500][rng.below(5)];
-            if let Ok((file, size)) = parse(status, &body, "p") {
+            if let Ok((file, size)) = parse(status, &body, "p", "") {
                 successes += 1;
                 assert!((200..300).contains(&status), "round {round}: {body}");
                 let success = reply.get("success");
@@ -776,7 +774,7 @@ mod tests {
             }
             let status = [200u16, 201, 400, 401, 429, 500, 502][rng.below(7)];
             let text = String::from_utf8_lossy(&body);
-            if let Ok((file, _)) = parse(status, &text, "p") {
+            if let Ok((file, _)) = parse(status, &text, "p", "") {
                 assert!((200..300).contains(&status), "round {round}");
                 let v: Value = serde_json::from_str(&text).unwrap();
                 let code_200 = v.get("code").and_then(whole_number) == Some(200);
