@@ -49,8 +49,7 @@ impl Client {
         jobs: usize,
         mut on_result: impl FnMut(usize, Result<UploadedFile, Error>) + Send,
     ) {
-        let uploads: Vec<Mutex<Option<Upload<'a>>>> =
-            uploads.into_iter().map(|u| Mutex::new(Some(u))).collect();
+        let uploads: Vec<Upload<'a>> = uploads.into_iter().collect();
         let mut panicked = None;
         let mut hand_over = |i: usize, outcome: Outcome| match outcome {
             Ok(result) => on_result(i, result),
@@ -61,11 +60,14 @@ impl Client {
         let workers = jobs.max(1).min(uploads.len());
         let mut late_panic = None;
         if workers <= 1 {
-            for (i, slot) in uploads.into_iter().enumerate() {
-                hand_over(i, self.upload_catching(take(slot)));
+            for (i, upload) in uploads.into_iter().enumerate() {
+                hand_over(i, self.upload_catching(upload));
             }
         } else {
-            late_panic = self.run_workers(&uploads, workers, &mut hand_over);
+            // Each worker takes the next upload out of its slot.
+            let slots: Vec<Mutex<Option<Upload<'a>>>> =
+                uploads.into_iter().map(|u| Mutex::new(Some(u))).collect();
+            late_panic = self.run_workers(&slots, workers, &mut hand_over);
         }
         if let Some(payload) = panicked.or(late_panic) {
             panic::resume_unwind(payload);
@@ -178,10 +180,4 @@ impl Baton<'_> {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Nothing panics while holding these locks; a poisoned one still holds a sound value.
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn take<T>(slot: Mutex<Option<T>>) -> T {
-    slot.into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .expect("every slot is filled")
 }
