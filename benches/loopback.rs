@@ -23,9 +23,10 @@ use std::time::{Duration, Instant};
 use kie_upload::{Client, Upload};
 
 mod common;
-use common::{env_or, make_file, median, peak_memory, print_peak_memory, write_raw_post};
-
-const KEY: &str = "bench-key";
+use common::{
+    env_or, make_file, median, peak_memory, print_peak_memory, ureq_form_upload, write_raw_post,
+    KEY,
+};
 
 /// A server that reads each request's body, counts it, and answers with a success whose `fileSize`
 /// is `reported`. Keep-alive, a thread a connection.
@@ -151,19 +152,6 @@ fn read_reply(stream: &mut TcpStream) {
     }
     let mut body = vec![0u8; length];
     reader.read_exact(&mut body).unwrap();
-}
-
-fn ureq_form_upload(agent: &ureq::Agent, url: &str, path: &Path) {
-    let form = ureq::unversioned::multipart::Form::new()
-        .text("uploadPath", "bench")
-        .file("file", path)
-        .unwrap();
-    let mut response = agent
-        .post(format!("{url}/api/file-stream-upload"))
-        .header("Authorization", format!("Bearer {KEY}"))
-        .send(form)
-        .unwrap();
-    response.body_mut().read_to_vec().unwrap();
 }
 
 /// In a child process: one upload, then the peak resident memory from the kernel.

@@ -44,7 +44,10 @@ use std::time::{Duration, Instant};
 use kie_upload::{Client, Upload};
 
 mod common;
-use common::{env_or, make_file, median, peak_memory, print_peak_memory, write_raw_post};
+use common::{
+    env_or, make_file, median, peak_memory, print_peak_memory, ureq_form_upload, write_raw_post,
+    KEY,
+};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,
@@ -55,8 +58,6 @@ use rustls::unbuffered::{
     AppDataRecord, ConnectionState, EncodeError, EncryptError, UnbufferedStatus,
 };
 use rustls::ServerConfig;
-
-const KEY: &str = "k";
 
 /// What the server reads the socket into: big, so that neither the server's system calls nor its
 /// loop limit what a client can send.
@@ -455,20 +456,6 @@ fn ureq_agent(ca_der: &CertificateDer<'static>) -> ureq::Agent {
         .tls_config(tls)
         .build()
         .into()
-}
-
-fn ureq_form_upload(agent: &ureq::Agent, url: &str, path: &Path) {
-    let form = ureq::unversioned::multipart::Form::new()
-        .text("uploadPath", "bench")
-        .file("file", path)
-        .unwrap();
-    let mut response = agent
-        .post(format!("{url}/api/file-stream-upload"))
-        .header("Authorization", format!("Bearer {KEY}"))
-        .send(form)
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.body_mut().read_to_vec().unwrap();
 }
 
 /// The ceiling for a client that encrypts with rustls: the file's bytes (no multipart framing)

@@ -9,6 +9,9 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// The key the benches' clients send; the byte-counting servers do not check it.
+pub const KEY: &str = "bench-key";
+
 /// A whole number from the environment, or `default`.
 pub fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -100,4 +103,20 @@ pub fn write_raw_post(stream: &mut impl Write, addr: &str, path: &Path, buf_len:
         stream.write_all(&buf[..n]).unwrap();
     }
     stream.flush().unwrap();
+}
+
+/// One upload of the file at `path` with ureq's own multipart form, the peer the benches compare
+/// against, through `agent` (which trusts the server's CA when `url` is https).
+pub fn ureq_form_upload(agent: &ureq::Agent, url: &str, path: &Path) {
+    let form = ureq::unversioned::multipart::Form::new()
+        .text("uploadPath", "bench")
+        .file("file", path)
+        .unwrap();
+    let mut response = agent
+        .post(format!("{url}/api/file-stream-upload"))
+        .header("Authorization", format!("Bearer {KEY}"))
+        .send(form)
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.body_mut().read_to_vec().unwrap();
 }
