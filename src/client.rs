@@ -4,7 +4,7 @@
 //! (`Upload::check` in `upload.rs`, which has `source.rs` look at the file, open a pipe once or
 //! spool a reader). Then each attempt, under the retry policy (`retry.rs`): the source is opened
 //! (`source.rs`), wrapped in the payload (`payload.rs`), framed into a body (`body/`), posted here,
-//! and the reply judged (`reply.rs`).
+//! and the reply read (`reply.rs`) and judged (`envelope/`).
 
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -16,9 +16,11 @@ use ureq::SendBody;
 
 use crate::body::{url_json, Encoding, Fields, URL_ENDPOINT};
 use crate::config::{Config, EXPECT_ABOVE};
+use crate::envelope::Sent;
 use crate::observe::{emit, Event, EventFn};
 use crate::payload::{Payload, ProgressRef};
-use crate::reply::{self, excerpt, Context, Sent, MAX_REPLY};
+use crate::reply::{self, Context, MAX_REPLY};
+use crate::text::excerpt;
 use crate::{ClientBuilder, Error, ErrorKind, Upload, UploadedFile, UrlUpload};
 
 /// A client for the kie.ai File Upload API.
@@ -44,19 +46,14 @@ impl std::fmt::Debug for Client {
     }
 }
 
-impl ClientBuilder {
-    /// Checks the settings and builds the client: a missing or malformed key, a bad base URL, an
-    /// unreadable key or root certificate file, or a duration over
-    /// [`MAX_DURATION`](crate::MAX_DURATION) is refused with
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
-    pub fn build(self) -> Result<Client, Error> {
-        Ok(Client {
-            config: Arc::new(self.into_config(true)?),
-        })
-    }
-}
-
 impl Client {
+    /// A client with these checked settings.
+    pub(crate) fn with_config(config: Config) -> Client {
+        Client {
+            config: Arc::new(config),
+        }
+    }
+
     /// A client for the real service at [`DEFAULT_BASE_URL`](crate::DEFAULT_BASE_URL) with default
     /// settings (the proxy, if any, from the environment).
     ///
@@ -67,9 +64,7 @@ impl Client {
             .api_key(api_key)
             .into_config(false)
             .expect("the default settings are valid");
-        Client {
-            config: Arc::new(config),
-        }
+        Client::with_config(config)
     }
 
     /// A builder for any other settings.

@@ -1,5 +1,6 @@
-//! [`ClientBuilder`]: a client's settings and their checks (key, base URL, timeouts, retries, TLS,
-//! proxy), the environment they may come from, and the ureq agent they make.
+//! [`ClientBuilder`]: a client's settings (key, base URL, timeouts, retries, TLS, proxy), the
+//! environment they may come from, and the ureq agent they make. The checks of the settings are in
+//! `checks.rs`, the proxy's resolution in `proxy.rs`.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -8,9 +9,11 @@ use std::time::Duration;
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::Agent;
 
+use crate::checks::{check_api_key, check_base_url, check_durations};
+use crate::proxy::ProxySetting;
 use crate::retry::RetryPolicy;
 use crate::tls::TlsSettings;
-use crate::{transport, Error};
+use crate::{transport, Client, Error};
 
 /// The service's root, used unless a base URL is given.
 pub const DEFAULT_BASE_URL: &str = "https://kieai.redpandaai.co";
@@ -54,16 +57,6 @@ enum KeySource {
     File(PathBuf),
     /// Both `KIE_API_KEY` and `KIE_API_KEY_FILE` were set: an error unless a key is given in code.
     Conflict,
-}
-
-/// Where the proxy setting comes from.
-#[derive(Debug, Clone, Default)]
-enum ProxySetting {
-    /// `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY` (and `NO_PROXY`), read when the client is built.
-    #[default]
-    FromEnv,
-    Off,
-    Url(String),
 }
 
 /// The settings of a [`Client`](crate::Client): `Client::builder().api_key(key).build()?`.
@@ -274,6 +267,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Checks the settings and builds the client: a missing or malformed key, a bad base URL, an
+    /// unreadable key or root certificate file, or a duration over [`MAX_DURATION`] is refused
+    /// with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
+    pub fn build(self) -> Result<Client, Error> {
+        Ok(Client::with_config(self.into_config(true)?))
+    }
+
     /// Checks every setting and returns them with the agent they make. With `key_required` false,
     /// a missing or bad key is left for the first upload to report.
     pub(crate) fn into_config(self, key_required: bool) -> Result<Config, Error> {
@@ -294,35 +294,8 @@ impl ClientBuilder {
             self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
             self.allow_insecure_http,
         )?;
-        for (what, value) in [
-            ("connect timeout", self.timeouts.connect),
-            ("stall timeout", self.timeouts.stall),
-            ("reply timeout", self.timeouts.reply),
-            ("retry backoff", self.retry.backoff),
-        ] {
-            if value.is_zero() && what != "retry backoff" {
-                return Err(Error::invalid(format!(
-                    "the {what} is zero: give a positive duration"
-                )));
-            }
-            if value > MAX_DURATION {
-                return Err(Error::invalid(format!(
-                    "the {what} of {} s is over the maximum of {} s (a day)",
-                    value.as_secs(),
-                    MAX_DURATION.as_secs()
-                )));
-            }
-        }
-        let proxy = match self.proxy {
-            ProxySetting::FromEnv => ureq::Proxy::try_from_env(),
-            ProxySetting::Off => None,
-            // Not echoed: the caller has it, and it may carry the proxy's password.
-            ProxySetting::Url(url) => Some(ureq::Proxy::new(&url).map_err(|_| {
-                Error::invalid(
-                    "the proxy URL given is not a proxy URL such as http://proxy.local:3128",
-                )
-            })?),
-        };
+        check_durations(&self.timeouts, self.retry.backoff)?;
+        let proxy = self.proxy.resolve()?;
         let agent = Agent::config_builder()
             // Error statuses carry the service's message in the body: read it ourselves.
             .http_status_as_error(false)
@@ -403,79 +376,6 @@ fn read_key_file(path: &std::path::Path) -> Result<String, Error> {
     Ok(key)
 }
 
-pub(crate) fn check_api_key(key: &str) -> Result<(), Error> {
-    if key.trim().is_empty() {
-        return Err(Error::invalid(
-            "missing API key: set KIE_API_KEY or KIE_API_KEY_FILE, or pass one to Client::new \
-             (get one at https://kie.ai/api-key)",
-        ));
-    }
-    // Never echo the key: it may be a real one with a stray newline.
-    if key.chars().any(|c| c.is_control() || !c.is_ascii()) {
-        return Err(Error::invalid(
-            "the API key holds a control or non-ASCII character (a stray newline?): check KIE_API_KEY",
-        ));
-    }
-    Ok(())
-}
-
-/// The scheme (`true` for https) and the authority (`user@host:port`) of an absolute http or https
-/// URL given in lowercase; `None` for any other scheme.
-pub(crate) fn http_authority(lower: &str) -> Option<(bool, &str)> {
-    let (https, rest) = match lower.strip_prefix("https://") {
-        Some(rest) => (true, rest),
-        None => (false, lower.strip_prefix("http://")?),
-    };
-    Some((
-        https,
-        rest.split(['/', '?', '#']).next().unwrap_or_default(),
-    ))
-}
-
-/// Checks a base URL and returns it without a trailing `/`.
-fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<String, Error> {
-    let invalid = |why: &str| {
-        Err(Error::invalid(format!(
-            "base URL {url:?} {why}: give one like {DEFAULT_BASE_URL}"
-        )))
-    };
-    let lower = url.to_ascii_lowercase();
-    let Some((https, authority)) = http_authority(&lower) else {
-        return invalid("is not an http:// or https:// URL");
-    };
-    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return invalid("holds white space or a control character");
-    }
-    if url.contains(['?', '#']) {
-        return invalid("has a query or fragment");
-    }
-    if authority.contains('@') {
-        return invalid("carries credentials; the API key is the only credential");
-    }
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default()
-    } else {
-        authority.split(':').next().unwrap_or_default()
-    };
-    if host.is_empty() {
-        return invalid("has no host");
-    }
-    // Only `localhost` itself and literal loopback addresses: a name such as `evil.localhost` would
-    // go to the resolver, which may send it anywhere.
-    let loopback = host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if !https && !loopback && !allow_insecure_http {
-        return Err(Error::invalid(format!(
-            "base URL {url:?} is plain http to a host other than localhost or a loopback address, \
-             which would send the API key in clear text: use https, or opt in with \
-             ClientBuilder::allow_insecure_http(true)"
-        )));
-    }
-    Ok(url.trim_end_matches('/').to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,44 +386,6 @@ mod tests {
             Err(e) if matches!(e.kind(), ErrorKind::InvalidInput { .. }) => e.to_string(),
             other => panic!("expected InvalidInput, got {other:?}"),
         }
-    }
-
-    #[test]
-    fn base_urls() {
-        assert_eq!(
-            check_base_url("https://kieai.redpandaai.co/", false).unwrap(),
-            "https://kieai.redpandaai.co"
-        );
-        assert_eq!(
-            check_base_url("http://127.0.0.1:8787/proxy/kie", false).unwrap(),
-            "http://127.0.0.1:8787/proxy/kie"
-        );
-        check_base_url("http://localhost:1", false).unwrap();
-        check_base_url("http://[::1]:8080", false).unwrap();
-        check_base_url("http://127.5.6.7", false).unwrap();
-        check_base_url("http://example.com", true).unwrap();
-        for bad in [
-            "http://example.com",
-            "http://10.0.0.1:80",
-            "http://evil.localhost",
-            "http://localhost.evil.com",
-            "ftp://x",
-            "kieai.redpandaai.co",
-            "https://",
-            "https://user:pw@host",
-            "https://host/?q=1",
-            "https://ho st",
-        ] {
-            invalid(check_base_url(bad, false));
-        }
-    }
-
-    #[test]
-    fn key_errors_do_not_echo_the_key() {
-        let err = check_api_key("sk-secret\n").unwrap_err();
-        assert!(!err.to_string().contains("sk-secret"));
-        assert!(check_api_key("  ").is_err());
-        check_api_key("abc123").unwrap();
     }
 
     #[test]

@@ -120,13 +120,16 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
+mod checks;
 mod client;
 mod config;
+mod envelope;
 mod error;
 mod mime;
 mod observe;
 mod parallel;
 mod payload;
+mod proxy;
 mod random;
 mod reply;
 mod retry;

@@ -1,11 +1,12 @@
-//! The retry policy: which failures are tried again, how long to wait, and how the error after the
-//! last attempt says what happened.
+//! The retry policy: which failures are tried again, how long to wait (a server's `Retry-After`
+//! read here too), and how the error after the last attempt says what happened.
 
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::observe::{emit, Event, EventFn};
 use crate::random::random_u64;
+use crate::time;
 use crate::{Error, NotRetried};
 
 /// The longest wait a `Retry-After` header can impose.
@@ -87,6 +88,16 @@ impl RetryPolicy {
 /// A number in [0, 1).
 fn jitter() -> f64 {
     (random_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Reads a `Retry-After` value: whole seconds, or an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = time::parse_http_date(value)?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -201,5 +212,21 @@ mod tests {
             Duration::from_secs(3)
         );
         assert_eq!(p.delay(1, Some(Duration::from_secs(3600))), MAX_RETRY_AFTER);
+    }
+
+    #[test]
+    fn reads_retry_after() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_767);
+        assert_eq!(parse_retry_after(" 5 ", now), Some(Duration::from_secs(5)));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-3", now), None);
     }
 }

@@ -1,5 +1,5 @@
-//! Text that comes from the network, made safe: the API key cut out of it, and characters that could
-//! steer a terminal escaped before it is shown.
+//! Text that comes from the network, made safe: the API key cut out of it, characters that could
+//! steer a terminal escaped before it is shown, and a page cut to a short excerpt.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -183,6 +183,58 @@ fn is_hidden(c: char) -> bool {
         )
 }
 
+/// A short excerpt of a body that is not the service's JSON: the page's title when it has one,
+/// markup and runs of white space removed, at most 160 characters.
+pub(crate) fn excerpt(text: &str) -> String {
+    let text = &text[..floor_char_boundary(text, 16 * 1024)];
+    // Prefer the page's title when it has one; a proxy's error page says what it is there.
+    let lower = text.to_ascii_lowercase();
+    let source = match (lower.find("<title>"), lower.find("</title>")) {
+        (Some(a), Some(b)) if b > a + 7 => &text[a + 7..b],
+        _ => text,
+    };
+    const MAX_CHARS: usize = 160;
+    let mut out = String::new();
+    let mut count = 0;
+    let mut in_tag = false;
+    let mut space = false;
+    for c in source.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                space = true;
+            }
+            _ if in_tag => {}
+            c if c.is_whitespace() || c.is_control() => space = true,
+            c => {
+                let gap = space && count > 0;
+                if count + usize::from(gap) >= MAX_CHARS {
+                    out.push('…');
+                    break;
+                }
+                if gap {
+                    out.push(' ');
+                    count += 1;
+                }
+                space = false;
+                out.push(c);
+                count += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The largest char boundary at or below `at`.
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +294,16 @@ mod tests {
             "x\\u{202e}y\\u{200b}z\\u{2066}"
         );
         assert!(matches!(printable("plain ünï 名.txt"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn excerpt_is_short_and_printable() {
+        let long = "x\u{7}y ".repeat(500);
+        let e = excerpt(&long);
+        assert!(e.chars().count() <= 161);
+        assert!(!e.chars().any(char::is_control));
+        // A multi-byte character across the 16 KiB cut is not split.
+        let wide = "é".repeat(10_000);
+        assert!(!excerpt(&wide).is_empty());
     }
 }

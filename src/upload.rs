@@ -1,12 +1,14 @@
-//! What to upload and where ([`Upload`], [`UrlUpload`]), and every check of that input, made before
-//! anything is opened or sent.
+//! What to upload and where ([`Upload`], [`UrlUpload`]), checked before anything is opened or sent
+//! (the checks themselves are in `checks.rs`).
 
 use std::fmt;
 use std::io::{Read, Seek};
 use std::path::Path;
 
 use crate::body::Encoding;
-use crate::config::http_authority;
+use crate::checks::{
+    check_base64_length, check_content_type, check_file_name, check_remote_url, check_upload_path,
+};
 use crate::observe::{EventFn, Progress, ProgressFn};
 use crate::source::{Given, Source};
 use crate::{Error, Event, NotRetried};
@@ -367,100 +369,6 @@ fn name_of(path: &Path) -> Result<String, Error> {
     }
 }
 
-/// Checks an upload path and returns it without leading and trailing `/`.
-pub(crate) fn check_upload_path(upload_path: &str) -> Result<&str, Error> {
-    let trimmed = upload_path.trim_matches('/');
-    if trimmed.trim().is_empty() {
-        return Err(Error::invalid(
-            "empty upload path: give a destination folder such as \"uploads\"",
-        ));
-    }
-    if let Some(c) = trimmed.chars().find(|c| c.is_control()) {
-        return Err(Error::invalid(format!(
-            "upload path {trimmed:?} holds the control character {c:?}: remove it"
-        )));
-    }
-    if trimmed.split(['/', '\\']).any(|seg| seg == "..") {
-        return Err(Error::invalid(format!(
-            "upload path {trimmed:?} has a `..` segment: give a plain folder path"
-        )));
-    }
-    Ok(trimmed)
-}
-
-/// Checks a file name for the service: not empty, not `.` or `..`, no `/`, no control characters.
-/// A `\\` is allowed: it is an ordinary character in a name on the service.
-fn check_file_name(file_name: &str) -> Result<(), Error> {
-    if file_name.trim().is_empty() {
-        return Err(Error::invalid(
-            "empty file name: give a name or leave it unset",
-        ));
-    }
-    if let Some(c) = file_name.chars().find(|c| c.is_control()) {
-        return Err(Error::invalid(format!(
-            "file name {file_name:?} holds the control character {c:?}: remove it"
-        )));
-    }
-    if file_name == "." || file_name == ".." || file_name.contains('/') {
-        return Err(Error::invalid(format!(
-            "file name {file_name:?} is a path: give a plain name and put folders in the upload path"
-        )));
-    }
-    Ok(())
-}
-
-/// Checks an explicit content type: a `type/subtype` with no control characters.
-fn check_content_type(content_type: &str) -> Result<(), Error> {
-    let ok = content_type.contains('/')
-        && !content_type
-            .chars()
-            .any(|c| c.is_control() || !c.is_ascii());
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
-            "content type {content_type:?} is not a MIME type such as \"video/mp4\""
-        )))
-    }
-}
-
-/// Checks a URL for the service to fetch: absolute `http` or `https`, with a host, no white space.
-fn check_remote_url(url: &str) -> Result<(), Error> {
-    let lower = url.to_ascii_lowercase();
-    let host = http_authority(&lower).map(|(_, authority)| authority.rsplit('@').next());
-    if host.flatten().is_none_or(str::is_empty) {
-        return Err(Error::invalid(format!(
-            "file URL {url:?} is not an absolute http:// or https:// URL: the service can fetch only those"
-        )));
-    }
-    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(Error::invalid(format!(
-            "file URL {url:?} holds white space or a control character: percent-escape it"
-        )));
-    }
-    Ok(())
-}
-
-/// Checks a source's length for the base64 endpoint, known before anything is sent: at least 1
-/// byte, at most [`BASE64_MAX`].
-fn check_base64_length(len: Option<u64>) -> Result<u64, Error> {
-    match len {
-        None => Err(Error::invalid(
-            "the base64 endpoint needs a source of known length: set Upload::length, or use \
-             Client::upload (the stream endpoint)",
-        )),
-        Some(0) => Err(Error::invalid(
-            "the source is empty, and the base64 endpoint takes no empty data: use Client::upload \
-             (the stream endpoint)",
-        )),
-        Some(len) if len > BASE64_MAX => Err(Error::invalid(format!(
-            "{len} bytes is over the base64 endpoint's limit of {BASE64_MAX}: use Client::upload \
-             or upload_file (the stream endpoint) for large files"
-        ))),
-        Some(len) => Ok(len),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,43 +379,6 @@ mod tests {
             result.as_ref().map_err(Error::kind),
             Err(ErrorKind::InvalidInput { .. })
         )
-    }
-
-    #[test]
-    fn upload_paths() {
-        assert_eq!(check_upload_path("/images/user/").unwrap(), "images/user");
-        assert_eq!(check_upload_path("a").unwrap(), "a");
-        assert_eq!(check_upload_path("a/..b/c").unwrap(), "a/..b/c");
-        for bad in [
-            "", "/", "//", " ", "a/../b", "..", "a\nb", "a\tb", "x/..\\y",
-        ] {
-            assert!(is_invalid(check_upload_path(bad)), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn file_names() {
-        for good in [
-            "a.png",
-            "quote\"d.txt",
-            "semi;colon",
-            "ünï ə.txt",
-            ".hidden",
-            "a\\b",
-        ] {
-            check_file_name(good).unwrap();
-        }
-        for bad in ["", " ", ".", "..", "a/b", "a\r\nb", "a\0b", "a\u{7f}"] {
-            assert!(is_invalid(check_file_name(bad)), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn content_types() {
-        check_content_type("video/mp4").unwrap();
-        check_content_type("text/plain; charset=utf-8").unwrap();
-        assert!(is_invalid(check_content_type("mp4")));
-        assert!(is_invalid(check_content_type("text/plain\r\nX-Evil: 1")));
     }
 
     #[test]
@@ -537,14 +408,5 @@ mod tests {
             .names()
             .unwrap();
         assert_eq!(name.as_deref(), Some("cafe.txt"));
-    }
-
-    #[test]
-    fn base64_lengths() {
-        assert_eq!(check_base64_length(Some(1)).unwrap(), 1);
-        assert_eq!(check_base64_length(Some(BASE64_MAX)).unwrap(), BASE64_MAX);
-        for bad in [None, Some(0), Some(BASE64_MAX + 1)] {
-            assert!(is_invalid(check_base64_length(bad)), "{bad:?}");
-        }
     }
 }

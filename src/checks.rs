@@ -1,0 +1,304 @@
+//! The checks of what a caller gives, made before anything is opened or sent: the API key, the base
+//! URL and the durations of a [`ClientBuilder`](crate::ClientBuilder); the upload path, file name,
+//! content type, file URL and base64 length of an upload. Pure functions of their input.
+
+use std::time::Duration;
+
+use crate::config::{Timeouts, DEFAULT_BASE_URL, MAX_DURATION};
+use crate::{Error, BASE64_MAX};
+
+pub(crate) fn check_api_key(key: &str) -> Result<(), Error> {
+    if key.trim().is_empty() {
+        return Err(Error::invalid(
+            "missing API key: set KIE_API_KEY or KIE_API_KEY_FILE, or pass one to Client::new \
+             (get one at https://kie.ai/api-key)",
+        ));
+    }
+    // Never echo the key: it may be a real one with a stray newline.
+    if key.chars().any(|c| c.is_control() || !c.is_ascii()) {
+        return Err(Error::invalid(
+            "the API key holds a control or non-ASCII character (a stray newline?): check KIE_API_KEY",
+        ));
+    }
+    Ok(())
+}
+
+/// The scheme (`true` for https) and the authority (`user@host:port`) of an absolute http or https
+/// URL given in lowercase; `None` for any other scheme.
+pub(crate) fn http_authority(lower: &str) -> Option<(bool, &str)> {
+    let (https, rest) = match lower.strip_prefix("https://") {
+        Some(rest) => (true, rest),
+        None => (false, lower.strip_prefix("http://")?),
+    };
+    Some((
+        https,
+        rest.split(['/', '?', '#']).next().unwrap_or_default(),
+    ))
+}
+
+/// Checks a base URL and returns it without a trailing `/`.
+pub(crate) fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<String, Error> {
+    let invalid = |why: &str| {
+        Err(Error::invalid(format!(
+            "base URL {url:?} {why}: give one like {DEFAULT_BASE_URL}"
+        )))
+    };
+    let lower = url.to_ascii_lowercase();
+    let Some((https, authority)) = http_authority(&lower) else {
+        return invalid("is not an http:// or https:// URL");
+    };
+    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return invalid("holds white space or a control character");
+    }
+    if url.contains(['?', '#']) {
+        return invalid("has a query or fragment");
+    }
+    if authority.contains('@') {
+        return invalid("carries credentials; the API key is the only credential");
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default()
+    };
+    if host.is_empty() {
+        return invalid("has no host");
+    }
+    // Only `localhost` itself and literal loopback addresses: a name such as `evil.localhost` would
+    // go to the resolver, which may send it anywhere.
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !https && !loopback && !allow_insecure_http {
+        return Err(Error::invalid(format!(
+            "base URL {url:?} is plain http to a host other than localhost or a loopback address, \
+             which would send the API key in clear text: use https, or opt in with \
+             ClientBuilder::allow_insecure_http(true)"
+        )));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// Checks the timeouts (each positive) and the retry backoff (zero allowed), each at most
+/// [`MAX_DURATION`].
+pub(crate) fn check_durations(timeouts: &Timeouts, backoff: Duration) -> Result<(), Error> {
+    for (what, value) in [
+        ("connect timeout", timeouts.connect),
+        ("stall timeout", timeouts.stall),
+        ("reply timeout", timeouts.reply),
+        ("retry backoff", backoff),
+    ] {
+        if value.is_zero() && what != "retry backoff" {
+            return Err(Error::invalid(format!(
+                "the {what} is zero: give a positive duration"
+            )));
+        }
+        if value > MAX_DURATION {
+            return Err(Error::invalid(format!(
+                "the {what} of {} s is over the maximum of {} s (a day)",
+                value.as_secs(),
+                MAX_DURATION.as_secs()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks an upload path and returns it without leading and trailing `/`.
+pub(crate) fn check_upload_path(upload_path: &str) -> Result<&str, Error> {
+    let trimmed = upload_path.trim_matches('/');
+    if trimmed.trim().is_empty() {
+        return Err(Error::invalid(
+            "empty upload path: give a destination folder such as \"uploads\"",
+        ));
+    }
+    if let Some(c) = trimmed.chars().find(|c| c.is_control()) {
+        return Err(Error::invalid(format!(
+            "upload path {trimmed:?} holds the control character {c:?}: remove it"
+        )));
+    }
+    if trimmed.split(['/', '\\']).any(|seg| seg == "..") {
+        return Err(Error::invalid(format!(
+            "upload path {trimmed:?} has a `..` segment: give a plain folder path"
+        )));
+    }
+    Ok(trimmed)
+}
+
+/// Checks a file name for the service: not empty, not `.` or `..`, no `/`, no control characters.
+/// A `\\` is allowed: it is an ordinary character in a name on the service.
+pub(crate) fn check_file_name(file_name: &str) -> Result<(), Error> {
+    if file_name.trim().is_empty() {
+        return Err(Error::invalid(
+            "empty file name: give a name or leave it unset",
+        ));
+    }
+    if let Some(c) = file_name.chars().find(|c| c.is_control()) {
+        return Err(Error::invalid(format!(
+            "file name {file_name:?} holds the control character {c:?}: remove it"
+        )));
+    }
+    if file_name == "." || file_name == ".." || file_name.contains('/') {
+        return Err(Error::invalid(format!(
+            "file name {file_name:?} is a path: give a plain name and put folders in the upload path"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks an explicit content type: a `type/subtype` with no control characters.
+pub(crate) fn check_content_type(content_type: &str) -> Result<(), Error> {
+    let ok = content_type.contains('/')
+        && !content_type
+            .chars()
+            .any(|c| c.is_control() || !c.is_ascii());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "content type {content_type:?} is not a MIME type such as \"video/mp4\""
+        )))
+    }
+}
+
+/// Checks a URL for the service to fetch: absolute `http` or `https`, with a host, no white space.
+pub(crate) fn check_remote_url(url: &str) -> Result<(), Error> {
+    let lower = url.to_ascii_lowercase();
+    let host = http_authority(&lower).map(|(_, authority)| authority.rsplit('@').next());
+    if host.flatten().is_none_or(str::is_empty) {
+        return Err(Error::invalid(format!(
+            "file URL {url:?} is not an absolute http:// or https:// URL: the service can fetch only those"
+        )));
+    }
+    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::invalid(format!(
+            "file URL {url:?} holds white space or a control character: percent-escape it"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a source's length for the base64 endpoint, known before anything is sent: at least 1
+/// byte, at most [`BASE64_MAX`].
+pub(crate) fn check_base64_length(len: Option<u64>) -> Result<u64, Error> {
+    match len {
+        None => Err(Error::invalid(
+            "the base64 endpoint needs a source of known length: set Upload::length, or use \
+             Client::upload (the stream endpoint)",
+        )),
+        Some(0) => Err(Error::invalid(
+            "the source is empty, and the base64 endpoint takes no empty data: use Client::upload \
+             (the stream endpoint)",
+        )),
+        Some(len) if len > BASE64_MAX => Err(Error::invalid(format!(
+            "{len} bytes is over the base64 endpoint's limit of {BASE64_MAX}: use Client::upload \
+             or upload_file (the stream endpoint) for large files"
+        ))),
+        Some(len) => Ok(len),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    fn is_invalid(result: Result<impl std::fmt::Debug, Error>) -> bool {
+        matches!(
+            result.as_ref().map_err(Error::kind),
+            Err(ErrorKind::InvalidInput { .. })
+        )
+    }
+
+    fn invalid(result: Result<impl std::fmt::Debug, Error>) -> String {
+        match result {
+            Err(e) if matches!(e.kind(), ErrorKind::InvalidInput { .. }) => e.to_string(),
+            other => panic!("expected InvalidInput, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(
+            check_base_url("https://kieai.redpandaai.co/", false).unwrap(),
+            "https://kieai.redpandaai.co"
+        );
+        assert_eq!(
+            check_base_url("http://127.0.0.1:8787/proxy/kie", false).unwrap(),
+            "http://127.0.0.1:8787/proxy/kie"
+        );
+        check_base_url("http://localhost:1", false).unwrap();
+        check_base_url("http://[::1]:8080", false).unwrap();
+        check_base_url("http://127.5.6.7", false).unwrap();
+        check_base_url("http://example.com", true).unwrap();
+        for bad in [
+            "http://example.com",
+            "http://10.0.0.1:80",
+            "http://evil.localhost",
+            "http://localhost.evil.com",
+            "ftp://x",
+            "kieai.redpandaai.co",
+            "https://",
+            "https://user:pw@host",
+            "https://host/?q=1",
+            "https://ho st",
+        ] {
+            invalid(check_base_url(bad, false));
+        }
+    }
+
+    #[test]
+    fn key_errors_do_not_echo_the_key() {
+        let err = check_api_key("sk-secret\n").unwrap_err();
+        assert!(!err.to_string().contains("sk-secret"));
+        assert!(check_api_key("  ").is_err());
+        check_api_key("abc123").unwrap();
+    }
+
+    #[test]
+    fn upload_paths() {
+        assert_eq!(check_upload_path("/images/user/").unwrap(), "images/user");
+        assert_eq!(check_upload_path("a").unwrap(), "a");
+        assert_eq!(check_upload_path("a/..b/c").unwrap(), "a/..b/c");
+        for bad in [
+            "", "/", "//", " ", "a/../b", "..", "a\nb", "a\tb", "x/..\\y",
+        ] {
+            assert!(is_invalid(check_upload_path(bad)), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn file_names() {
+        for good in [
+            "a.png",
+            "quote\"d.txt",
+            "semi;colon",
+            "ünï ə.txt",
+            ".hidden",
+            "a\\b",
+        ] {
+            check_file_name(good).unwrap();
+        }
+        for bad in ["", " ", ".", "..", "a/b", "a\r\nb", "a\0b", "a\u{7f}"] {
+            assert!(is_invalid(check_file_name(bad)), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn content_types() {
+        check_content_type("video/mp4").unwrap();
+        check_content_type("text/plain; charset=utf-8").unwrap();
+        assert!(is_invalid(check_content_type("mp4")));
+        assert!(is_invalid(check_content_type("text/plain\r\nX-Evil: 1")));
+    }
+
+    #[test]
+    fn base64_lengths() {
+        assert_eq!(check_base64_length(Some(1)).unwrap(), 1);
+        assert_eq!(check_base64_length(Some(BASE64_MAX)).unwrap(), BASE64_MAX);
+        for bad in [None, Some(0), Some(BASE64_MAX + 1)] {
+            assert!(is_invalid(check_base64_length(bad)), "{bad:?}");
+        }
+    }
+}
