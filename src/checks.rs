@@ -36,6 +36,18 @@ pub(crate) fn http_authority(lower: &str) -> Option<(bool, &str)> {
     ))
 }
 
+/// The host of an absolute http or https URL given in lowercase, without the user information and
+/// the port (an IPv6 address without its brackets); `None` for another scheme or an empty host.
+pub(crate) fn http_host(lower: &str) -> Option<&str> {
+    let (_, authority) = http_authority(lower)?;
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    (!host.is_empty()).then_some(host)
+}
+
 /// Checks a base URL and returns it without a trailing `/`.
 pub(crate) fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<String, Error> {
     let invalid = |why: &str| {
@@ -56,14 +68,9 @@ pub(crate) fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<Str
     if authority.contains('@') {
         return invalid("carries credentials; the API key is the only credential");
     }
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default()
-    } else {
-        authority.split(':').next().unwrap_or_default()
-    };
-    if host.is_empty() {
+    let Some(host) = http_host(&lower) else {
         return invalid("has no host");
-    }
+    };
     // Only `localhost` itself and literal loopback addresses: a name such as `evil.localhost` would
     // go to the resolver, which may send it anywhere.
     let loopback = host == "localhost"
@@ -165,8 +172,7 @@ pub(crate) fn check_content_type(content_type: &str) -> Result<(), Error> {
 /// Checks a URL for the service to fetch: absolute `http` or `https`, with a host, no white space.
 pub(crate) fn check_remote_url(url: &str) -> Result<(), Error> {
     let lower = url.to_ascii_lowercase();
-    let host = http_authority(&lower).map(|(_, authority)| authority.rsplit('@').next());
-    if host.flatten().is_none_or(str::is_empty) {
+    if http_host(&lower).is_none() {
         return Err(Error::invalid(format!(
             "file URL {url:?} is not an absolute http:// or https:// URL: the service can fetch only those"
         )));
@@ -299,6 +305,23 @@ mod tests {
         assert_eq!(check_base64_length(Some(BASE64_MAX)).unwrap(), BASE64_MAX);
         for bad in [None, Some(0), Some(BASE64_MAX + 1)] {
             assert!(is_invalid(check_base64_length(bad)), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn file_urls() {
+        check_remote_url("https://example.com/a.png?x=1").unwrap();
+        check_remote_url("http://user@[::1]:8080/a").unwrap();
+        for bad in [
+            "ftp://x/a",
+            "https://",
+            "https:///a",
+            "https://:80/a",
+            "https://u@/a",
+            "/a.png",
+            "https://x/a b",
+        ] {
+            assert!(is_invalid(check_remote_url(bad)), "{bad:?}");
         }
     }
 }

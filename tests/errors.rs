@@ -243,6 +243,35 @@ fn a_wrong_file_size_is_never_a_success() {
 }
 
 #[test]
+fn a_success_without_a_usable_url_is_a_bad_reply() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    for (field, url) in [
+        ("downloadUrl", "http://"),
+        ("downloadUrl", "https:///etc/passwd"),
+        ("downloadUrl", "ftp://x/y"),
+        ("downloadUrl", "/files/a.txt"),
+        ("fileUrl", "https://:443/a.txt"),
+    ] {
+        let reply = format!(
+            r#"{{"success":true,"code":200,"data":{{"fileName":"a.txt","{field}":"{url}","fileSize":1}}}}"#
+        );
+        emulator.inject(
+            Fault::Raw(http_reply("200 OK", "application/json", &reply)),
+            1,
+        );
+        let e = client.upload(named(b"x", "a.txt", "p")).expect_err(url);
+        match e.kind() {
+            ErrorKind::BadReply { reason, .. } => {
+                assert!(reason.contains(field), "{url}: {reason}")
+            }
+            other => panic!("{url}: {other:?}"),
+        }
+        message(&e);
+    }
+}
+
+#[test]
 fn an_oversized_reply_is_refused() {
     let huge = format!(r#"{{"success":true,"pad":"{}"}}"#, "x".repeat(2 << 20));
     let emulator = emulator();

@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::checks::http_host;
 use crate::UploadedFile;
 
 /// The stored file described by a success's `data`, and the `fileSize` it reported; or why the
@@ -18,17 +19,19 @@ pub(super) fn stored_file(
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         _ => None,
     };
-    let download_url = match data.get("downloadUrl") {
-        Some(Value::String(url)) if !url.is_empty() => url.clone(),
-        Some(Value::Null | Value::String(_)) | None => {
-            text("fileUrl").ok_or("a success without a downloadUrl")?
-        }
+    // A success must say where the file is: an absolute http(s) URL with a host, named after the
+    // field it came from when it is not.
+    let (field, download_url) = match data.get("downloadUrl") {
+        Some(Value::String(url)) if !url.is_empty() => ("downloadUrl", url.clone()),
+        Some(Value::Null | Value::String(_)) | None => (
+            "fileUrl",
+            text("fileUrl").ok_or("a success without a downloadUrl")?,
+        ),
         Some(_) => return Err("`downloadUrl` is not text".into()),
     };
-    let lower = download_url.to_ascii_lowercase();
-    if !lower.starts_with("https://") && !lower.starts_with("http://") {
+    if http_host(&download_url.to_ascii_lowercase()).is_none() {
         return Err(format!(
-            "the downloadUrl {download_url:?} is not an http(s) URL"
+            "the {field} {download_url:?} is not an absolute http(s) URL with a host"
         ));
     }
     let reported = match data.get("fileSize") {

@@ -23,6 +23,24 @@ fn says_200(code: &Value) -> bool {
     }
 }
 
+/// Whether `url` is an absolute `http` or `https` URL (either case) with a host: something between
+/// the `://` and the path, query or fragment, once user information and port are set aside.
+fn has_http_host(url: &str) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return false;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host_port.split(':').next().unwrap_or(""),
+    };
+    !host.is_empty()
+}
+
 /// What a correct reader must make of `data` when the reply is a success: the URL (downloadUrl
 /// wins, else fileUrl) and the reported size, or `None` when the data is unusable.
 fn expected(data: &Map<String, Value>) -> Option<(String, Option<u64>)> {
@@ -34,7 +52,7 @@ fn expected(data: &Map<String, Value>) -> Option<(String, Option<u64>)> {
         },
         Some(_) => return None,
     };
-    if !url.starts_with("https://") && !url.starts_with("http://") {
+    if !has_http_host(&url) {
         return None;
     }
     let size = match data.get("fileSize") {
@@ -57,7 +75,7 @@ fn expected(data: &Map<String, Value>) -> Option<(String, Option<u64>)> {
 fn random_shapes_never_succeed_with_a_wrong_url_or_size() {
     let mut rng = Seeded(0x9e37_79b9_7f4a_7c15);
     let values = |rng: &mut Seeded, field: &str| -> Value {
-        match rng.below(9) {
+        match rng.below(10) {
             0 => Value::Null,
             1 => Value::Bool(rng.below(2) == 0),
             2 => Value::from(rng.next_u64() % 5000),
@@ -66,6 +84,15 @@ fn random_shapes_never_succeed_with_a_wrong_url_or_size() {
             5 => Value::from((rng.next_u64() % 5000).to_string()),
             6 => Value::from(format!("https://h/{field}/{}", rng.below(100))),
             7 => Value::from(""),
+            8 => Value::from(
+                [
+                    "http://",
+                    "https:///etc/passwd",
+                    "ftp://x/y",
+                    "/r",
+                    "HTTP://:1/x",
+                ][rng.below(5)],
+            ),
             _ => Value::Array(vec![]),
         }
     };

@@ -176,3 +176,48 @@ fn errors_by_status() {
         ErrorKind::BadReply { status: 200, .. }
     ));
 }
+
+#[test]
+fn a_download_url_is_absolute_http_with_a_host() {
+    let reply = |field: &str, url: &str| {
+        format!(r#"{{"success":true,"data":{{"{field}":"{url}","fileSize":1}}}}"#)
+    };
+    for good in [
+        "https://x/a",
+        "http://h/a",
+        "HTTPS://Host.example:443/a?b#c",
+        "https://[::1]:8080/x",
+        "https://user@h/x",
+        "https://h",
+        "https://h?x",
+    ] {
+        assert_eq!(ok(200, &reply("downloadUrl", good)).0.download_url, good);
+        assert_eq!(ok(200, &reply("fileUrl", good)).0.download_url, good);
+    }
+    for bad in [
+        "http://",
+        "https:///etc/passwd",
+        "ftp://x/y",
+        "/files/a.txt",
+        "files/a.txt",
+        "https:x/a",
+        "https://:443/a",
+        "https://user@/a",
+        "https://[]/a",
+        "https://?q=1",
+        "https://#frag",
+        "mailto:a@b",
+    ] {
+        for field in ["downloadUrl", "fileUrl"] {
+            match err(200, &reply(field, bad)) {
+                ErrorKind::BadReply {
+                    status: 200,
+                    reason,
+                } => {
+                    assert!(reason.contains(field), "{bad}: {reason}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+}
