@@ -205,12 +205,10 @@ impl ClientBuilder {
         self
     }
 
-    /// How many times a failed upload is tried again, when the failure is worth it: connection
-    /// failures, resets and stalls; HTTP 429, 500, 502, 503, 504; the service's codes 429, 455 and
-    /// 500. A refusal (bad key, bad request, too large), a size mismatch or a local error is never
-    /// retried, and neither is an upload that cannot be repeated safely: a plain reader, a pipe or
-    /// a device (their bytes are gone), or an upload without a file name (a repeat could store a
-    /// second copy). Default: 2.
+    /// How many times a failed upload is tried again, when the failure is worth it (the rules are
+    /// on [`Error::is_retryable`]) and the upload can be repeated safely: never a plain reader, a
+    /// pipe or a device (their bytes are gone), nor an upload without a file name (a repeat could
+    /// store a second copy). Default: 2.
     pub fn retries(mut self, retries: u32) -> Self {
         self.retry.retries = retries;
         self

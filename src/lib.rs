@@ -33,50 +33,18 @@
 //! }
 //! ```
 //!
-//! # The calls
+//! # Where to start
 //!
-//! | call | what it does |
-//! |---|---|
-//! | [`Client::new`], [`Client::from_env`], [`Client::builder`] | a client: key, base URL, timeouts, retries, TLS roots, proxy ([`ClientBuilder`]) |
-//! | [`Client::upload`] | one [`Upload`] to the stream endpoint (multipart; any size): the default |
-//! | [`Client::upload_file`] | a local file, under its own name: `upload(Upload::file(path, upload_path))` |
-//! | [`Client::upload_base64`] | one [`Upload`] to the base64 endpoint (JSON; at most [`BASE64_MAX`]) |
-//! | [`Client::upload_url`] | a [`UrlUpload`]: the service fetches a file from the web itself |
-//! | [`Client::upload_all`] | many uploads, a few at a time on one pool, results handed over in order |
-//! | [`Client::download_to`] | a download URL's bytes into a writer (no key sent) |
-//! | [`Client::base_url`] | the base URL in use |
-//!
-//! Every other public item, one line each:
-//!
-//! - [`ClientBuilder`]: [`new`](ClientBuilder::new), [`from_env`](ClientBuilder::from_env) (the
-//!   environment's key, base URL and roots); [`api_key`](ClientBuilder::api_key),
-//!   [`api_key_file`](ClientBuilder::api_key_file); [`base_url`](ClientBuilder::base_url),
-//!   [`allow_insecure_http`](ClientBuilder::allow_insecure_http);
-//!   [`timeout`](ClientBuilder::timeout) (all three), [`connect_timeout`](ClientBuilder::connect_timeout),
-//!   [`stall_timeout`](ClientBuilder::stall_timeout), [`reply_timeout`](ClientBuilder::reply_timeout);
-//!   [`retries`](ClientBuilder::retries), [`retry_backoff`](ClientBuilder::retry_backoff);
-//!   [`expect_continue`](ClientBuilder::expect_continue); [`root_certs_pem`](ClientBuilder::root_certs_pem),
-//!   [`root_certs_file`](ClientBuilder::root_certs_file); [`proxy`](ClientBuilder::proxy),
-//!   [`no_proxy`](ClientBuilder::no_proxy); [`build`](ClientBuilder::build).
-//! - [`Upload`]: the source and upload path ([`file`](Upload::file), [`bytes`](Upload::bytes),
-//!   [`reader`](Upload::reader), [`seekable`](Upload::seekable)), then
-//!   [`file_name`](Upload::file_name), [`content_type`](Upload::content_type),
-//!   [`length`](Upload::length), [`on_progress`](Upload::on_progress) (returns `()` or a
-//!   [`Progress`], which can cancel), [`on_event`](Upload::on_event) (an [`Event`] per attempt,
-//!   reply and retry), and `spool` (feature `spool`); [`validate`](Upload::validate) checks it
-//!   early.
-//! - [`UrlUpload`]: [`new`](UrlUpload::new) with the URL and upload path,
-//!   [`file_name`](UrlUpload::file_name), [`on_event`](UrlUpload::on_event),
-//!   [`validate`](UrlUpload::validate).
-//! - [`UploadedFile`]: the stored file's public fields, [`expires_at`](UploadedFile::expires_at),
-//!   [`expires_at_rfc3339`](UploadedFile::expires_at_rfc3339),
-//!   [`is_expired_at`](UploadedFile::is_expired_at).
-//! - [`Error`]: [`kind`](Error::kind) (an [`ErrorKind`]), [`attempts`](Error::attempts),
-//!   [`not_retried`](Error::not_retried) (a [`NotRetried`]), [`path`](Error::path),
-//!   [`retry_after`](Error::retry_after), [`is_retryable`](Error::is_retryable),
-//!   [`is_timeout`](Error::is_timeout); `source()` is the underlying error.
-//! - [`printable`]: server text with control and bidirectional characters escaped, for a terminal.
-//! - Constants: [`DEFAULT_BASE_URL`], [`BASE64_MAX`], [`RETENTION`] (3 days), [`MAX_DURATION`].
+//! - A [`Client`] holds the key and one connection pool: [`Client::new`] for the real service with
+//!   the defaults, [`Client::from_env`], or [`Client::builder`] for any other setting (a
+//!   [`ClientBuilder`]: base URL, timeouts, retries, TLS roots, proxy).
+//! - What to send is an [`Upload`] (a file, bytes, any reader), for [`Client::upload`] (the stream
+//!   endpoint, any size, the default) or [`Client::upload_base64`] (at most [`BASE64_MAX`]); or a
+//!   [`UrlUpload`] for [`Client::upload_url`], where the service fetches the file itself.
+//!   [`Client::upload_all`] runs many uploads a few at a time on one pool.
+//! - A success is an [`UploadedFile`], its URL good for [`RETENTION`]; [`Client::download_to`]
+//!   fetches it back. A failure is an [`Error`], below.
+//! - Text that came from a server goes through [`printable`] before it reaches a terminal.
 //!
 //! # Errors and retries
 //!
@@ -90,17 +58,18 @@
 //! [`Error::not_retried`] say how the retries went. No error, log line or `Debug` output ever
 //! contains the API key, even when a server echoes it back.
 //!
-//! Failures worth it (connection failures and stalls, 429, 5xx, the service's 455) are retried when
-//! the upload can be repeated safely: its source can be read again (a regular file, bytes, a
-//! seekable reader) and it has a file name (see [`ClientBuilder::retries`]). A server that refuses
-//! early (a bad key, a file too large) and closes the connection mid-body is heard: the error is its
-//! answer, not a broken pipe, and the rest of the source is not read.
+//! Failures worth retrying (the rules are on [`Error::is_retryable`]) are retried when the upload
+//! can be repeated safely: its source can be read again (a regular file, bytes, a seekable reader)
+//! and it has a file name (see [`ClientBuilder::retries`]). A server that refuses early (a bad key,
+//! a file too large) and closes the connection mid-body is heard: the error is its answer, not a
+//! broken pipe, and the rest of the source is not read.
 //!
 //! # Replies
 //!
 //! The service answers errors as HTTP 200 with the error in the body's `code` (its usual way) or
 //! with an HTTP status; both are read. A success's `data` is read in both documented shapes (see
-//! [`UploadedFile`]), and its `fileSize` must equal the bytes sent.
+//! [`UploadedFile`]): its download URL must be an absolute `http` or `https` URL with a host, and
+//! its `fileSize` must equal the bytes sent.
 //!
 //! # Features
 //! - `rustls` (default): TLS through rustls with ring and Mozilla's root certificates.

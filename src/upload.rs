@@ -164,8 +164,6 @@ impl<'a> Upload<'a> {
         self
     }
 
-    /// Checks everything that can be checked without opening the source, and takes the upload
-    /// apart for the client.
     /// Checks the upload path, the file name (given, or the file's own) and the content type, as
     /// every upload does before anything is opened or sent; call it to refuse bad input early (a
     /// command line's flags, a form). The source itself is not looked at.

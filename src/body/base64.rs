@@ -117,7 +117,7 @@ impl<R: Read> Read for Encoder<R> {
 }
 
 /// The base64 endpoint's JSON body around a payload:
-/// `{"uploadPath":..,"fileName":..,"base64Data":"<data URL prefix><base64>"}`.
+/// `{"fileName":..,"uploadPath":..,"base64Data":"<data URL prefix><base64>"}` (see `json_head`).
 pub(crate) struct Frame<'p, 's> {
     body: JsonAround<Encoder<&'p mut Payload<'s>>>,
     len: Option<u64>,
@@ -161,7 +161,8 @@ impl Read for Frame<'_, '_> {
 }
 
 /// The JSON before the base64 text: `{"fileName":..,"uploadPath":..,"base64Data":"` with the data
-/// URL prefix. serde_json writes the small fields; the base64 alphabet needs no escaping after it.
+/// URL prefix. serde_json writes the small fields, in its map's sorted order; the base64 alphabet
+/// needs no escaping after it.
 fn json_head(upload_path: &str, file_name: Option<&str>, mime: Option<&str>) -> Vec<u8> {
     let mut fields = serde_json::Map::new();
     fields.insert("uploadPath".into(), upload_path.into());
@@ -266,6 +267,8 @@ mod tests {
     #[test]
     fn the_frame_is_json_around_the_data() {
         let mut head = json_head("a/\"b", Some("x.png"), Some("image/png"));
+        // The order the doc comments give.
+        assert!(head.starts_with(br#"{"fileName":"x.png","uploadPath":"a/\"b","base64Data":""#));
         head.extend_from_slice(b"QUJD");
         head.extend_from_slice(TAIL);
         let v: Value = serde_json::from_slice(&head).unwrap();

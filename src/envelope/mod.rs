@@ -92,30 +92,7 @@ fn parse(
     key: &str,
 ) -> Result<(UploadedFile, Option<u64>), ErrorKind> {
     let ok_status = (200..300).contains(&status);
-    let value: Map<String, Value> = match serde_json::from_str(text) {
-        Ok(Value::Object(mut map)) => {
-            map.values_mut().for_each(|v| redact_strings(v, key));
-            map
-        }
-        _ if !ok_status => {
-            return Err(ErrorKind::Http {
-                status,
-                excerpt: excerpt(text),
-            })
-        }
-        Ok(_) => {
-            return Err(ErrorKind::BadReply {
-                status,
-                reason: "the reply is JSON but not an object".into(),
-            })
-        }
-        Err(e) => {
-            return Err(ErrorKind::BadReply {
-                status,
-                reason: format!("the reply is not JSON ({e}): {:?}", excerpt(text)),
-            })
-        }
-    };
+    let value = json_object(status, text, key)?;
 
     let success = value.get("success");
     let code = value.get("code").filter(|c| !c.is_null());
@@ -168,6 +145,29 @@ fn parse(
         return Err(bad("a success without `data`"));
     };
     stored_file(data, upload_path).map_err(|why| bad(&why))
+}
+
+/// The reply's JSON object, each string cleaned of the key; or, for a text that is not one, the
+/// error it amounts to: a page under an error status, a bad reply under a success status.
+fn json_object(status: u16, text: &str, key: &str) -> Result<Map<String, Value>, ErrorKind> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(mut map)) => {
+            map.values_mut().for_each(|v| redact_strings(v, key));
+            Ok(map)
+        }
+        _ if !(200..300).contains(&status) => Err(ErrorKind::Http {
+            status,
+            excerpt: excerpt(text),
+        }),
+        Ok(_) => Err(ErrorKind::BadReply {
+            status,
+            reason: "the reply is JSON but not an object".into(),
+        }),
+        Err(e) => Err(ErrorKind::BadReply {
+            status,
+            reason: format!("the reply is not JSON ({e}): {:?}", excerpt(text)),
+        }),
+    }
 }
 
 /// Cuts the key out of every string in `value`, as JSON decoded it.
