@@ -221,3 +221,67 @@ fn a_download_url_is_absolute_http_with_a_host() {
         }
     }
 }
+
+#[test]
+fn a_success_is_judged_against_what_was_sent() {
+    let wait = Some(Duration::from_secs(3));
+    let judge = |status: u16, text: &str, file: Option<(u64, bool)>, chunked: bool| {
+        let reply = Reply {
+            status,
+            text,
+            retry_after: wait,
+        };
+        super::judge(&reply, &Sent { file, chunked }, "p", "")
+    };
+    let sized = r#"{"success":true,"data":{"downloadUrl":"https://h/a","fileSize":3}}"#;
+    let unsized_ = r#"{"success":true,"data":{"downloadUrl":"https://h/a"}}"#;
+
+    assert_eq!(
+        judge(200, sized, Some((3, true)), false).unwrap().file_size,
+        3
+    );
+    assert_eq!(judge(200, sized, None, false).unwrap().file_size, 3);
+    let e = judge(200, sized, Some((2, true)), false).unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &ErrorKind::StoredSizeMismatch { sent: 2, stored: 3 }
+    );
+    // A success that came before the whole body went is a broken transfer, not a stored file.
+    let e = judge(200, sized, Some((1, false)), false).unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::Transport);
+    let why = std::error::Error::source(&e).map(ToString::to_string);
+    assert!(
+        why.is_some_and(|w| w.contains("before the whole body")),
+        "{e:?}"
+    );
+    assert!(matches!(
+        judge(200, unsized_, Some((3, true)), false).unwrap_err().kind(),
+        ErrorKind::BadReply { reason, .. } if reason.contains("fileSize")
+    ));
+    // Only what the reply itself says carries its Retry-After.
+    assert_eq!(
+        judge(200, sized, Some((2, true)), false)
+            .unwrap_err()
+            .retry_after(),
+        None
+    );
+    let busy = judge(503, r#"{"code":503,"msg":"busy"}"#, Some((3, true)), false).unwrap_err();
+    assert_eq!(busy.retry_after(), wait);
+
+    // A chunked body refused for its missing length.
+    for (status, text) in [
+        (411, "<html><title>411 Length Required</title></html>"),
+        (400, r#"{"code":400,"msg":"Content-Length required"}"#),
+        (200, r#"{"code":411,"msg":"no length"}"#),
+    ] {
+        let e = judge(status, text, Some((3, true)), true).unwrap_err();
+        assert_eq!(e.kind(), &ErrorKind::LengthRequired { status }, "{text}");
+        assert_eq!(e.retry_after(), wait);
+        assert!(!matches!(
+            judge(status, text, Some((3, true)), false)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::LengthRequired { .. }
+        ));
+    }
+}
