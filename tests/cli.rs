@@ -654,7 +654,9 @@ fn server_text_cannot_steer_the_terminal() {
     );
     for json in [false, true] {
         emulator.inject(
-            Fault::Raw(http_reply("200 OK", "application/json", &hostile)),
+            Fault::Raw {
+                bytes: http_reply("200 OK", "application/json", &hostile),
+            },
             1,
         );
         let mut args = vec![path.to_str().unwrap()];

@@ -103,7 +103,9 @@ fn the_service_s_base64_refusal_is_read() {
     let body = r#"{"success":false,"code":400,"msg":"Invalid base64 data"}"#;
     let emulator = emulator();
     emulator.inject(
-        Fault::Raw(http_reply("200 OK", "application/json", body)),
+        Fault::Raw {
+            bytes: http_reply("200 OK", "application/json", body),
+        },
         1,
     );
     let e = client(&emulator)

@@ -178,7 +178,9 @@ fn a_proxy_error_page_is_an_http_error() {
                 <body><h1>Bad gateway</h1><p>The origin is unreachable.</p></body></html>";
     let emulator = emulator();
     emulator.inject(
-        Fault::Raw(http_reply("502 Bad Gateway", "text/html", page)),
+        Fault::Raw {
+            bytes: http_reply("502 Bad Gateway", "text/html", page),
+        },
         3,
     );
     let err = client(&emulator)
@@ -208,7 +210,12 @@ fn a_redirect_is_reported_not_followed() {
         "HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"
     );
     let emulator = emulator();
-    emulator.inject(Fault::Raw(reply.into_bytes()), 1);
+    emulator.inject(
+        Fault::Raw {
+            bytes: reply.into_bytes(),
+        },
+        1,
+    );
     let err = client(&emulator)
         .upload(named(b"x", "a.txt", "p"))
         .unwrap_err();
@@ -228,7 +235,9 @@ fn a_wrong_file_size_is_never_a_success() {
     let reply = r#"{"success":true,"code":200,"data":{"fileName":"a.txt","downloadUrl":"http://x/a.txt","fileSize":2}}"#;
     let emulator = emulator();
     emulator.inject(
-        Fault::Raw(http_reply("200 OK", "application/json", reply)),
+        Fault::Raw {
+            bytes: http_reply("200 OK", "application/json", reply),
+        },
         1,
     );
     let e = client(&emulator)
@@ -276,7 +285,9 @@ fn an_oversized_reply_is_refused() {
     let huge = format!(r#"{{"success":true,"pad":"{}"}}"#, "x".repeat(2 << 20));
     let emulator = emulator();
     emulator.inject(
-        Fault::Raw(http_reply("200 OK", "application/json", &huge)),
+        Fault::Raw {
+            bytes: http_reply("200 OK", "application/json", &huge),
+        },
         1,
     );
     let e = client(&emulator)
@@ -430,7 +441,9 @@ fn a_service_error_keeps_its_message() {
     let reply = r#"{"success":false,"code":400,"msg":"Missing required parameter: uploadPath"}"#;
     let emulator = emulator();
     emulator.inject(
-        Fault::Raw(http_reply("400 Bad Request", "application/json", reply)),
+        Fault::Raw {
+            bytes: http_reply("400 Bad Request", "application/json", reply),
+        },
         1,
     );
     let e = client(&emulator)
@@ -456,7 +469,9 @@ fn a_refusal_without_a_code_is_the_service_s_message_not_retried() {
     ] {
         let emulator = emulator();
         emulator.inject(
-            Fault::Raw(http_reply("200 OK", "application/json", body)),
+            Fault::Raw {
+                bytes: http_reply("200 OK", "application/json", body),
+            },
             3,
         );
         let e = client(&emulator)
@@ -508,13 +523,13 @@ fn an_echoed_key_is_redacted_everywhere() {
     let encoded: String = KEY.bytes().map(|b| format!("%{b:02x}")).collect();
     let emulator = emulator();
     emulator.inject(
-        Fault::Raw(
-            format!(
+        Fault::Raw {
+            bytes: format!(
                 "HTTP/1.1 302 Found\r\nLocation: https://x/?t={encoded}&k=Bearer%20{KEY}\r\n\
                  Content-Length: 0\r\n\r\n"
             )
             .into_bytes(),
-        ),
+        },
         1,
     );
     let e = client(&emulator)
@@ -581,7 +596,12 @@ fn a_key_hidden_in_layered_encodings_is_redacted_too() {
         } else {
             "text/html"
         };
-        emulator.inject(Fault::Raw(http_reply(status, kind, &reply)), 1);
+        emulator.inject(
+            Fault::Raw {
+                bytes: http_reply(status, kind, &reply),
+            },
+            1,
+        );
         let e = client(&emulator)
             .upload(named(b"x", "a.txt", "p"))
             .unwrap_err();

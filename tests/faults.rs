@@ -203,7 +203,7 @@ fn retry_after_is_honoured() {
 #[test]
 fn a_connection_closed_mid_body() {
     check(&quick(
-        Fault::CloseAfter(10_000),
+        Fault::CloseAfter { bytes: 10_000 },
         Expect::Success(2),
         Expect::Fails(1, not_retried),
     ));
@@ -213,7 +213,7 @@ fn a_connection_closed_mid_body() {
 fn a_server_that_stops_reading() {
     let stalled = |e: &Error| e.is_timeout();
     check(&Case {
-        fault: Fault::StopReading(64 * 1024),
+        fault: Fault::StopReading { bytes: 64 * 1024 },
         times: 1,
         // Enough to fill the loopback socket buffers, so a write blocks.
         size: 48 << 20,
@@ -240,7 +240,9 @@ fn a_server_that_never_answers() {
 #[test]
 fn a_dripping_reply() {
     check(&Case {
-        fault: Fault::Drip(Duration::from_millis(30)),
+        fault: Fault::Drip {
+            pause: Duration::from_millis(30),
+        },
         times: 1,
         size: 10_000,
         file: Expect::Success(2),
@@ -253,13 +255,13 @@ fn a_dripping_reply() {
 fn a_proxy_html_page() {
     let page = |e: &Error| matches!(e.kind(), ErrorKind::Http { status: 502, excerpt } if excerpt.contains("Gateway error"));
     check(&quick(
-        Fault::Html(502),
+        Fault::Html { status: 502 },
         Expect::Success(2),
         Expect::Fails(1, page),
     ));
     let forbidden = |e: &Error| matches!(e.kind(), ErrorKind::Http { status: 403, .. });
     check(&quick(
-        Fault::Html(403),
+        Fault::Html { status: 403 },
         Expect::Fails(1, forbidden),
         Expect::Fails(1, forbidden),
     ));
@@ -274,7 +276,7 @@ fn malformed_truncated_and_huge_replies() {
         Expect::Fails(1, decode),
     ));
     check(&quick(
-        Fault::HugeReply(2 << 20),
+        Fault::HugeReply { bytes: 2 << 20 },
         Expect::Fails(1, decode),
         Expect::Fails(1, decode),
     ));
@@ -308,7 +310,10 @@ fn a_redirect_reaches_no_one() {
     for status in [301, 302, 307, 308] {
         for source in [Source::File, Source::Reader] {
             let case = quick(
-                Fault::Redirect(status, format!("{}{STREAM}", elsewhere.base_url())),
+                Fault::Redirect {
+                    status,
+                    location: format!("{}{STREAM}", elsewhere.base_url()),
+                },
                 Expect::Fails(1, |_| true),
                 Expect::Fails(1, |_| true),
             );
@@ -711,7 +716,9 @@ fn a_success_without_a_size_is_not_taken_on_trust() {
         r#"{"success":true,"code":200,"data":{"fileName":"a.txt","downloadUrl":"http://x/a.txt"}}"#;
     let emulator = emulator();
     emulator.inject(
-        Fault::Raw(http_reply("200 OK", "application/json", reply)),
+        Fault::Raw {
+            bytes: http_reply("200 OK", "application/json", reply),
+        },
         1,
     );
     let e = client(&emulator)

@@ -468,6 +468,9 @@ pub(crate) enum Action {
     Refuse(Reply),
     /// A front end's refusal (bad framing): write the reply, then close without a reset.
     Reject(Reply),
+    /// Write the reply now, without reading the body, then keep the connection open, reading and
+    /// dropping what comes, until this long passes without a byte (nginx's lingering close).
+    Linger(Reply, Duration),
     /// Close the socket at once, without an answer.
     Close,
     /// Neither read nor write; hold the connection open until it times out.
@@ -478,9 +481,11 @@ impl Action {
     /// The HTTP status and envelope code it sends, for the record.
     pub fn status_and_code(&self) -> (u16, u16) {
         match self {
-            Action::Answer(r) | Action::Drip(r, _) | Action::Refuse(r) | Action::Reject(r) => {
-                (r.status, r.code)
-            }
+            Action::Answer(r)
+            | Action::Drip(r, _)
+            | Action::Refuse(r)
+            | Action::Reject(r)
+            | Action::Linger(r, _) => (r.status, r.code),
             Action::AnswerRaw(bytes) => (raw_status(bytes), 0),
             Action::Close | Action::Hold => (0, 0),
         }

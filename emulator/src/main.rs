@@ -11,6 +11,7 @@ use kie_upload_emulator::{Config, Emulator};
 
 const USAGE: &str = "usage: kie-upload-emulator [--port PORT] --api-key KEY [--ttl SECS] [--tls]
                            [--errors-as-status] [--max-connections N] [--ignore-expect]
+                           [--answer-delay MS]
 
   --port PORT            port on 127.0.0.1 (default 8787; 0 picks a free one)
   --api-key KEY          the Bearer key to accept (default: env KIE_API_KEY)
@@ -20,7 +21,9 @@ const USAGE: &str = "usage: kie-upload-emulator [--port PORT] --api-key KEY [--t
                          with the error in the body's code, as the live service does
   --errors-in-body       the default; accepted for compatibility
   --max-connections N    connections served at once; more get 503 (default 64)
-  --ignore-expect        never answer `Expect: 100-continue` (default: answer it)";
+  --ignore-expect        never answer `Expect: 100-continue` (default: answer it)
+  --answer-delay MS      wait MS milliseconds before every answer, 100 Continue included, as a
+                         long link would (default 0)";
 
 fn main() -> ExitCode {
     match run() {
@@ -40,6 +43,7 @@ fn run() -> Result<(), String> {
     let mut tls = false;
     let mut honour_expect = true;
     let mut max_connections = None;
+    let mut answer_delay = Duration::ZERO;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -75,6 +79,12 @@ fn run() -> Result<(), String> {
                     .map_err(|_| "--max-connections takes a whole number".to_owned())?;
                 max_connections = Some(n);
             }
+            "--answer-delay" => {
+                let ms: u64 = value("--answer-delay")?.parse().map_err(|_| {
+                    "--answer-delay takes a whole number of milliseconds".to_owned()
+                })?;
+                answer_delay = Duration::from_millis(ms);
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -89,6 +99,7 @@ fn run() -> Result<(), String> {
         .port(port)
         .errors_in_body(errors_in_body)
         .honour_expect(honour_expect)
+        .answer_delay(answer_delay)
         .tls(tls);
     if let Some(ttl) = ttl {
         config = config.ttl(ttl);

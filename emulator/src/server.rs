@@ -1,7 +1,7 @@
 //! The server: the accept loop and its connection cap, one thread a connection, the requests on a
 //! connection one after another, routing, and the one place a request is recorded.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::faults;
+use crate::faults::{self, Script};
 use crate::http::{self, Action, Body, Failure, Framing, Head, HeadError, Reply};
 use crate::service::{Endpoint, Outcome, Service};
 use crate::store::Store;
@@ -20,6 +20,10 @@ use crate::{Config, Fault, RecordedRequest};
 /// How long a connection held by a fault stays open at most, and how long any single read or
 /// write within a request may wait.
 const HOLD: Duration = Duration::from_secs(60);
+
+/// The longest a lingering close ([`Fault::RefuseAtHeadersAndLinger`]) keeps a connection open,
+/// as nginx's `lingering_time`.
+const LINGERING_TIME: Duration = Duration::from_secs(30);
 
 /// How long an idle kept-alive connection waits for its next request.
 const IDLE: Duration = Duration::from_secs(30);
@@ -43,7 +47,7 @@ struct Shared {
     /// The stored files and the CA certificate; taken and deleted when the server stops.
     dir: Mutex<Option<tempfile::TempDir>>,
     requests: Mutex<Vec<RecordedRequest>>,
-    faults: Mutex<VecDeque<Fault>>,
+    faults: Mutex<Script>,
     next_connection: AtomicU64,
     /// The sockets of the connections being served, to count them and to close them on stop.
     live: Mutex<HashMap<u64, TcpStream>>,
@@ -77,7 +81,7 @@ impl Server {
             tls,
             dir: Mutex::new(Some(dir)),
             requests: Mutex::new(Vec::new()),
-            faults: Mutex::new(VecDeque::new()),
+            faults: Mutex::new(Script::default()),
             next_connection: AtomicU64::new(0),
             live: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
@@ -110,8 +114,16 @@ impl Server {
         self.shared.tls.as_ref().map(|tls| &tls.ca)
     }
 
-    pub fn inject(&self, fault: Fault, times: usize) {
-        lock(&self.shared.faults).extend(std::iter::repeat_n(fault, times));
+    pub fn inject(&self, endpoint: Option<Endpoint>, fault: Fault, times: usize) {
+        lock(&self.shared.faults).add(endpoint, fault, times);
+    }
+
+    pub fn unused_faults(&self) -> Vec<Fault> {
+        lock(&self.shared.faults).unused()
+    }
+
+    pub fn describe_unused_faults(&self) -> String {
+        lock(&self.shared.faults).describe_unused()
     }
 
     pub fn clear_faults(&self) {
@@ -353,7 +365,7 @@ fn exchange(shared: &Shared, connection: u64, conn: &mut BufReader<Conn>, head: 
     let framing = head.framing();
     // A fault is spent only on an upload request that the front end lets through.
     let fault = match (&route, &framing) {
-        (Route::Upload(_), Ok(_)) => lock(&shared.faults).pop_front(),
+        (Route::Upload(endpoint), Ok(_)) => lock(&shared.faults).take(*endpoint),
         _ => None,
     };
     let mut record = shared.record_of(head, connection, fault.clone());
@@ -373,6 +385,7 @@ fn exchange(shared: &Shared, connection: u64, conn: &mut BufReader<Conn>, head: 
     // The one place a request is recorded: before its reply goes out, so a client that has its
     // answer finds the record.
     lock(&shared.requests).push(record);
+    thread::sleep(shared.config.answer_delay);
     perform(shared, conn.get_mut(), action, keep_alive)
 }
 
@@ -392,8 +405,11 @@ fn respond(
     framing: Framing,
     record: &mut RecordedRequest,
 ) -> (Action, bool) {
-    let refuse_at_headers = matches!(fault, Some(Fault::RefuseAtHeaders { .. }));
-    if record.expect_continue && shared.config.honour_expect && !refuse_at_headers {
+    if let Some(action) = fault.and_then(|f| faults::at_headers(f, head)) {
+        return (action, false);
+    }
+    if record.expect_continue && shared.config.honour_expect {
+        thread::sleep(shared.config.answer_delay);
         let out = conn.get_mut();
         if out
             .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -449,7 +465,7 @@ fn handle(
         return action;
     }
     let outcome = match shared.service.upload(endpoint, head, body, record) {
-        Ok(file) => faults::success(fault, &file, &shared.base_url),
+        Ok(file) => faults::success(fault, &file, &shared.base_url, shared.config.ttl),
         Err(outcome) => outcome,
     };
     faults::deliver(fault, outcome.into_reply(errors_in_body))
@@ -486,6 +502,13 @@ fn perform(shared: &Shared, conn: &mut Conn, action: Action, keep_alive: bool) -
             reject(conn, reply);
             false
         }
+        Action::Linger(reply, idle) => {
+            if reply.write_to(conn, false).is_ok() {
+                linger(shared, conn, idle);
+            }
+            conn.close();
+            false
+        }
         Action::Close => {
             conn.close_abruptly();
             false
@@ -502,6 +525,31 @@ fn hold(shared: &Shared) {
     let started = Instant::now();
     while !shared.stopping() && started.elapsed() < HOLD {
         thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// nginx's lingering close: keeps the connection open, reading and dropping what comes, until
+/// `idle` passes without a byte (30 s at most, nginx's `lingering_time`) or the emulator stops.
+fn linger(shared: &Shared, conn: &mut Conn, idle: Duration) {
+    let _ = conn.flush();
+    let mut tcp = conn.tcp();
+    let _ = tcp.set_read_timeout(Some(POLL.min(idle).max(Duration::from_millis(1))));
+    let started = Instant::now();
+    let mut last = started;
+    let mut buf = [0u8; 16 * 1024];
+    while !shared.stopping() && last.elapsed() < idle && started.elapsed() < LINGERING_TIME {
+        match tcp.read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => last = Instant::now(),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(_) => return,
+        }
     }
 }
 

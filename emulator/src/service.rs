@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::form::{self, Parts};
 use crate::http::{Head, Reply};
 use crate::store::{Incoming, Published, Store};
-use crate::{util, Part, RecordedRequest, BASE64_MAX_DECODED};
+use crate::{util, Part, RecordedRequest, BASE64_MAX_DECODED, DEFAULT_TTL};
 
 /// The largest JSON body the base64 endpoint reads: room for [`BASE64_MAX_DECODED`] bytes encoded
 /// (4 characters for 3 bytes) twice over, for JSON escapes (`\/`) and line breaks. Anything longer
@@ -35,16 +35,22 @@ pub(crate) enum Endpoint {
 }
 
 impl Endpoint {
+    const ALL: [Endpoint; 3] = [Endpoint::Stream, Endpoint::Base64, Endpoint::Url];
+
     /// The endpoint a request path ends in, whatever prefix comes before `/api/`.
     pub fn of(path: &str) -> Option<Endpoint> {
-        [
-            ("/api/file-stream-upload", Endpoint::Stream),
-            ("/api/file-base64-upload", Endpoint::Base64),
-            ("/api/file-url-upload", Endpoint::Url),
-        ]
-        .into_iter()
-        .find(|(suffix, _)| path.ends_with(suffix))
-        .map(|(_, endpoint)| endpoint)
+        Endpoint::ALL
+            .into_iter()
+            .find(|endpoint| path.ends_with(endpoint.path()))
+    }
+
+    /// Its path, as the documentation gives it.
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Stream => "/api/file-stream-upload",
+            Endpoint::Base64 => "/api/file-base64-upload",
+            Endpoint::Url => "/api/file-url-upload",
+        }
     }
 }
 
@@ -90,16 +96,21 @@ impl Outcome {
     }
 }
 
-/// `data` in the shape most of the documentation shows.
-pub(crate) fn documented(file: &Published) -> Value {
-    json!({
+/// `data` in the shape most of the documentation shows; with a TTL other than the service's own
+/// ([`DEFAULT_TTL`]), an `expiresAt` too, so a client does not take the file for one kept three days.
+pub(crate) fn documented(file: &Published, ttl: Duration) -> Value {
+    let mut data = json!({
         "fileName": file.file_name,
         "filePath": file.file_path,
         "downloadUrl": file.download_url,
         "fileSize": file.size,
         "mimeType": file.mime,
         "uploadedAt": util::rfc3339(file.stored_at),
-    })
+    });
+    if ttl != DEFAULT_TTL {
+        data["expiresAt"] = Value::from(util::rfc3339(file.expires_at));
+    }
+    data
 }
 
 /// `data` in the quickstart page's shape: `fileUrl` and `downloadUrl` both present and different,

@@ -271,6 +271,33 @@ fn uploads_expire_after_their_ttl_and_can_be_overwritten() {
     assert!(emulator.stored("p/t.txt").is_none());
 }
 
+/// The date and the milliseconds into the day of an RFC 3339 time such as
+/// `2025-01-01T12:00:00.123Z`.
+fn day_and_ms(t: &str) -> (&str, u64) {
+    let (date, time) = t.trim_end_matches('Z').split_once('T').unwrap();
+    let (hms, ms) = time.split_once('.').unwrap();
+    let secs = hms
+        .split(':')
+        .fold(0, |acc, n| acc * 60 + n.parse::<u64>().unwrap());
+    (date, secs * 1000 + ms.parse::<u64>().unwrap())
+}
+
+#[test]
+fn the_documented_shape_tells_a_ttl_that_is_not_the_services() {
+    // The service's own three days: the documented shape, without expiresAt.
+    let (_, reply) = post(&emulator(), STREAM, FORM, &stream_body("a.txt", b"a"));
+    assert!(reply["data"]["expiresAt"].is_null(), "{reply}");
+    // Any other TTL: expiresAt is the upload's time plus the TTL.
+    let emulator = start(Config::new(KEY).ttl(Duration::from_secs(1)));
+    let (_, reply) = post(&emulator, STREAM, FORM, &stream_body("a.txt", b"a"));
+    let data = &reply["data"];
+    let uploaded = day_and_ms(data["uploadedAt"].as_str().unwrap());
+    let expires = day_and_ms(data["expiresAt"].as_str().expect("an expiresAt"));
+    if uploaded.0 == expires.0 {
+        assert_eq!(expires.1 - uploaded.1, 1000, "{data}");
+    }
+}
+
 #[test]
 fn attempts_count_requests_per_endpoint() {
     let emulator = emulator();

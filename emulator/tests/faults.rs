@@ -284,7 +284,12 @@ fn control_chars_come_in_an_error_message() {
 fn raw_bytes_are_the_whole_response() {
     let emulator = emulator();
     let bytes = b"HTTP/1.1 418 I'm a teapot\r\nContent-Length: 3\r\nX-Odd: yes\r\n\r\nabc".to_vec();
-    emulator.inject(Fault::Raw(bytes.clone()), 1);
+    emulator.inject(
+        Fault::Raw {
+            bytes: bytes.clone(),
+        },
+        1,
+    );
     let body = stream_body("r.txt", b"raw");
     let mut stream = raw(&emulator);
     stream
@@ -339,11 +344,14 @@ fn status_and_body_code_faults() {
 #[test]
 fn replies_that_are_not_the_service() {
     let emulator = emulator();
-    emulator.inject(Fault::Html(502), 1);
+    emulator.inject(Fault::Html { status: 502 }, 1);
     emulator.inject(Fault::MalformedJson, 1);
-    emulator.inject(Fault::HugeReply(2 << 20), 1);
+    emulator.inject(Fault::HugeReply { bytes: 2 << 20 }, 1);
     emulator.inject(
-        Fault::Redirect(307, "http://127.0.0.1:1/elsewhere".into()),
+        Fault::Redirect {
+            status: 307,
+            location: "http://127.0.0.1:1/elsewhere".into(),
+        },
         1,
     );
     let html = small_upload(&emulator);
@@ -389,7 +397,7 @@ fn truncated_json_announces_more_than_it_sends() {
 #[test]
 fn close_after_closes_without_an_answer() {
     let emulator = emulator();
-    emulator.inject(Fault::CloseAfter(100), 1);
+    emulator.inject(Fault::CloseAfter { bytes: 100 }, 1);
     let mut stream = raw(&emulator);
     stream
         .write_all(upload_head(10 << 20, "").as_bytes())
@@ -403,7 +411,7 @@ fn close_after_closes_without_an_answer() {
 #[test]
 fn stop_reading_and_never_answer_hold_the_connection() {
     let emulator = emulator();
-    emulator.inject(Fault::StopReading(1000), 1);
+    emulator.inject(Fault::StopReading { bytes: 1000 }, 1);
     emulator.inject(Fault::NeverAnswer, 1);
 
     let mut stream = raw(&emulator);
@@ -444,7 +452,12 @@ fn stop_reading_and_never_answer_hold_the_connection() {
 fn wrong_size_and_drip_change_only_the_reply() {
     let emulator = emulator();
     emulator.inject(Fault::WrongSize, 1);
-    emulator.inject(Fault::Drip(Duration::from_millis(1)), 1);
+    emulator.inject(
+        Fault::Drip {
+            pause: Duration::from_millis(1),
+        },
+        1,
+    );
     let (_, reply) = post(&emulator, STREAM, FORM, &stream_body("w.txt", b"four"));
     assert_eq!(reply["data"]["fileSize"], 5);
     assert_eq!(emulator.stored("p/w.txt").unwrap(), b"four");
@@ -475,4 +488,165 @@ fn faults_apply_to_uploads_only_and_in_order() {
         .filter(|r| r.fault.is_some())
         .count();
     assert_eq!(faulted, 1);
+}
+
+#[test]
+fn inject_at_aims_a_fault_at_one_endpoint() {
+    let emulator = emulator();
+    let unavailable = Fault::Status {
+        status: 503,
+        retry_after: Some("0".into()),
+    };
+    let broken = Fault::Status {
+        status: 500,
+        retry_after: None,
+    };
+    emulator.inject_at(BASE64, unavailable.clone(), 1);
+    emulator.inject(broken.clone(), 1);
+    // A stream upload passes the base64 endpoint's fault by and meets the one for any endpoint.
+    assert_eq!(small_upload(&emulator).status, 500);
+    assert_eq!(small_upload(&emulator).status, 200);
+    let (status, reply) = post(
+        &emulator,
+        BASE64,
+        "application/json",
+        br#"{"base64Data":"YQ==","uploadPath":"p"}"#,
+    );
+    assert_eq!((status, reply["code"].as_u64()), (503, Some(503)));
+    let requests = emulator.requests();
+    let faults: Vec<_> = requests.iter().map(|r| r.fault.clone()).collect();
+    assert_eq!(faults, [Some(broken), None, Some(unavailable)]);
+    assert!(emulator.unused_faults().is_empty());
+    emulator.assert_faults_used();
+}
+
+#[test]
+fn a_fault_no_request_met_is_reported() {
+    let emulator = emulator();
+    emulator.inject_at(URL, Fault::MalformedJson, 2);
+    emulator.inject(Fault::ControlChars, 1);
+    // A stream upload passes the URL endpoint's faults by.
+    assert_eq!(small_upload(&emulator).json()["code"], 400);
+    assert_eq!(
+        emulator.unused_faults(),
+        [Fault::MalformedJson, Fault::MalformedJson]
+    );
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        emulator.assert_faults_used()
+    }))
+    .unwrap_err();
+    let message = panic.downcast_ref::<String>().unwrap();
+    assert!(
+        message.contains("MalformedJson for /api/file-url-upload"),
+        "{message}"
+    );
+    emulator.clear_faults();
+    emulator.assert_faults_used();
+}
+
+#[test]
+#[should_panic(expected = "is not an upload endpoint")]
+fn inject_at_refuses_a_path_that_is_no_upload_endpoint() {
+    emulator().inject_at("/api/file-stream-uplaod", Fault::MalformedJson, 1);
+}
+
+#[test]
+fn refuse_at_headers_and_linger_answers_at_once_then_holds_the_connection() {
+    for tls in [false, true] {
+        let emulator = start(Config::new(KEY).tls(tls));
+        let fault = Fault::RefuseAtHeadersAndLinger {
+            status: 413,
+            code: None,
+            linger: Duration::from_millis(700),
+        };
+        emulator.inject(fault.clone(), 1);
+        let mut stream = raw(&emulator);
+        stream
+            .write_all(upload_head(24 << 20, "Expect: 100-continue\r\n").as_bytes())
+            .unwrap();
+        // The whole answer, framed by its Content-Length, comes without any body sent.
+        let started = std::time::Instant::now();
+        let reply = read_reply(&mut stream, false).unwrap();
+        assert_eq!(reply.status, 413, "tls {tls}");
+        assert!(reply.text().contains("413 Request Entity Too Large"));
+        assert_eq!(reply.header("Connection"), Some("close"));
+        // Then nothing: the connection stays open (no FIN) until the linger has passed.
+        stream
+            .tcp()
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        let err = stream.read(&mut byte).unwrap_err();
+        assert!(
+            matches!(
+                err.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "tls {tls}: {err}"
+        );
+        // Whatever the client still sends is drained, and the close comes after the linger.
+        stream.write_all(&[b'x'; 1000]).unwrap();
+        stream.flush().unwrap();
+        stream
+            .tcp()
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        assert!(is_closed(&mut stream), "tls {tls}");
+        assert!(started.elapsed() >= Duration::from_millis(700), "tls {tls}");
+        let request = &emulator.requests()[0];
+        assert_eq!(request.fault, Some(fault));
+        assert_eq!((request.status, request.body_read), (413, 0));
+        assert!(emulator.stored("p/s.txt").is_none());
+    }
+}
+
+#[test]
+fn refuse_chunked_refuses_only_a_chunked_body() {
+    let emulator = emulator();
+    let fault = Fault::RefuseChunked {
+        status: 411,
+        code: None,
+    };
+    emulator.inject(fault.clone(), 2);
+    // Chunked, with Expect: refused at once, before any 100 Continue.
+    let mut stream = raw(&emulator);
+    let chunked = format!("Content-Type: {FORM}\r\nTransfer-Encoding: chunked\r\n");
+    let head = post_head(STREAM, &format!("{chunked}Expect: 100-continue\r\n"));
+    stream.write_all(head.as_bytes()).unwrap();
+    let reply = read_reply(&mut stream, false).unwrap();
+    assert_eq!(reply.status, 411);
+    assert!(
+        reply.text().contains("411 Length Required"),
+        "{}",
+        reply.text()
+    );
+    // By length, even an empty file: the service takes it.
+    let body = stream_body("empty.txt", b"");
+    let (status, reply) = post(&emulator, STREAM, FORM, &body);
+    assert_eq!(
+        (status, reply["code"].as_u64()),
+        (200, Some(200)),
+        "{reply}"
+    );
+    assert_eq!(emulator.stored("p/empty.txt").unwrap(), b"");
+    let requests = emulator.requests();
+    assert!(requests[0].chunked && requests[0].content_length.is_none());
+    assert_eq!((requests[0].status, requests[0].body_read), (411, 0));
+    assert!(!requests[1].chunked);
+    assert_eq!(requests[1].content_length, Some(body.len() as u64));
+    assert!(requests.iter().all(|r| r.fault == Some(fault.clone())));
+}
+
+#[test]
+fn download_url_stores_the_file_but_reports_another_url() {
+    let emulator = emulator();
+    for url in ["http://", "https:///etc/passwd"] {
+        emulator.inject(Fault::DownloadUrl { url: url.into() }, 1);
+        let (status, reply) = post(&emulator, STREAM, FORM, &stream_body("u.txt", b"url"));
+        assert_eq!((status, reply["success"].as_bool()), (200, Some(true)));
+        assert_eq!(reply["data"]["downloadUrl"], url);
+        assert_eq!(reply["data"]["fileSize"], 3);
+        assert_eq!(emulator.stored("p/u.txt").unwrap(), b"url");
+    }
+    emulator.assert_faults_used();
 }

@@ -193,6 +193,38 @@ fn expect_100_continue_can_be_ignored() {
     assert!(emulator.requests()[0].expect_continue);
 }
 
+#[test]
+fn answer_delay_holds_back_every_answer_and_the_100_continue() {
+    let delay = Duration::from_millis(150);
+    let emulator = start(Config::new(KEY).answer_delay(delay));
+    let body = stream_body("d.txt", b"delayed");
+    let mut stream = raw(&emulator);
+    let head = post_head(
+        STREAM,
+        &format!(
+            "Content-Type: {FORM}\r\nContent-Length: {}\r\nExpect: 100-continue\r\n",
+            body.len()
+        ),
+    );
+    let started = Instant::now();
+    stream.write_all(head.as_bytes()).unwrap();
+    assert_eq!(read_reply(&mut stream, false).unwrap().status, 100);
+    assert!(started.elapsed() >= delay, "the 100 Continue came at once");
+    let started = Instant::now();
+    stream.write_all(&body).unwrap();
+    let reply = read_reply(&mut stream, false).unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(started.elapsed() >= delay, "the answer came at once");
+    // Downloads too.
+    let url = reply.json()["data"]["downloadUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let started = Instant::now();
+    assert_eq!(get(&emulator, &url), (200, b"delayed".to_vec()));
+    assert!(started.elapsed() >= delay, "the download came at once");
+}
+
 /// A base64 upload of `bytes` bytes of `A`, encoded by repetition (a debug build's encoder would
 /// take seconds over 10 MB).
 fn base64_request(bytes: usize) -> Vec<u8> {

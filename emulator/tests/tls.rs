@@ -192,7 +192,12 @@ fn an_early_refusal_over_tls_can_be_read_after_the_reset() {
 fn other_faults_and_limits_work_over_tls() {
     let emulator = tls_emulator();
     let bytes = b"HTTP/1.1 418 I'm a teapot\r\nContent-Length: 2\r\n\r\nhi".to_vec();
-    emulator.inject(Fault::Raw(bytes.clone()), 1);
+    emulator.inject(
+        Fault::Raw {
+            bytes: bytes.clone(),
+        },
+        1,
+    );
     emulator.inject(Fault::QuickstartShape, 1);
     let body = stream_body("r.txt", b"raw");
     let mut request = post_head(
