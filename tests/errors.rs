@@ -266,7 +266,9 @@ fn a_success_without_a_usable_url_is_a_bad_reply() {
             r#"{{"success":true,"code":200,"data":{{"fileName":"a.txt","{field}":"{url}","fileSize":1}}}}"#
         );
         emulator.inject(
-            Fault::Raw(http_reply("200 OK", "application/json", &reply)),
+            Fault::Raw {
+                bytes: http_reply("200 OK", "application/json", &reply),
+            },
             1,
         );
         let e = client.upload(named(b"x", "a.txt", "p")).expect_err(url);
