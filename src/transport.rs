@@ -13,6 +13,15 @@
 //! request on the calling thread), so that it stops reading the source at once; see
 //! [`write_failed`].
 //!
+//! Below TLS the same wrapper also gathers TLS records into one write: rustls hands ureq's adapter
+//! one record (16 KiB) per write, and ureq's TCP transport makes each one its own `sendto`, eight
+//! times as many system calls as plain HTTP, which writes its 128 KiB output buffer at once. So
+//! [`Coalesced`] lets the records pile up in the TCP transport's own output buffer and writes
+//! them when it is full, and before anything waits for input: every read (the handshake's, the
+//! `100 Continue`'s, the reply's) first sends what is held, so the server sees exactly the bytes it
+//! saw before, only in fewer writes. A connection is checked for reuse only after its reply was
+//! read, so nothing is held then; should anything be, it is sent before the check.
+//!
 //! This uses `ureq::unversioned::transport`, which may change in a ureq minor release: hence the
 //! tight version requirement on ureq in Cargo.toml.
 
@@ -20,8 +29,8 @@ use std::cell::Cell;
 use std::io;
 
 use ureq::unversioned::transport::{
-    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, TcpConnector,
-    Transport,
+    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout,
+    TcpConnector, Transport,
 };
 
 thread_local! {
@@ -67,27 +76,40 @@ impl<In: Transport> Connector<In> for AnswerKeptConnector {
         _: &ConnectionDetails<'_>,
         chained: Option<In>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
-        Ok(chained.map(AnswerKept))
+        Ok(chained.map(|inner| AnswerKept {
+            inner,
+            handed: false,
+        }))
     }
 }
 
-/// A transport on which the end of the connection, once an answer is waiting in the input buffer,
-/// is "nothing more" rather than an error.
+/// A transport on which an answer already waiting in the input buffer is parsed as it is, without
+/// waiting for more.
 ///
-/// A server that refuses at the headers (answering `Expect: 100-continue` with a 401, say) and
-/// closes without TLS's `close_notify` leaves its whole answer in ureq's input buffer; ureq then
-/// asks for more input once before parsing it, and rustls reports the close as an unexpected end.
-/// Plain TCP says "0 bytes" there, and ureq parses what it has; this makes TLS say the same. HTTP's
-/// own framing still tells a whole answer from a cut one.
+/// A server that refuses at the headers (answering `Expect: 100-continue` with a 413, say) sends
+/// its whole answer at once, and ureq reads it while it waits for the `100 Continue`; then, before
+/// parsing it as the reply, ureq asks for more input once (`await_input`, as the bytes were not
+/// "used" yet). A server that closes makes that read end at once; one that keeps the connection
+/// open while it drains the body (nginx's lingering close, 5 s) makes it wait until it closes.
+/// So while the buffer holds a whole response head not yet handed up, the first ask for more is
+/// answered "here it is" without a read; any ask after that reads as before (an answer cut short
+/// is then waited for, and HTTP's own framing tells a whole answer from a cut one).
+///
+/// The same read after a close without TLS's `close_notify` makes rustls report an unexpected
+/// end; with an answer waiting in the buffer, that is "nothing more" here, as plain TCP says.
 #[derive(Debug)]
-struct AnswerKept<T>(T);
+struct AnswerKept<T> {
+    inner: T,
+    /// The response head in the buffer was handed up without a read; the next ask reads.
+    handed: bool,
+}
 
 impl<T: Transport> AnswerKept<T> {
     fn kept(&mut self, read: Result<bool, ureq::Error>) -> Result<bool, ureq::Error> {
         match read {
             Err(ureq::Error::Io(e))
                 if e.kind() == io::ErrorKind::UnexpectedEof
-                    && !self.0.buffers().input().is_empty() =>
+                    && !self.inner.buffers().input().is_empty() =>
             {
                 Ok(false)
             }
@@ -96,50 +118,181 @@ impl<T: Transport> AnswerKept<T> {
     }
 }
 
+/// Whether `input` starts with a whole HTTP response head (status line and headers).
+fn whole_head(input: &[u8]) -> bool {
+    input.starts_with(b"HTTP/") && input.windows(4).any(|w| w == b"\r\n\r\n")
+}
+
 impl<T: Transport> Transport for AnswerKept<T> {
     fn buffers(&mut self) -> &mut dyn Buffers {
-        self.0.buffers()
+        self.inner.buffers()
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        self.0.transmit_output(amount, timeout)
+        self.inner.transmit_output(amount, timeout)
     }
 
-    fn maybe_await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        let read = self.0.maybe_await_input(timeout);
-        self.kept(read)
-    }
-
+    // Only `await_input`: ureq calls it through a `Box`, whose `maybe_await_input` is the default
+    // (input already used up, or none, then `await_input`).
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        let read = self.0.await_input(timeout);
+        if !self.handed && whole_head(self.inner.buffers().input()) {
+            self.handed = true;
+            return Ok(true);
+        }
+        self.handed = false;
+        let read = self.inner.await_input(timeout);
         self.kept(read)
     }
 
     fn is_open(&mut self) -> bool {
-        self.0.is_open()
+        self.inner.is_open()
     }
 
     fn is_tls(&self) -> bool {
-        self.0.is_tls()
+        self.inner.is_tls()
     }
 }
 
-/// Wraps the transport below it in [`EarlyAnswer`].
+/// Wraps the transport below it in [`EarlyAnswer`], and that in [`Coalesced`] when TLS goes on
+/// top (plain HTTP already writes whole buffers).
 #[derive(Debug)]
 struct EarlyAnswerConnector;
 
 impl<In: Transport> Connector<In> for EarlyAnswerConnector {
-    type Out = EarlyAnswer<In>;
+    type Out = Either<EarlyAnswer<In>, Coalesced<EarlyAnswer<In>>>;
 
     fn connect(
         &self,
-        _: &ConnectionDetails<'_>,
+        details: &ConnectionDetails<'_>,
         chained: Option<In>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
-        Ok(chained.map(|inner| EarlyAnswer {
-            inner,
-            broken: false,
+        Ok(chained.map(|inner| {
+            let early = EarlyAnswer {
+                inner,
+                broken: false,
+            };
+            if details.needs_tls() {
+                Either::B(Coalesced::new(early, details.config.input_buffer_size()))
+            } else {
+                Either::A(early)
+            }
         }))
+    }
+}
+
+/// A transport below TLS that holds what TLS writes in the output buffer of the transport under
+/// it, and writes it there in one go when the buffer is full or before any wait for input.
+///
+/// The output stays where the TCP transport writes from (no copy); the input has a buffer of its
+/// own, because [`Buffers::input`] borrows immutably and cannot reach through to the transport.
+#[derive(Debug)]
+struct Coalesced<T> {
+    inner: T,
+    /// Bytes at the start of the inner output buffer not yet sent.
+    held: usize,
+    /// What the inner transport read, handed out to TLS from here.
+    input: LazyBuffers,
+    /// The last timeout ureq gave, for sending what is held before a reuse check.
+    last_timeout: NextTimeout,
+}
+
+impl<T: Transport> Coalesced<T> {
+    fn new(inner: T, input_size: usize) -> Self {
+        Coalesced {
+            inner,
+            held: 0,
+            // The output side of these buffers is never used: the inner transport's is.
+            input: LazyBuffers::new(input_size, 1),
+            last_timeout: NextTimeout::default(),
+        }
+    }
+
+    /// Sends what is held.
+    fn flush(&mut self, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        self.last_timeout = timeout;
+        if self.held == 0 {
+            return Ok(());
+        }
+        let held = std::mem::take(&mut self.held);
+        self.inner.transmit_output(held, timeout)
+    }
+}
+
+impl<T: Transport> Buffers for Coalesced<T> {
+    fn output(&mut self) -> &mut [u8] {
+        let held = self.held;
+        &mut self.inner.buffers().output()[held..]
+    }
+
+    fn input(&self) -> &[u8] {
+        self.input.input()
+    }
+
+    fn input_append_buf(&mut self) -> &mut [u8] {
+        self.input.input_append_buf()
+    }
+
+    fn input_appended(&mut self, amount: usize) {
+        self.input.input_appended(amount);
+    }
+
+    fn input_consume(&mut self, amount: usize) {
+        self.input.input_consume(amount);
+    }
+
+    fn tmp_and_output(&mut self) -> (&mut [u8], &mut [u8]) {
+        let held = self.held;
+        (
+            self.input.input_append_buf(),
+            &mut self.inner.buffers().output()[held..],
+        )
+    }
+
+    fn can_use_input(&self) -> bool {
+        self.input.can_use_input()
+    }
+}
+
+impl<T: Transport> Transport for Coalesced<T> {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        self.held += amount;
+        self.last_timeout = timeout;
+        // Full: send it, so that the next write finds room (a write of nothing would be an error).
+        if self.held >= self.inner.buffers().output().len() {
+            self.flush(timeout)?;
+        }
+        Ok(())
+    }
+
+    // No `maybe_await_input` of our own: ureq reaches this transport through a `Box` and an
+    // `Either`, which forward only `await_input` (the default `maybe_await_input` returns input
+    // already buffered, and otherwise calls `await_input`).
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        // Whatever comes next from the server, it must first have all that was written.
+        self.flush(timeout)?;
+        if self.inner.buffers().input().is_empty() && !self.inner.await_input(timeout)? {
+            return Ok(false);
+        }
+        let from = self.inner.buffers().input();
+        let to = self.input.input_append_buf();
+        let amount = from.len().min(to.len());
+        to[..amount].copy_from_slice(&from[..amount]);
+        self.input.input_appended(amount);
+        self.inner.buffers().input_consume(amount);
+        Ok(amount > 0)
+    }
+
+    fn is_open(&mut self) -> bool {
+        let timeout = self.last_timeout;
+        self.flush(timeout).is_ok() && self.inner.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.inner.is_tls()
     }
 }
 
@@ -201,4 +354,104 @@ fn closed_by_peer(e: &io::Error) -> bool {
 #[cfg(test)]
 pub(crate) fn tests_set_write_failed() {
     WRITE_FAILED.with(|f| f.set(true));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A transport that records what it was asked to send, and reads `reply` when asked for input.
+    #[derive(Debug)]
+    struct Recorder {
+        buffers: LazyBuffers,
+        sent: Vec<Vec<u8>>,
+        /// What had been sent when each read started.
+        sent_before_read: Vec<usize>,
+        reply: &'static [u8],
+    }
+
+    impl Transport for Recorder {
+        fn buffers(&mut self) -> &mut dyn Buffers {
+            &mut self.buffers
+        }
+
+        fn transmit_output(&mut self, amount: usize, _: NextTimeout) -> Result<(), ureq::Error> {
+            let bytes = self.buffers.output()[..amount].to_vec();
+            self.sent.push(bytes);
+            Ok(())
+        }
+
+        fn await_input(&mut self, _: NextTimeout) -> Result<bool, ureq::Error> {
+            self.sent_before_read
+                .push(self.sent.iter().map(Vec::len).sum());
+            let reply = std::mem::take(&mut self.reply);
+            self.buffers.input_append_buf()[..reply.len()].copy_from_slice(reply);
+            self.buffers.input_appended(reply.len());
+            Ok(!reply.is_empty())
+        }
+
+        fn is_open(&mut self) -> bool {
+            true
+        }
+    }
+
+    fn coalesced(output_size: usize) -> Coalesced<Recorder> {
+        let recorder = Recorder {
+            buffers: LazyBuffers::new(1024, output_size),
+            sent: Vec::new(),
+            sent_before_read: Vec::new(),
+            reply: b"HTTP/1.1 200 OK\r\n\r\n",
+        };
+        Coalesced::new(recorder, 1024)
+    }
+
+    /// Writes `bytes` the way ureq's TLS adapter does: copy into `output()`, then transmit.
+    fn write(t: &mut Coalesced<Recorder>, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let output = t.buffers().output();
+            let n = bytes.len().min(output.len());
+            assert!(n > 0, "no room to write into");
+            output[..n].copy_from_slice(&bytes[..n]);
+            t.transmit_output(n, NextTimeout::default()).unwrap();
+            bytes = &bytes[n..];
+        }
+    }
+
+    #[test]
+    fn records_are_gathered_into_writes_of_the_whole_buffer() {
+        let mut t = coalesced(100);
+        for record in 0..7u8 {
+            write(&mut t, &[record; 30]);
+        }
+        let sent = &t.inner.sent;
+        assert_eq!(sent.iter().map(Vec::len).collect::<Vec<_>>(), [100, 100]);
+        assert_eq!(&sent[0][..31], &[[0; 30].as_slice(), &[1]].concat()[..]);
+        assert_eq!(t.held, 10);
+    }
+
+    #[test]
+    fn a_small_request_is_sent_before_any_wait_for_input() {
+        for wait in ["await_input", "maybe_await_input"] {
+            let mut t = coalesced(1 << 17);
+            let head = b"POST / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n";
+            write(&mut t, head);
+            assert!(t.inner.sent.is_empty(), "held while nothing waits");
+            let read = match wait {
+                "await_input" => t.await_input(NextTimeout::default()),
+                // The default, as ureq's `Box` calls it.
+                _ => t.maybe_await_input(NextTimeout::default()),
+            };
+            assert!(read.unwrap());
+            assert_eq!(t.inner.sent_before_read, [head.len()], "{wait}");
+            assert_eq!(t.input(), b"HTTP/1.1 200 OK\r\n\r\n");
+        }
+    }
+
+    #[test]
+    fn nothing_held_is_left_behind_by_the_reuse_check() {
+        let mut t = coalesced(1 << 17);
+        write(&mut t, b"alert");
+        assert!(t.is_open());
+        assert_eq!(t.inner.sent, [b"alert".to_vec()]);
+    }
 }
