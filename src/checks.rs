@@ -5,19 +5,17 @@
 use std::time::Duration;
 
 use crate::config::{Timeouts, DEFAULT_BASE_URL, MAX_DURATION};
-use crate::{Error, BASE64_MAX};
+use crate::{Error, Hint, BASE64_MAX};
 
 pub(crate) fn check_api_key(key: &str) -> Result<(), Error> {
     if key.trim().is_empty() {
-        return Err(Error::invalid(
-            "missing API key: set KIE_API_KEY or KIE_API_KEY_FILE, or pass one to Client::new \
-             (get one at https://kie.ai/api-key)",
-        ));
+        // The advice, which depends on where the key was looked for, is the caller's.
+        return Err(Error::invalid("missing API key"));
     }
     // Never echo the key: it may be a real one with a stray newline.
     if key.chars().any(|c| c.is_control() || !c.is_ascii()) {
         return Err(Error::invalid(
-            "the API key holds a control or non-ASCII character (a stray newline?): check KIE_API_KEY",
+            "the API key holds a control or non-ASCII character (a stray newline?)",
         ));
     }
     Ok(())
@@ -80,9 +78,9 @@ pub(crate) fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<Str
     if !https && !loopback && !allow_insecure_http {
         return Err(Error::invalid(format!(
             "base URL {url:?} is plain http to a host other than localhost or a loopback address, \
-             which would send the API key in clear text: use https, or opt in with \
-             ClientBuilder::allow_insecure_http(true)"
-        )));
+             which would send the API key in clear text"
+        ))
+        .with_hint(Hint::AllowInsecureHttp));
     }
     Ok(url.trim_end_matches('/').to_owned())
 }
@@ -190,17 +188,17 @@ pub(crate) fn check_remote_url(url: &str) -> Result<(), Error> {
 pub(crate) fn check_base64_length(len: Option<u64>) -> Result<u64, Error> {
     match len {
         None => Err(Error::invalid(
-            "the base64 endpoint needs a source of known length: set Upload::length, or use \
-             Client::upload (the stream endpoint)",
-        )),
+            "the base64 endpoint needs a source of known length (or set Upload::length)",
+        )
+        .with_hint(Hint::UseStreamEndpoint)),
         Some(0) => Err(Error::invalid(
-            "the source is empty, and the base64 endpoint takes no empty data: use Client::upload \
-             (the stream endpoint)",
-        )),
+            "the source is empty, and the base64 endpoint takes no empty data",
+        )
+        .with_hint(Hint::UseStreamEndpoint)),
         Some(len) if len > BASE64_MAX => Err(Error::invalid(format!(
-            "{len} bytes is over the base64 endpoint's limit of {BASE64_MAX}: use Client::upload \
-             or upload_file (the stream endpoint) for large files"
-        ))),
+            "{len} bytes is over the base64 endpoint's limit of {BASE64_MAX}"
+        ))
+        .with_hint(Hint::UseStreamEndpoint)),
         Some(len) => Ok(len),
     }
 }

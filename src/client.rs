@@ -102,6 +102,7 @@ impl Client {
     /// [`ClientBuilder::retries`]).
     pub fn upload(&self, upload: Upload<'_>) -> Result<UploadedFile, Error> {
         self.send(upload, Encoding::Multipart)
+            .map_err(|e| self.config.finish(e))
     }
 
     /// Sends one [`Upload`] as base64 in JSON to `POST /api/file-base64-upload`, the endpoint for
@@ -114,6 +115,7 @@ impl Client {
     /// 4/3 of the file's size; prefer [`upload`](Self::upload).
     pub fn upload_base64(&self, upload: Upload<'_>) -> Result<UploadedFile, Error> {
         self.send(upload, Encoding::Base64)
+            .map_err(|e| self.config.finish(e))
     }
 
     /// Asks the service to fetch a file from the web itself, through `POST /api/file-url-upload`.
@@ -122,6 +124,29 @@ impl Client {
     /// for files up to about 100 MB. Failures worth it are retried when the upload has a file name
     /// (without one, a repeat could store a second copy).
     pub fn upload_url(&self, upload: UrlUpload<'_>) -> Result<UploadedFile, Error> {
+        self.fetch_url(upload).map_err(|e| self.config.finish(e))
+    }
+
+    /// Cuts the secrets out of `text` before it is shown: this client's API key, in any encoding
+    /// (as is, percent-, HTML- or JSON-encoded, in any case), and the password of every URL's
+    /// user information. The library does this to everything it puts into an error; use it for
+    /// any other text that may carry them, such as a label built from a URL the user gave. Pair it
+    /// with [`printable`](crate::printable) for a terminal.
+    ///
+    /// ```
+    /// let client = kie_upload::Client::new("sk-0123456789abcdef");
+    /// let label = "https://alice:hunter2@files.example/a.png?token=sk-0123456789abcdef";
+    /// assert_eq!(
+    ///     client.redact(label),
+    ///     "https://alice:***@files.example/a.png?token=[redacted]"
+    /// );
+    /// ```
+    pub fn redact(&self, text: &str) -> String {
+        crate::text::redact(text, self.config.api_key()).into_owned()
+    }
+
+    /// [`upload_url`](Self::upload_url), before its error is finished.
+    fn fetch_url(&self, upload: UrlUpload<'_>) -> Result<UploadedFile, Error> {
         let auth = self.config.authorization()?;
         let mut upload = upload.check()?;
         let body = url_json(
@@ -264,6 +289,11 @@ impl Client {
     /// (a download may be served from elsewhere). Streams through a fixed buffer; each socket read
     /// is bounded by the stall timeout, the whole download is not.
     pub fn download_to(&self, url: &str, out: &mut impl Write) -> Result<u64, Error> {
+        self.download(url, out).map_err(|e| self.config.finish(e))
+    }
+
+    /// [`download_to`](Self::download_to), before its error is finished.
+    fn download(&self, url: &str, out: &mut impl Write) -> Result<u64, Error> {
         let response = self
             .config
             .agent

@@ -13,7 +13,7 @@ use crate::checks::{check_api_key, check_base_url, check_durations};
 use crate::proxy::ProxySetting;
 use crate::retry::RetryPolicy;
 use crate::tls::TlsSettings;
-use crate::{transport, Client, Error};
+use crate::{transport, Client, Error, Hint, KeySource};
 
 /// The service's root, used unless a base URL is given.
 pub const DEFAULT_BASE_URL: &str = "https://kieai.redpandaai.co";
@@ -48,13 +48,13 @@ impl Default for Timeouts {
     }
 }
 
-/// Where the API key comes from.
+/// The API key setting, and where it came from.
 #[derive(Clone, Default)]
-enum KeySource {
+enum KeySetting {
     #[default]
     Unset,
-    Value(String),
-    File(PathBuf),
+    Value(String, KeySource),
+    File(PathBuf, Option<&'static str>),
     /// Both `KIE_API_KEY` and `KIE_API_KEY_FILE` were set: an error unless a key is given in code.
     Conflict,
 }
@@ -80,7 +80,9 @@ enum KeySource {
 /// ```
 #[derive(Clone, Default)]
 pub struct ClientBuilder {
-    key: KeySource,
+    key: KeySetting,
+    /// Whether the environment was read for a key (`from_env`), for the advice when none is set.
+    key_from_env: bool,
     base_url: Option<String>,
     allow_insecure_http: bool,
     timeouts: Timeouts,
@@ -93,10 +95,10 @@ pub struct ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let key = match &self.key {
-            KeySource::Unset => "unset".to_owned(),
-            KeySource::Value(_) => "<redacted>".to_owned(),
-            KeySource::File(path) => format!("from {}", path.display()),
-            KeySource::Conflict => "both KIE_API_KEY and KIE_API_KEY_FILE".to_owned(),
+            KeySetting::Unset => "unset".to_owned(),
+            KeySetting::Value(..) => "<redacted>".to_owned(),
+            KeySetting::File(path, _) => format!("from {}", path.display()),
+            KeySetting::Conflict => "both KIE_API_KEY and KIE_API_KEY_FILE".to_owned(),
         };
         f.debug_struct("ClientBuilder")
             .field("api_key", &key)
@@ -135,11 +137,14 @@ impl ClientBuilder {
         };
         let mut builder = ClientBuilder::new();
         builder.key = match (var("KIE_API_KEY"), std::env::var_os("KIE_API_KEY_FILE")) {
-            (Some(_), Some(file)) if !file.is_empty() => KeySource::Conflict,
-            (_, Some(file)) if !file.is_empty() => KeySource::File(file.into()),
-            (Some(key), _) => KeySource::Value(key),
-            _ => KeySource::Unset,
+            (Some(_), Some(file)) if !file.is_empty() => KeySetting::Conflict,
+            (_, Some(file)) if !file.is_empty() => {
+                KeySetting::File(file.into(), Some("KIE_API_KEY_FILE"))
+            }
+            (Some(key), _) => KeySetting::Value(key, KeySource::Env("KIE_API_KEY")),
+            _ => KeySetting::Unset,
         };
+        builder.key_from_env = true;
         builder.base_url = var("KIE_BASE_URL");
         if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty()) {
             builder.tls.roots_file = Some(file.into());
@@ -150,14 +155,14 @@ impl ClientBuilder {
     /// The API key, sent as `Authorization: Bearer <key>` to the base URL and nowhere else.
     /// Required (here, through [`api_key_file`](Self::api_key_file), or from the environment).
     pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
-        self.key = KeySource::Value(api_key.into());
+        self.key = KeySetting::Value(api_key.into(), KeySource::Code);
         self
     }
 
     /// Reads the API key from a file when the client is built, trimming white space around it (a
     /// trailing newline). Default: none.
     pub fn api_key_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.key = KeySource::File(path.into());
+        self.key = KeySetting::File(path.into(), None);
         self
     }
 
@@ -275,18 +280,31 @@ impl ClientBuilder {
     /// Checks every setting and returns them with the agent they make. With `key_required` false,
     /// a missing or bad key is left for the first upload to report.
     pub(crate) fn into_config(self, key_required: bool) -> Result<Config, Error> {
-        let api_key = match self.key {
-            KeySource::Value(key) => key,
-            KeySource::File(path) => read_key_file(&path)?,
-            KeySource::Conflict => {
-                return Err(Error::invalid(
-                    "both KIE_API_KEY and KIE_API_KEY_FILE are set: unset one of them",
-                ))
+        let (api_key, key_source) = match self.key {
+            KeySetting::Value(key, source) => (key, Some(source)),
+            KeySetting::File(path, var) => {
+                let source = KeySource::file(path.clone(), var);
+                let key = read_key_file(&path).map_err(|e| {
+                    e.with_hint(Hint::CheckApiKey {
+                        source: source.clone(),
+                    })
+                })?;
+                (key, Some(source))
             }
-            KeySource::Unset => String::new(),
+            KeySetting::Conflict => {
+                return Err(
+                    Error::invalid("both KIE_API_KEY and KIE_API_KEY_FILE are set")
+                        .with_hint(Hint::ChooseOneApiKey),
+                )
+            }
+            KeySetting::Unset => (String::new(), None),
+        };
+        let key = KeyOrigin {
+            source: key_source,
+            looked_in_env: self.key_from_env,
         };
         if key_required {
-            check_api_key(&api_key)?;
+            key.check(&api_key)?;
         }
         let base_url = check_base_url(
             self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
@@ -314,6 +332,7 @@ impl ClientBuilder {
         Ok(Config {
             agent: Agent::with_parts(agent, transport::connector(), DefaultResolver::default()),
             api_key,
+            key,
             base_url,
             timeouts: self.timeouts,
             retry: self.retry,
@@ -326,6 +345,7 @@ impl ClientBuilder {
 pub(crate) struct Config {
     pub agent: Agent,
     api_key: String,
+    key: KeyOrigin,
     pub base_url: String,
     pub timeouts: Timeouts,
     pub retry: RetryPolicy,
@@ -347,13 +367,42 @@ impl fmt::Debug for Config {
 impl Config {
     /// The `Authorization` header's value, once the key is checked.
     pub(crate) fn authorization(&self) -> Result<String, Error> {
-        check_api_key(&self.api_key)?;
+        self.key.check(&self.api_key)?;
         Ok(format!("Bearer {}", self.api_key))
     }
 
     /// The key, for cutting it out of what servers send back.
     pub(crate) fn api_key(&self) -> &str {
         &self.api_key
+    }
+
+    /// An error as it leaves the client: the key and URL passwords cut out of its text, and
+    /// where the key came from beside it.
+    pub(crate) fn finish(&self, error: Error) -> Error {
+        error.leaving_client(&self.api_key, self.key.source.as_ref())
+    }
+}
+
+/// Where a client's key came from, and where it was looked for.
+#[derive(Debug, Clone)]
+struct KeyOrigin {
+    source: Option<KeySource>,
+    looked_in_env: bool,
+}
+
+impl KeyOrigin {
+    /// Refuses a missing key, and a key that cannot be one, with advice on where to fix it.
+    fn check(&self, key: &str) -> Result<(), Error> {
+        check_api_key(key).map_err(|e| {
+            e.with_hint(match (key.trim().is_empty(), &self.source) {
+                (false, Some(source)) => Hint::CheckApiKey {
+                    source: source.clone(),
+                },
+                _ => Hint::SetApiKey {
+                    looked_in_env: self.looked_in_env,
+                },
+            })
+        })
     }
 }
 

@@ -1,5 +1,6 @@
-//! Text that comes from the network, made safe: the API key cut out of it, characters that could
-//! steer a terminal escaped before it is shown, and a page cut to a short excerpt.
+//! Text that comes from the network, made safe: the API key and URL passwords cut out of it,
+//! characters that could steer a terminal escaped before it is shown, and a page cut to a short
+//! excerpt.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -10,6 +11,65 @@ pub(crate) const REDACTED: &str = "[redacted]";
 /// The shortest key that is redacted (kie.ai's keys have 32 characters).
 pub(crate) const MIN_REDACTED: usize = 8;
 
+/// What the password of a URL's user information is replaced with.
+pub(crate) const MASKED: &str = "***";
+
+/// Cuts the secrets out of `text`: every occurrence of `key` (see [`redact_key`]) and the password
+/// of every URL's user information (see [`mask_passwords`]). This is the one redaction for what
+/// the library and the CLI show.
+pub(crate) fn redact<'t>(text: &'t str, key: &str) -> Cow<'t, str> {
+    match redact_key(text, key) {
+        Cow::Borrowed(text) => mask_passwords(text),
+        Cow::Owned(text) => Cow::Owned(mask_passwords(&text).into_owned()),
+    }
+}
+
+/// Masks the password in the user information of every URL in `text`
+/// (`https://alice:pw@host/` becomes `https://alice:***@host/`), also where the URL's slashes are
+/// JSON-escaped (`https:\/\/`). The user name is kept: it says whose credentials they were.
+pub(crate) fn mask_passwords(text: &str) -> Cow<'_, str> {
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(found) = text[from..].find(':') {
+        let at = from + found;
+        let slashes = ["://", ":\\/\\/"]
+            .into_iter()
+            .find(|s| text[at..].starts_with(s));
+        let Some(slashes) = slashes else {
+            from = at + 1;
+            continue;
+        };
+        let authority_start = at + slashes.len();
+        // The authority ends where the path, query or fragment starts, or where the URL does.
+        let authority_len = text[authority_start..]
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | '\\' | '"' | '\'' | '<' | '>' | '`')
+                    || c.is_whitespace()
+                    || c.is_control()
+            })
+            .unwrap_or(text.len() - authority_start);
+        let authority = &text[authority_start..authority_start + authority_len];
+        if let Some(userinfo) = authority.rfind('@').map(|end| &authority[..end]) {
+            if let Some(colon) = userinfo.find(':') {
+                let password_start = authority_start + colon + 1;
+                let password_end = authority_start + userinfo.len();
+                if text[password_start..password_end] != *MASKED {
+                    out.push_str(&text[copied..password_start]);
+                    out.push_str(MASKED);
+                    copied = password_end;
+                }
+            }
+        }
+        from = authority_start + authority_len;
+    }
+    if copied == 0 {
+        return text.into();
+    }
+    out.push_str(&text[copied..]);
+    out.into()
+}
+
 /// Removes every occurrence of `key` from `text`, whether it appears as is, percent-encoded,
 /// HTML-encoded (named or numeric entities), JSON-escaped, or in any mix of those, one character at
 /// a time: a proxy's error page that prints the request headers, or a message that quotes the
@@ -17,7 +77,7 @@ pub(crate) const MIN_REDACTED: usize = 8;
 ///
 /// Keys shorter than [`MIN_REDACTED`] are left alone: no real key is that short, and cutting a
 /// test key such as `k` out of every word would mangle URLs and messages.
-pub(crate) fn redact<'t>(text: &'t str, key: &str) -> Cow<'t, str> {
+fn redact_key<'t>(text: &'t str, key: &str) -> Cow<'t, str> {
     let key = key.as_bytes();
     if key.len() < MIN_REDACTED {
         return text.into();
@@ -261,7 +321,7 @@ mod tests {
         ];
         for form in forms {
             let page = format!("<p>Authorization: {form}</p> and again {form}.");
-            let clean = redact(&page, KEY);
+            let clean = redact_key(&page, KEY);
             assert!(!clean.contains("sk-Ab"), "{form}: {clean}");
             assert_eq!(clean.matches(REDACTED).count(), 2, "{form}: {clean}");
         }
@@ -270,7 +330,7 @@ mod tests {
     #[test]
     fn text_without_the_key_is_untouched() {
         let text = "ünï %41 &amp; \\u0041 sk-Ab";
-        assert!(matches!(redact(text, KEY), Cow::Borrowed(_)));
+        assert!(matches!(redact_key(text, KEY), Cow::Borrowed(_)));
         assert_eq!(redact("xx", ""), "xx");
         assert_eq!(redact("look key k", "k"), "look key k");
     }
@@ -281,6 +341,45 @@ mod tests {
             redact("é key=abc12345 ü", "abc12345"),
             format!("é key={REDACTED} ü")
         );
+    }
+
+    #[test]
+    fn url_passwords_are_masked_wherever_they_appear() {
+        for (text, masked) in [
+            ("https://alice:pw@host/", "https://alice:***@host/"),
+            (
+                "failed to fetch http://u:p%40ss@h.example:8080/a?b#c, and ftp://x:y@z",
+                "failed to fetch http://u:***@h.example:8080/a?b#c, and ftp://x:***@z",
+            ),
+            (
+                "\"https:\\/\\/a:s3cret@h\\/x\"",
+                "\"https:\\/\\/a:***@h\\/x\"",
+            ),
+            ("<a href='https://a:b@h'>", "<a href='https://a:***@h'>"),
+            ("https://a:b:c@h", "https://a:***@h"),
+        ] {
+            assert_eq!(redact(text, ""), masked, "{text}");
+        }
+        for untouched in [
+            "https://alice@host/",
+            "https://host/a:b@c",
+            "mailto:a:b@c",
+            "note: 10:30 at home",
+            "https://a:***@h",
+            "trailing ://",
+        ] {
+            assert!(
+                matches!(mask_passwords(untouched), Cow::Borrowed(_)),
+                "{untouched}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_key_and_passwords_go_together() {
+        let text = format!("GET https://bob:{KEY}@h/?t={KEY}");
+        let clean = redact(&text, KEY);
+        assert_eq!(clean, format!("GET https://bob:***@h/?t={REDACTED}"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use kie_upload::{Client, Error, ErrorKind, NotRetried, Upload, UploadedFile, UrlUpload};
+use kie_upload::{Client, Error, ErrorKind, Hint, NotRetried, Upload, UploadedFile, UrlUpload};
 use kie_upload_emulator::{Config, Emulator, Fault};
 
 /// Every timeout of the clients here.
@@ -253,7 +253,7 @@ fn a_dripping_reply() {
 
 #[test]
 fn a_proxy_html_page() {
-    let page = |e: &Error| matches!(e.kind(), ErrorKind::Http { status: 502, excerpt } if excerpt.contains("Gateway error"));
+    let page = |e: &Error| matches!(e.kind(), ErrorKind::Http { status: 502, excerpt, .. } if excerpt.contains("Gateway error"));
     check(&quick(
         Fault::Html { status: 502 },
         Expect::Success(2),
@@ -291,11 +291,14 @@ fn malformed_truncated_and_huge_replies() {
 #[test]
 fn a_wrong_file_size_is_never_a_success() {
     let mismatch = |e: &Error| {
-        e.kind()
-            == &ErrorKind::StoredSizeMismatch {
+        matches!(
+            e.kind(),
+            ErrorKind::StoredSizeMismatch {
                 sent: 100_000,
                 stored: 100_001,
+                ..
             }
+        )
     };
     check(&quick(
         Fault::WrongSize,
@@ -336,7 +339,9 @@ fn a_redirect_reaches_no_one() {
 fn a_server_that_wants_a_length() {
     let refused = |e: &Error| matches!(e.kind(), ErrorKind::Service { code: 411, .. });
     let wants_length = |e: &Error| {
-        e.kind() == &ErrorKind::LengthRequired { status: 411 } && e.to_string().contains("spool")
+        matches!(e.kind(), ErrorKind::LengthRequired { status: 411, .. })
+            && e.hint() == Some(Hint::SendWithLength)
+            && e.hint().unwrap().to_string().contains("spool")
     };
     check(&quick(
         status(411),
@@ -480,7 +485,11 @@ fn early_refusals_are_the_server_s_answer_never_retried() {
                 status: 200,
                 code: Some(401),
             },
-            |e| refused(401)(e) && e.to_string().contains("check KIE_API_KEY"),
+            |e| {
+                refused(401)(e)
+                    && e.hint().unwrap().to_string()
+                        == "check the key given to Client::new or ClientBuilder::api_key"
+            },
         ),
         (
             Fault::RefuseAfter {
@@ -496,7 +505,11 @@ fn early_refusals_are_the_server_s_answer_never_retried() {
                 status: 200,
                 code: Some(402),
             },
-            |e| refused(402)(e) && e.to_string().contains("out of credits"),
+            |e| {
+                refused(402)(e)
+                    && e.hint() == Some(Hint::TopUpCredits)
+                    && e.hint().unwrap().to_string().contains("out of credits")
+            },
         ),
         (
             Fault::RefuseAfter {
@@ -506,7 +519,11 @@ fn early_refusals_are_the_server_s_answer_never_retried() {
             },
             |e| {
                 matches!(e.kind(), ErrorKind::Http { status: 413, .. })
-                    && e.to_string().contains("larger than the server or a proxy")
+                    && e.hint() == Some(Hint::SendSmallerFile)
+                    && e.hint()
+                        .unwrap()
+                        .to_string()
+                        .contains("larger than the server or a proxy")
             },
         ),
         // One that refuses at the headers, before any of the body.

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use kie_upload::{ErrorKind, Upload, UrlUpload};
+use kie_upload::{ErrorKind, Hint, Upload, UrlUpload};
 use kie_upload_emulator::{Config, ConnectProxy, Emulator, Fault};
 
 fn tls_emulator() -> Emulator {
@@ -68,15 +68,16 @@ fn an_untrusted_certificate_is_refused_in_words_and_not_retried() {
         .upload(Upload::bytes(b"x", "tls").file_name("x.txt"))
         .unwrap_err();
     match e.kind() {
-        ErrorKind::Tls { reason } => assert!(reason.contains("unknown issuer"), "{reason}"),
+        ErrorKind::Tls { reason, .. } => assert!(reason.contains("unknown issuer"), "{reason}"),
         other => panic!("{other:?}"),
     }
     assert!(!e.is_retryable());
     assert_eq!(e.attempts(), 1);
-    let msg = message(&e);
+    message(&e);
+    assert_eq!(e.hint(), Some(Hint::CheckTrustedRoots));
     assert!(
-        msg.contains("--cacert") && msg.contains("root_certs_pem"),
-        "{msg}"
+        e.hint().unwrap().to_string().contains("root_certs_pem"),
+        "{e}"
     );
     // The handshake failed, so no request reached the service.
     assert!(emulator.requests().is_empty());
@@ -150,10 +151,11 @@ fn a_proxy_that_refuses_the_tunnel_says_so() {
         .upload(Upload::bytes(b"x", "p").file_name("x.txt"))
         .unwrap_err();
     match e.kind() {
-        ErrorKind::Proxy { reason } => assert!(reason.contains("407"), "{reason}"),
+        ErrorKind::Proxy { reason, .. } => assert!(reason.contains("407"), "{reason}"),
         other => panic!("{other:?}"),
     }
     assert!(!e.is_retryable());
     assert_eq!(e.attempts(), 1);
     assert!(message(&e).contains("proxy"), "{e}");
+    assert_eq!(e.hint(), Some(Hint::CheckProxy));
 }
