@@ -58,6 +58,10 @@ impl Output {
             _ => format!("error: {}: {}", printable(source), describe(error)),
         };
         eprint_line(&line);
+        // A stopgap until the CLI words each hint in its own flags: the library's wording.
+        if let Some(hint) = error.hint() {
+            eprint_line(&format!("hint: {}", printable(&hint.to_string())));
+        }
         if self.json {
             let code = match error.kind() {
                 ErrorKind::Service { code, .. } if *code != 0 => Some(*code),
@@ -67,7 +71,12 @@ impl Output {
                 }
                 _ => None,
             };
-            let value = json!({"source": source, "error": describe(error), "code": code});
+            // The stopgap again: the JSON line keeps the advice its "error" always carried.
+            let text = match error.hint() {
+                Some(hint) => format!("{}: {}", describe(error), printable(&hint.to_string())),
+                None => describe(error),
+            };
+            let value = json!({"source": source, "error": text, "code": code});
             self.result_line(&json_line(&value));
         }
     }
