@@ -35,7 +35,8 @@ pub enum ErrorKind {
         reason: String,
     },
     /// A local file or the source reader failed; [`Error::path`] names the file, and
-    /// [`source()`](std::error::Error::source) is the [`io::Error`].
+    /// [`source()`](std::error::Error::source) (or [`Error::io_error`]) is the
+    /// [`io::Error`](std::io::Error).
     Io,
     /// The connection could not be opened, or broke: refused, reset, closed early, or the host is
     /// unknown. The transport's own error is the source.

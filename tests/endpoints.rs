@@ -82,7 +82,10 @@ fn base64_refuses_oversize_empty_and_unknown_length_sources_locally() {
         let e = client.upload_base64(upload).unwrap_err();
         assert!(matches!(e.kind(), ErrorKind::InvalidInput { .. }), "{e:?}");
         // What failed is the line; what to do, the hint.
-        let shown = format!("{e} {}", e.hint().map(|h| h.to_string()).unwrap_or_default());
+        let shown = format!(
+            "{e} {}",
+            e.hint().map(|h| h.to_string()).unwrap_or_default()
+        );
         assert!(shown.contains(expect), "{shown}");
         assert_eq!(e.hint(), Some(kie_upload::Hint::UseStreamEndpoint));
     };
