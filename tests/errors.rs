@@ -664,7 +664,9 @@ fn a_url_password_is_masked_wherever_it_is_shown() {
     let client = client(&emulator);
     let echo = r#"{"success":false,"code":400,"msg":"Failed to download https://alice:hunter2@files.example/a.png"}"#;
     emulator.inject(
-        Fault::Raw(http_reply("200 OK", "application/json", echo)),
+        Fault::Raw {
+            bytes: http_reply("200 OK", "application/json", echo),
+        },
         1,
     );
     let e = client
@@ -705,7 +707,7 @@ fn no_library_message_names_a_flag() {
     let client = builder(&emulator).retries(0).build().unwrap();
     let mut errors: Vec<Error> = Vec::new();
     let raw = |reply: Vec<u8>, upload: Upload<'_>| {
-        emulator.inject(Fault::Raw(reply), 1);
+        emulator.inject(Fault::Raw { bytes: reply }, 1);
         client.upload(upload).unwrap_err()
     };
     for code in [400, 401, 402, 413, 417, 429, 455, 500, 501, 503, 505] {
