@@ -400,6 +400,16 @@ mod tests {
         };
         assert!(http(502).is_retryable());
         assert!(!http(413).is_retryable());
+        // As is_retryable states them: 429, 455, 500, 502-504; never 501 or 505.
+        for code in [429, 455, 500, 502, 503, 504] {
+            assert!(http(code).is_retryable(), "{code}");
+            assert!(service(200, code).is_retryable(), "{code}");
+            assert!(service(code, code).is_retryable(), "{code}");
+        }
+        for code in [400, 401, 402, 404, 411, 413, 417, 422, 501, 505] {
+            assert!(!http(code).is_retryable(), "{code}");
+            assert!(!service(200, code).is_retryable(), "{code}");
+        }
         assert!(!Error::invalid("x").is_retryable());
         assert!(!Error::new(ErrorKind::Cancelled).is_retryable());
         assert!(
@@ -432,6 +442,27 @@ mod tests {
         assert_eq!(e.to_string(), "cannot read /x/a.jpg");
         let source = std::error::Error::source(&e).unwrap().to_string();
         assert_eq!(source, "No such file or directory");
+        assert_eq!(
+            e.io_error().map(io::Error::kind),
+            Some(io::ErrorKind::NotFound)
+        );
         assert_eq!(io::Error::from(e).kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn the_socket_s_io_error_is_reachable_and_kept() {
+        let reset = || Error::transport(ureq::Error::Io(io::ErrorKind::ConnectionReset.into()));
+        assert_eq!(
+            reset().io_error().map(io::Error::kind),
+            Some(io::ErrorKind::ConnectionReset)
+        );
+        assert_eq!(
+            io::Error::from(reset()).kind(),
+            io::ErrorKind::ConnectionReset
+        );
+        assert!(Error::transport(ureq::Error::HostNotFound)
+            .io_error()
+            .is_none());
+        assert!(Error::invalid("x").io_error().is_none());
     }
 }

@@ -122,6 +122,11 @@ fn a_missing_file_names_its_path_once() {
     let source = std::error::Error::source(&e).unwrap();
     let source = source.downcast_ref::<io::Error>().unwrap();
     assert_eq!(source.kind(), io::ErrorKind::NotFound);
+    assert_eq!(
+        e.io_error().map(io::Error::kind),
+        Some(io::ErrorKind::NotFound)
+    );
+    assert_eq!(e.hint(), None);
     assert!(emulator.requests().is_empty());
 }
 
