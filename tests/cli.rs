@@ -278,9 +278,12 @@ fn a_failed_source_exits_1_names_it_once_and_the_others_still_run() {
     );
     assert_eq!(out.code, 1);
     assert_eq!(out.stdout.lines().count(), 1);
-    let errors: Vec<_> = out.stderr.lines().collect();
+    let errors: Vec<_> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
     assert_eq!(errors.len(), 1, "{}", out.stderr);
-    assert!(errors[0].starts_with("error: "), "{}", errors[0]);
     assert_eq!(errors[0].matches("missing.jpg").count(), 1, "{}", errors[0]);
     assert!(errors[0].contains("No such file"), "{}", errors[0]);
 }
@@ -804,4 +807,251 @@ fn credentials_in_a_url_are_not_echoed() {
     );
     assert_eq!(out.code, 2);
     assert!(!out.stderr.contains("s3cret"), "{}", out.stderr);
+}
+
+/// A folder for `-r` tests: `top.txt`, `sub/b.txt`, `sub/a.txt`, `sub/deeper/c.txt`.
+fn tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("sub/deeper")).unwrap();
+    for (name, data) in [
+        ("top.txt", "top"),
+        ("sub/b.txt", "bee"),
+        ("sub/a.txt", "ay"),
+        ("sub/deeper/c.txt", "sea"),
+    ] {
+        std::fs::write(dir.path().join(name), data).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn recursive_uploads_every_file_under_a_folder_to_its_folder_in_sorted_order() {
+    let emulator = emulator();
+    let dir = tree();
+    let root = dir.path().to_str().unwrap();
+    let out = run(&emulator, &["-r", "-j", "3", "-p", "site/", "--json", root]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let paths: Vec<_> = lines
+        .iter()
+        .map(|v| v["filePath"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "site/sub/a.txt",
+            "site/sub/b.txt",
+            "site/sub/deeper/c.txt",
+            "site/top.txt"
+        ]
+    );
+    assert_eq!(lines[0]["source"], format!("{root}/sub/a.txt"));
+    assert_eq!(emulator.stored("site/sub/deeper/c.txt").unwrap(), b"sea");
+
+    // Without -r a folder fails, in the one error format, and the other sources still run.
+    let (_other, file) = temp_file("f.txt", b"f");
+    let out = run(&emulator, &[root, file.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("error: {root}: is a directory: use -r")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout.lines().count(), 1);
+}
+
+#[test]
+fn symbolic_links_are_skipped_unless_follow_and_a_loop_is_reported() {
+    let emulator = emulator();
+    let dir = tree();
+    let root = dir.path().to_str().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("o.txt"), b"outside").unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("sub/linked")).unwrap();
+    // A loop: a link back to the top.
+    std::os::unix::fs::symlink("../..", dir.path().join("sub/deeper/up")).unwrap();
+
+    let out = run(&emulator, &["-r", "-q", root]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 4);
+    assert!(
+        out.stderr.contains("2 symbolic links not followed"),
+        "{}",
+        out.stderr
+    );
+    assert!(emulator.stored("uploads/sub/linked/o.txt").is_none());
+
+    let out = run(&emulator, &["-r", "-L", "-q", root]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 5, "{}", out.stdout);
+    assert_eq!(
+        emulator.stored("uploads/sub/linked/o.txt").unwrap(),
+        b"outside"
+    );
+    let errors: Vec<_> = out.stderr.lines().collect();
+    assert_eq!(errors.len(), 1, "{}", out.stderr);
+    assert!(
+        errors[0].starts_with(&format!("error: {root}/sub/deeper/up: symbolic link loop")),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn names_the_service_cannot_store_are_reported_before_anything_is_sent() {
+    let emulator = emulator();
+    let dir = tree();
+    let root = dir.path().to_str().unwrap();
+    std::fs::write(
+        dir.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9.txt")),
+        b"x",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("sub/bell\x07.txt"), b"x").unwrap();
+    let out = run(&emulator, &["-r", root]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("caf\\xe9.txt") || out.stderr.contains("caf"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("not UTF-8"), "{}", out.stderr);
+    assert!(out.stderr.contains("control character"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Try 'kie-upload --help'"),
+        "{}",
+        out.stderr
+    );
+    assert!(emulator.requests().is_empty());
+}
+
+#[test]
+fn dry_run_prints_source_upload_path_name_and_size_and_sends_nothing() {
+    let emulator = emulator();
+    let dir = tree();
+    let root = dir.path().to_str().unwrap();
+    let out = run(&emulator, &["-r", "--dry-run", "-p", "p", root]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<_> = out.stdout.lines().collect();
+    assert_eq!(lines[0], format!("{root}/sub/a.txt\tp/sub\ta.txt\t2"));
+    assert_eq!(lines[3], format!("{root}/top.txt\tp\ttop.txt\t3"));
+    let out = run(&emulator, &["-r", "--dry-run", "--json", root]);
+    let v: serde_json::Value = serde_json::from_str(out.stdout.lines().nth(2).unwrap()).unwrap();
+    assert_eq!(v["uploadPath"], "uploads/sub/deeper");
+    assert_eq!(v["fileName"], "c.txt");
+    assert_eq!(v["size"], 3);
+    assert!(emulator.requests().is_empty());
+}
+
+/// Open descriptors of process `pid`: how many are files under `dir`, and how many in all.
+fn open_files(pid: u32, dir: &std::path::Path) -> (usize, usize) {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return (0, 0);
+    };
+    let (mut under, mut all) = (0, 0);
+    for entry in entries.flatten() {
+        all += 1;
+        if std::fs::read_link(entry.path()).is_ok_and(|target| target.starts_with(dir)) {
+            under += 1;
+        }
+    }
+    (under, all)
+}
+
+/// The peak resident memory (`VmHWM`) of process `pid`, in KiB.
+fn peak_memory_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn ten_thousand_files_go_in_bounded_memory_with_few_files_open() {
+    const FILES: usize = 10_000;
+    const JOBS: usize = 8;
+    let emulator = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    for d in 0..100 {
+        let sub = dir.path().join(format!("d{d:02}"));
+        std::fs::create_dir(&sub).unwrap();
+        for f in 0..FILES / 100 {
+            std::fs::write(sub.join(format!("f{f:02}.txt")), format!("{d}/{f}")).unwrap();
+        }
+    }
+    // Standard input comes last and is held open, so the process is still there, every file
+    // done, when its peak memory is read.
+    let mut child = command(&emulator)
+        .env("KIE_API_KEY", KEY)
+        .args(["-r", "-j", "8", "-q"])
+        .arg(dir.path())
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut count = 0;
+        for line in BufReader::new(stdout).lines() {
+            let _ = line;
+            count += 1;
+            if count == FILES {
+                let _ = tx.send(());
+            }
+        }
+    });
+    let bound = Instant::now() + Duration::from_secs(600);
+    let (mut most_under, mut most_all) = (0, 0);
+    loop {
+        let (under, all) = open_files(pid, dir.path());
+        most_under = most_under.max(under);
+        most_all = most_all.max(all);
+        if rx.try_recv().is_ok() {
+            break;
+        }
+        if child.try_wait().unwrap().is_some() || Instant::now() > bound {
+            let _ = child.kill();
+            let mut stderr = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
+            panic!("the batch ended or stalled before its {FILES} results: {stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let peak = peak_memory_kib(pid).unwrap();
+    drop(stdin);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{stderr}");
+    assert_eq!(emulator.attempts(STREAM), FILES + 1);
+    eprintln!("peak {peak} KiB, at most {most_under} source files and {most_all} descriptors open");
+    assert!(peak <= 32 * 1024, "peak memory {peak} KiB");
+    assert!(
+        most_under <= JOBS + 8,
+        "{most_under} source files open at once"
+    );
+    // Every descriptor, sockets and standard streams included.
+    assert!(
+        most_all <= 2 * JOBS + 8,
+        "{most_all} descriptors open at once"
+    );
 }

@@ -11,7 +11,8 @@ Uploads each SRC to the kie.ai File Upload API and prints its download URL, one 
 order given, each as soon as it and those before it are done. Uploads are kept for 3 days.
 
 Arguments:
-  <SRC>...               a file path, or - for standard input (streamed; size unknown)
+  <SRC>...               a file path, or - for standard input (streamed; size unknown);
+                         with -r, a folder
 
 Options:
   -p, --upload-path DIR  destination folder on the service (API field uploadPath; default: uploads)
@@ -34,6 +35,10 @@ Options:
       --json             print one JSON object per line per SRC: the service's data fields plus
                          expiresAt and source, or source, error and code for a failure
       --verify           download each uploaded file back and compare it with the local file
+  -r, --recursive        upload every regular file under each folder SRC, to the upload
+                         path plus its folder under SRC, in sorted order
+  -L, --follow           with -r, follow symbolic links (a loop is reported, not followed)
+      --dry-run          print each upload (source, upload path, name, size); send nothing
   -v, --verbose          log each attempt, its status and timing, and each retry on standard error
   -q, --quiet            no progress display
   -h, --help             print this help
@@ -89,6 +94,9 @@ pub(crate) struct Options {
     pub jobs: usize,
     pub json: bool,
     pub verify: bool,
+    pub recursive: bool,
+    pub follow: bool,
+    pub dry_run: bool,
     pub verbose: bool,
     pub quiet: bool,
 }
@@ -119,6 +127,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
         jobs: 4,
         json: false,
         verify: false,
+        recursive: false,
+        follow: false,
+        dry_run: false,
         verbose: false,
         quiet: false,
     };
@@ -141,6 +152,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
             Short('j') | Long("jobs") => o.jobs = number(&mut parser, "--jobs")?,
             Long("json") => o.json = true,
             Long("verify") => o.verify = true,
+            Short('r') | Long("recursive") => o.recursive = true,
+            Short('L') | Long("follow") => o.follow = true,
+            Long("dry-run") => o.dry_run = true,
             Short('v') | Long("verbose") => o.verbose = true,
             Short('q') | Long("quiet") => o.quiet = true,
             Short('h') | Long("help") => return Ok(Command::Help),
@@ -181,6 +195,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
     }
     if o.verify && o.sources.iter().any(|s| s == "-") {
         return Err("--verify cannot check standard input: its bytes are gone once sent".into());
+    }
+    if o.follow && !o.recursive {
+        return Err("-L (--follow) goes with -r: it follows symbolic links inside folders".into());
     }
     if o.jobs == 0 {
         return Err("--jobs must be at least 1".into());

@@ -8,6 +8,7 @@ mod args;
 mod output;
 mod run;
 mod verify;
+mod walk;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

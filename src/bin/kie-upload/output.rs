@@ -7,11 +7,15 @@ use std::error::Error as _;
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kie_upload::{printable, Error, ErrorKind, Event, UploadedFile};
 use serde_json::{json, Value};
+
+use crate::run::Planned;
 
 /// Where results go, and how the run is going.
 pub(crate) struct Output {
@@ -20,6 +24,11 @@ pub(crate) struct Output {
     stdout_failed: bool,
     /// An upload failed, or its result could not be written.
     failed: bool,
+    /// For the summary line: sources stored and failed, bytes stored, since when.
+    stored: usize,
+    failures: usize,
+    bytes: u64,
+    started: Instant,
 }
 
 impl Output {
@@ -28,11 +37,18 @@ impl Output {
             json,
             stdout_failed: false,
             failed: false,
+            stored: 0,
+            failures: 0,
+            bytes: 0,
+            started: Instant::now(),
         }
     }
 
-    /// Prints a stored file: its download URL, or its JSON line.
-    pub(crate) fn success(&mut self, source: &str, file: &UploadedFile) {
+    /// Prints a stored file (of `size` bytes, when known locally): its download URL, or its JSON
+    /// line.
+    pub(crate) fn success(&mut self, source: &str, size: Option<u64>, file: &UploadedFile) {
+        self.stored += 1;
+        self.bytes += size.unwrap_or(file.file_size);
         let line = if self.json {
             let mut value = serde_json::to_value(file).unwrap_or_default();
             if let Some(object) = value.as_object_mut() {
@@ -52,6 +68,7 @@ impl Output {
     /// output, so a script reading it sees every source in order).
     pub(crate) fn failure(&mut self, source: &str, local: Option<&Path>, error: &Error) {
         self.failed = true;
+        self.failures += 1;
         // An error about the source's own file names it already.
         let line = match error.path() {
             Some(path) if Some(path) == local => format!("error: {}", describe(error)),
@@ -85,11 +102,54 @@ impl Output {
     /// local read), with no service code.
     pub(crate) fn failure_message(&mut self, source: &str, why: &str) {
         self.failed = true;
+        self.failures += 1;
         eprint_line(&format!("error: {}: {}", printable(source), printable(why)));
         if self.json {
             let value = json!({"source": source, "error": why, "code": null});
             self.result_line(&json_line(&value));
         }
+    }
+
+    /// `--dry-run`: what would be uploaded where, one line per upload: the source, the upload
+    /// path, the name and the size (`?` when the service picks the name or the size is unknown),
+    /// separated by tabs, or a JSON object with those four fields.
+    pub(crate) fn planned(&mut self, p: &Planned) {
+        let line = if self.json {
+            let value = json!({
+                "source": p.label,
+                "uploadPath": p.upload_path.trim_matches('/'),
+                "fileName": p.name,
+                "size": p.size,
+            });
+            json_line(&value)
+        } else {
+            let size = p.size.map_or_else(|| "?".to_owned(), |n| n.to_string());
+            format!(
+                "{}\t{}\t{}\t{size}",
+                printable(&p.label),
+                printable(p.upload_path.trim_matches('/')),
+                printable(p.name.as_deref().unwrap_or("?")),
+            )
+        };
+        self.result_line(&line);
+    }
+
+    /// The batch's last line on standard error: how many stored and failed, the bytes stored, the
+    /// time and the rate.
+    pub(crate) fn summary(&self) {
+        let secs = self.started.elapsed().as_secs_f64();
+        let rate = if secs > 0.0 {
+            self.bytes as f64 / secs
+        } else {
+            0.0
+        };
+        eprint_line(&format!(
+            "kie-upload: {} stored, {} failed, {} in {secs:.1} s ({}/s)",
+            self.stored,
+            self.failures,
+            HumanBytes(self.bytes),
+            HumanBytes(rate as u64)
+        ));
     }
 
     /// Writes one line of results and flushes it, so a killed batch still reports what it stored.
@@ -196,55 +256,76 @@ fn millis(d: Duration) -> String {
     format!("{} ms", d.as_millis())
 }
 
-/// Progress bars on standard error, only when it is a terminal and neither `--quiet` nor
-/// `--verbose` is given.
+/// The progress display on standard error, only when it is a terminal and neither `--quiet` nor
+/// `--verbose` is given: a line for each file being sent, and for a batch a last line with its
+/// total (files done of files, bytes of the whole batch). Every line fits in 80 columns.
 pub(crate) struct Bars {
     multi: Option<MultiProgress>,
+    /// The batch's line, for more than one source.
+    total: Option<ProgressBar>,
+    files: usize,
+    done: AtomicUsize,
+    /// Bytes sent by every upload, shared by their progress callbacks.
+    sent: Arc<AtomicU64>,
 }
 
-/// One source's progress: a bar when the size is known, a spinner with a byte count otherwise.
-#[derive(Clone)]
-pub(crate) struct Bar(Option<ProgressBar>);
-
-impl Bar {
-    pub(crate) fn set(&self, sent: u64) {
-        if let Some(bar) = &self.0 {
-            bar.set_position(sent);
-        }
-    }
+/// One file's progress line, drawn from its first progress report and removed when its upload
+/// ends (when the upload, which owns it, is dropped).
+pub(crate) struct FileBar {
+    multi: MultiProgress,
+    total: Option<ProgressBar>,
+    sent: Arc<AtomicU64>,
+    label: String,
+    size: Option<u64>,
+    bar: Option<ProgressBar>,
+    /// What this file has added to the batch's bytes.
+    counted: u64,
 }
 
 impl Bars {
-    pub(crate) fn new(show: bool) -> Bars {
+    pub(crate) fn new(show: bool, plan: &[Planned]) -> Bars {
         let show = show && io::stderr().is_terminal();
+        let multi = show.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        let files = plan.iter().filter(|p| p.refused.is_none()).count();
+        let total = match &multi {
+            Some(multi) if plan.len() > 1 => {
+                let bytes = plan.iter().filter_map(|p| p.size).sum();
+                let bar = ProgressBar::new(bytes).with_style(style(
+                    "{msg:>17} [{bar:16}] {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>11} {eta:>3}",
+                ));
+                let bar = multi.add(bar.with_message(format!("0/{files} files")));
+                Some(bar)
+            }
+            _ => None,
+        };
         Bars {
-            multi: show.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
+            multi,
+            total,
+            files,
+            done: AtomicUsize::new(0),
+            sent: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    pub(crate) fn add(&self, name: &str, size: Option<u64>) -> Bar {
-        let Some(multi) = &self.multi else {
-            return Bar(None);
-        };
-        let bar = match size {
-            Some(len) => ProgressBar::new(len).with_style(
-                ProgressStyle::with_template(
-                    "{msg:24!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            ),
-            None => ProgressBar::new_spinner().with_style(
-                ProgressStyle::with_template("{msg:24!} {spinner} {bytes} {bytes_per_sec}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            ),
-        };
-        let bar = multi.add(bar.with_message(printable(name).into_owned()));
-        if size.is_none() {
-            // A spinner must turn while standard input is quiet; bars move with the bytes.
-            bar.enable_steady_tick(Duration::from_millis(200));
+    /// The progress line of one file, when the display is drawn.
+    pub(crate) fn file(&self, label: &str, size: Option<u64>) -> Option<FileBar> {
+        Some(FileBar {
+            multi: self.multi.clone()?,
+            total: self.total.clone(),
+            sent: Arc::clone(&self.sent),
+            label: printable(label).into_owned(),
+            size,
+            bar: None,
+            counted: 0,
+        })
+    }
+
+    /// One more source has its result.
+    pub(crate) fn done(&self) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(total) = &self.total {
+            total.set_message(format!("{done}/{} files", self.files));
         }
-        Bar(Some(bar))
     }
 
     pub(crate) fn finish(&self) {
@@ -252,4 +333,52 @@ impl Bars {
             let _ = multi.clear();
         }
     }
+}
+
+impl FileBar {
+    pub(crate) fn set(&mut self, sent: u64) {
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = match self.size {
+                Some(len) => ProgressBar::new(len).with_style(style(
+                    "{msg:17!} [{bar:16}] {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>11}",
+                )),
+                None => ProgressBar::new_spinner()
+                    .with_style(style("{msg:17!} {spinner} {bytes:>10} {bytes_per_sec:>11}")),
+            };
+            let bar = bar.with_message(self.label.clone());
+            let bar = match &self.total {
+                Some(total) => self.multi.insert_before(total, bar),
+                None => self.multi.add(bar),
+            };
+            if self.size.is_none() {
+                // A spinner must turn while standard input is quiet; bars move with the bytes.
+                bar.enable_steady_tick(Duration::from_millis(200));
+            }
+            bar
+        });
+        bar.set_position(sent);
+        // A retry starts again from 0: the batch's bytes go back with it.
+        // (Added before the old count is taken away, so the sum never goes below 0.)
+        self.sent.fetch_add(sent, Ordering::Relaxed);
+        self.sent.fetch_sub(self.counted, Ordering::Relaxed);
+        self.counted = sent;
+        if let Some(total) = &self.total {
+            total.set_position(self.sent.load(Ordering::Relaxed));
+        }
+    }
+}
+
+impl Drop for FileBar {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
+        }
+    }
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
 }

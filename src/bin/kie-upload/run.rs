@@ -1,7 +1,7 @@
 //! Running the uploads the options ask for: the client built from the environment and the flags,
-//! the sources checked (names that would clash, sources `--verify` cannot read twice) before
-//! anything is sent, and each result handed to the output as soon as it and those before it are
-//! done.
+//! the sources planned (folders walked with `-r`) and checked (names the service cannot store,
+//! names that would clash, sources `--verify` cannot read twice) before anything is sent, and each
+//! result handed to the output as soon as it and those before it are done.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -12,82 +12,142 @@ use std::time::Duration;
 use kie_upload::{Client, ClientBuilder, Error, Upload, UploadedFile, UrlUpload, BASE64_MAX};
 
 use crate::args::{Options, ProxyFlag, Usage};
-use crate::output::{describe, eprint_line, log_event, Bar, Bars, Output};
+use crate::output::{describe, eprint_line, log_event, Bars, Output};
 use crate::verify::{can_verify, verify, Mismatch};
+use crate::walk::walk;
 
-/// One source as planned: how it is shown, where it is, and its name on the service.
-struct Planned {
-    /// As given on the command line (lossy when not UTF-8): the label in output.
-    label: String,
+/// One upload as planned: how it is shown, where it is, where it goes, and its name there.
+pub(crate) struct Planned {
+    /// The source as given on the command line, or the file's path under a folder SRC (lossy when
+    /// not UTF-8): the label in output.
+    pub label: String,
     /// The local file; `None` for standard input.
-    path: Option<PathBuf>,
+    pub path: Option<PathBuf>,
+    /// The folder on the service, as given (the library trims its slashes).
+    pub upload_path: String,
     /// The name on the service; `None` lets the service pick one (standard input without `-n`).
-    name: Option<String>,
+    pub name: Option<String>,
+    /// The size of a regular file, when planned.
+    pub size: Option<u64>,
+    /// Why this source cannot be sent: it fails, and the others still run.
+    pub refused: Option<String>,
 }
 
 /// Runs everything; the output keeps count of failures.
 pub(crate) fn run(o: &Options, out: &mut Output) -> Result<(), Usage> {
     if let Some(url) = &o.from_url {
-        let mut upload = UrlUpload::new(url, &o.upload_path);
-        if let Some(name) = &o.name {
-            upload = upload.file_name(name);
-        }
-        // Bad flags are usage errors, refused before anything is sent.
-        upload.validate().map_err(|e| Usage(describe(&e)))?;
-        let client = build_client(o)?;
-        let label = without_credentials(url);
-        if o.verbose {
-            let label = label.clone();
-            upload = upload.on_event(move |e| log_event(&label, e));
-        }
-        match client.upload_url(upload) {
-            Ok(file) => out.success(&label, &file),
-            Err(e) => out.failure(&label, None, &e),
-        }
-        return Ok(());
+        return run_url(o, url, out);
     }
 
     let plan = plan(o)?;
     let client = build_client(o)?;
+    if o.dry_run {
+        for p in &plan {
+            match &p.refused {
+                Some(why) => out.failure_message(&p.label, why),
+                None => out.planned(p),
+            }
+        }
+        return Ok(());
+    }
 
-    let bars = Bars::new(!o.quiet && !o.verbose);
+    let bars = Bars::new(!o.quiet && !o.verbose, &plan);
+    // The sources that can be sent, by their place in the plan; the others are reported in order
+    // between them.
+    let sendable: Vec<usize> = (0..plan.len())
+        .filter(|&j| plan[j].refused.is_none())
+        .collect();
+    let mut reported = 0;
+    let mut report_refused = |out: &mut Output, upto: usize| {
+        for p in &plan[reported..upto] {
+            if let Some(why) = &p.refused {
+                out.failure_message(&p.label, why);
+            }
+        }
+        reported = reported.max(upto);
+    };
     if o.base64 {
         // The base64 endpoint is for small files: one at a time is plenty.
-        for p in &plan {
-            let bar = bars.add(&p.label, size_of(p));
+        for &j in &sendable {
+            let p = &plan[j];
+            report_refused(out, j);
             let result = match &p.path {
                 Some(path) => {
-                    client.upload_base64(settings(Upload::file(path, &o.upload_path), p, o, bar))
+                    client.upload_base64(settings(Upload::file(path, &p.upload_path), p, o, &bars))
                 }
                 None => match read_stdin_for_base64() {
                     Ok(bytes) => client.upload_base64(settings(
-                        Upload::bytes(&bytes, &o.upload_path),
+                        Upload::bytes(&bytes, &p.upload_path),
                         p,
                         o,
-                        bar,
+                        &bars,
                     )),
                     Err(e) => {
                         out.failure_message(&p.label, &format!("reading standard input: {e}"));
+                        bars.done();
+                        report_refused(out, j + 1);
                         continue;
                     }
                 },
             };
             finish(&client, o, out, p, result);
+            bars.done();
+            report_refused(out, j + 1);
         }
     } else {
-        let uploads = plan.iter().map(|p| {
-            let bar = bars.add(&p.label, size_of(p));
+        let uploads = sendable.iter().map(|&j| {
+            let p = &plan[j];
             let upload = match &p.path {
-                Some(path) => Upload::file(path, &o.upload_path),
-                None => Upload::reader(io::stdin(), &o.upload_path),
+                Some(path) => Upload::file(path, &p.upload_path),
+                None => Upload::reader(io::stdin(), &p.upload_path),
             };
-            settings(upload, p, o, bar)
+            settings(upload, p, o, &bars)
         });
         client.upload_all(uploads, o.jobs, |i, result| {
-            finish(&client, o, out, &plan[i], result);
+            let j = sendable[i];
+            report_refused(out, j);
+            finish(&client, o, out, &plan[j], result);
+            bars.done();
+            report_refused(out, j + 1);
         });
     }
+    report_refused(out, plan.len());
     bars.finish();
+    if plan.len() > 1 && !o.quiet {
+        out.summary();
+    }
+    Ok(())
+}
+
+/// `--from-url`: one upload the service fetches itself.
+fn run_url(o: &Options, url: &str, out: &mut Output) -> Result<(), Usage> {
+    let mut upload = UrlUpload::new(url, &o.upload_path);
+    if let Some(name) = &o.name {
+        upload = upload.file_name(name);
+    }
+    // Bad flags are usage errors, refused before anything is sent.
+    upload.validate().map_err(|e| Usage(describe(&e)))?;
+    let client = build_client(o)?;
+    let label = without_credentials(url);
+    if o.dry_run {
+        out.planned(&Planned {
+            label,
+            path: None,
+            upload_path: o.upload_path.clone(),
+            name: o.name.clone(),
+            size: None,
+            refused: None,
+        });
+        return Ok(());
+    }
+    if o.verbose {
+        let label = label.clone();
+        upload = upload.on_event(move |e| log_event(&label, e));
+    }
+    match client.upload_url(upload) {
+        Ok(file) => out.success(&label, None, &file),
+        Err(e) => out.failure(&label, None, &e),
+    }
     Ok(())
 }
 
@@ -113,7 +173,7 @@ fn finish(
             return out.failure_message(&p.label, &format!("--verify: {why}"));
         }
     }
-    out.success(&p.label, &file);
+    out.success(&p.label, p.size, &file);
 }
 
 /// The client: the environment's settings (`KIE_API_KEY` or `KIE_API_KEY_FILE`, `KIE_BASE_URL`,
@@ -143,21 +203,43 @@ fn build_client(o: &Options) -> Result<Client, Usage> {
     builder.build().map_err(|e| Usage(describe(&e)))
 }
 
-/// Each source's label, path and name, checked before anything is sent: two sources stored under
-/// one name would overwrite each other, and `--verify` needs sources it can read twice.
+/// Each upload's label, path, folder and name, checked before anything is sent: names the service
+/// cannot store, two uploads stored under one name (they would overwrite each other), and
+/// `--verify` of sources it cannot read twice.
 fn plan(o: &Options) -> Result<Vec<Planned>, Usage> {
+    // The flags themselves, as every upload will check them.
+    let mut flags = Upload::bytes(&[], &o.upload_path);
+    if let Some(name) = &o.name {
+        flags = flags.file_name(name);
+    }
+    flags.validate().map_err(|e| Usage(describe(&e)))?;
     let mut plan = Vec::with_capacity(o.sources.len());
+    // Names under a folder SRC that the service cannot store: all reported, then nothing is sent.
+    let mut unstorable = Vec::new();
     for source in &o.sources {
         let label = source.to_string_lossy().into_owned();
         if source == "-" {
             plan.push(Planned {
                 label,
                 path: None,
+                upload_path: o.upload_path.clone(),
                 name: o.name.clone(),
+                size: None,
+                refused: None,
             });
             continue;
         }
         let path = PathBuf::from(source);
+        let meta = std::fs::metadata(&path);
+        if let Ok(meta) = &meta {
+            if meta.is_dir() && o.recursive {
+                if o.name.is_some() {
+                    return Err(format!("--name names one upload, but {label} is a folder").into());
+                }
+                plan_folder(o, &path, &mut plan, &mut unstorable);
+                continue;
+            }
+        }
         if o.verify {
             can_verify(&path)?;
         }
@@ -165,22 +247,48 @@ fn plan(o: &Options) -> Result<Vec<Planned>, Usage> {
             Some(name) => Some(name.clone()),
             None => name_from(&path, source),
         };
+        let (size, refused) = match &meta {
+            Err(e) => (None, Some(e.to_string())),
+            Ok(meta) if meta.is_dir() => (None, Some("is a directory: use -r".to_owned())),
+            Ok(meta) if meta.is_file() => (Some(meta.len()), None),
+            Ok(_) => (None, None),
+        };
         plan.push(Planned {
             label,
             path: Some(path),
+            upload_path: o.upload_path.clone(),
             name,
+            size,
+            refused,
         });
     }
+    for p in plan.iter_mut() {
+        if o.base64 && p.refused.is_none() {
+            p.refused = base64_refusal(p.size);
+        }
+    }
     for p in &plan {
-        // The flags and the names as an upload will check them; a bad one is a usage error.
+        // The names as an upload will check them.
         let probe = match (&p.name, &p.path) {
-            (Some(name), _) => Upload::bytes(&[], &o.upload_path).file_name(name),
-            (None, Some(path)) => Upload::file(path, &o.upload_path),
-            (None, None) => Upload::bytes(&[], &o.upload_path),
+            (Some(name), _) => Upload::bytes(&[], &p.upload_path).file_name(name),
+            (None, Some(path)) if p.refused.is_none() => Upload::file(path, &p.upload_path),
+            (None, _) => Upload::bytes(&[], &p.upload_path),
         };
-        probe
-            .validate()
-            .map_err(|e| Usage(format!("{}: {}", p.label, describe(&e))))?;
+        if let Err(e) = probe.validate() {
+            unstorable.push(format!("{}: {}", p.label, describe(&e)));
+        }
+    }
+    if !unstorable.is_empty() {
+        for why in &unstorable {
+            eprint_line(&format!("error: {}", kie_upload::printable(why)));
+        }
+        return Err(Usage(format!(
+            "{} cannot be stored on the service (nothing was sent): rename them",
+            count(unstorable.len(), "name", "names")
+        )));
+    }
+    if o.name.is_some() && plan.len() > 1 {
+        return Err(format!("--name names one upload, but {} SRC were given", plan.len()).into());
     }
     let mut pipes = HashMap::new();
     for p in &plan {
@@ -193,19 +301,92 @@ fn plan(o: &Options) -> Result<Vec<Planned>, Usage> {
             }
         }
     }
-    let mut seen: HashMap<&str, &str> = HashMap::new();
+    let mut seen: HashMap<(&str, &str), &str> = HashMap::new();
     for p in &plan {
         let Some(name) = &p.name else { continue };
-        if let Some(first) = seen.insert(name, &p.label) {
+        let folder = p.upload_path.trim_matches('/');
+        if let Some(first) = seen.insert((folder, name), &p.label) {
             return Err(Usage(format!(
-                "{first} and {} would both be stored as {}/{name}, the second overwriting the \
+                "{first} and {} would both be stored as {folder}/{name}, the second overwriting the \
                  first: upload them separately with different -p, or rename one",
                 p.label,
-                o.upload_path.trim_matches('/')
             )));
         }
     }
     Ok(plan)
+}
+
+/// `-r`: every regular file under the folder `root`, to the upload path plus its folder there.
+fn plan_folder(o: &Options, root: &Path, plan: &mut Vec<Planned>, unstorable: &mut Vec<String>) {
+    let walk = walk(root, o.follow);
+    let shown = root.display();
+    for path in &walk.bad_names {
+        unstorable.push(format!(
+            "{}: the name is not UTF-8, which the service cannot store",
+            path.display()
+        ));
+    }
+    if walk.links_skipped > 0 {
+        eprint_line(&format!(
+            "warning: {shown}: {} not followed (-L follows them)",
+            count(walk.links_skipped, "symbolic link", "symbolic links")
+        ));
+    }
+    if walk.others_skipped > 0 {
+        eprint_line(&format!(
+            "warning: {shown}: skipped {} neither a regular file nor a folder",
+            count(walk.others_skipped, "entry", "entries")
+        ));
+    }
+    if walk.entries.is_empty() && walk.bad_names.is_empty() {
+        eprint_line(&format!("warning: {shown}: no regular files under it"));
+    }
+    let base = o.upload_path.trim_matches('/');
+    for entry in walk.entries {
+        plan.push(match entry {
+            Ok(found) => Planned {
+                label: found.path.to_string_lossy().into_owned(),
+                upload_path: if found.folder.is_empty() {
+                    o.upload_path.clone()
+                } else {
+                    format!("{base}/{}", found.folder)
+                },
+                path: Some(found.path),
+                name: Some(found.name),
+                size: Some(found.size),
+                refused: None,
+            },
+            Err((path, why)) => Planned {
+                label: path.to_string_lossy().into_owned(),
+                path: Some(path),
+                upload_path: o.upload_path.clone(),
+                name: None,
+                size: None,
+                refused: Some(why),
+            },
+        });
+    }
+}
+
+/// `n` and the noun in the right number.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Why `--base64` cannot send a source of this size (known for regular files).
+fn base64_refusal(size: Option<u64>) -> Option<String> {
+    match size? {
+        0 => Some(
+            "the file is empty, and --base64 takes no empty data: leave out --base64 to use the \
+             stream endpoint"
+                .to_owned(),
+        ),
+        len if len > BASE64_MAX => Some(format!(
+            "{len} bytes is over --base64's limit of {BASE64_MAX}: leave out --base64 to use the \
+             stream endpoint"
+        )),
+        _ => None,
+    }
 }
 
 /// The device and inode of a source that is a pipe, FIFO or device (standard input when `path` is
@@ -251,23 +432,19 @@ fn name_from(path: &Path, source: &OsString) -> Option<String> {
     }
 }
 
-/// The settings every upload gets: its name, progress bar and `-v` log.
-fn settings<'a>(mut upload: Upload<'a>, p: &Planned, o: &Options, bar: Bar) -> Upload<'a> {
+/// The settings every upload gets: its name, progress display and `-v` log.
+fn settings<'a>(mut upload: Upload<'a>, p: &Planned, o: &Options, bars: &Bars) -> Upload<'a> {
     if let Some(name) = &p.name {
         upload = upload.file_name(name);
     }
-    upload = upload.on_progress(move |sent, _| bar.set(sent));
+    if let Some(mut bar) = bars.file(&p.label, p.size) {
+        upload = upload.on_progress(move |sent, _| bar.set(sent));
+    }
     if o.verbose {
         let label = p.label.clone();
         upload = upload.on_event(move |e| log_event(&label, e));
     }
     upload
-}
-
-/// A regular file's size, for its progress bar.
-fn size_of(p: &Planned) -> Option<u64> {
-    let meta = std::fs::metadata(p.path.as_ref()?).ok()?;
-    meta.is_file().then_some(meta.len())
 }
 
 /// Standard input for the base64 endpoint, whose body needs its length up front: at most the limit
