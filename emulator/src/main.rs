@@ -31,8 +31,9 @@ const USAGE: &str = "usage: kie-upload-emulator [--port PORT] --api-key KEY [--t
   --ignore-expect        never answer `Expect: 100-continue` (default: answer it)
   --answer-delay MS      wait MS milliseconds before every answer, 100 Continue included, as a
                          long link would (default 0)
-  --port-file FILE       once listening, write the port number and a newline to FILE (replaced
-                         atomically, so it is never seen half written); removed on exit
+  --port-file FILE       once listening (and the lines above are printed), write the port
+                         number and a newline to FILE, atomically (a temporary file renamed, so
+                         it is never seen half written); removed on exit
 
 It runs until stopped by SIGTERM, SIGINT (Ctrl-C) or SIGHUP, and then deletes what it stored.";
 
@@ -194,15 +195,16 @@ fn serve(options: Options) -> Result<(), String> {
     result
 }
 
-/// Writes the port file, then prints where the emulator listens.
+/// Prints where the emulator listens, then writes the port file: a script that waited for the
+/// file finds the printed lines already out (standard output is line-buffered).
 fn announce(emulator: &Emulator, port_file: Option<&Path>) -> Result<(), String> {
-    if let Some(path) = port_file {
-        write_atomically(path, &format!("{}\n", emulator.port()))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    }
     println!("listening on {}", emulator.base_url());
     if let Some(path) = emulator.ca_cert_path() {
         println!("CA certificate: {}", path.display());
+    }
+    if let Some(path) = port_file {
+        write_atomically(path, &format!("{}\n", emulator.port()))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     Ok(())
 }

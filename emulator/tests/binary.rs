@@ -271,8 +271,15 @@ fn the_port_file_is_written_once_listening_and_removed_on_exit() {
     };
     let url = lines.trim_end().strip_prefix("listening on ").unwrap();
     let port_file = running.tmp.join("port");
-    // Written before the line is printed, whole: the port and a newline, nothing beside it.
-    let port = std::fs::read_to_string(&port_file).unwrap();
+    // Written after the line is printed, whole: the port and a newline, no temporary file beside.
+    let started = Instant::now();
+    let port = loop {
+        match std::fs::read_to_string(&port_file) {
+            Ok(text) if text != "1\n" => break text,
+            _ => assert!(started.elapsed() < Duration::from_secs(10), "no port file"),
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
     assert_eq!(format!("http://127.0.0.1:{}", port.trim_end()), url);
     assert!(port.ends_with('\n'));
     let names = listing(&running.tmp);
