@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::error::retryable_status;
+use crate::retry::retryable_status;
 use crate::{Error, ErrorKind};
 
 /// Where a client's API key came from, so that advice about a refused key points at the right
