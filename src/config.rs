@@ -1,6 +1,6 @@
 //! [`ClientBuilder`]: a client's settings (key, base URL, timeouts, retries, TLS, proxy), the
 //! environment they may come from, and the ureq agent they make. The checks of the settings are in
-//! `checks.rs`, the proxy's resolution in `proxy.rs`.
+//! `checks.rs`, the key's reading in `key.rs`, the proxy's resolution in `proxy.rs`.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -9,11 +9,12 @@ use std::time::Duration;
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::Agent;
 
-use crate::checks::{check_api_key, check_base_url, check_durations};
+use crate::checks::{check_base_url, check_durations};
+use crate::key::{KeyOrigin, KeySetting};
 use crate::proxy::ProxySetting;
 use crate::retry::RetryPolicy;
 use crate::tls::TlsSettings;
-use crate::{transport, Client, Error, Hint, KeySource};
+use crate::{transport, Client, Error, KeySource};
 
 /// The service's root, used unless a base URL is given.
 pub const DEFAULT_BASE_URL: &str = "https://kieai.redpandaai.co";
@@ -46,17 +47,6 @@ impl Default for Timeouts {
             reply: Duration::from_secs(120),
         }
     }
-}
-
-/// The API key setting, and where it came from.
-#[derive(Clone, Default)]
-enum KeySetting {
-    #[default]
-    Unset,
-    Value(String, KeySource),
-    File(PathBuf, Option<&'static str>),
-    /// Both `KIE_API_KEY` and `KIE_API_KEY_FILE` were set: an error unless a key is given in code.
-    Conflict,
 }
 
 /// The settings of a [`Client`](crate::Client): `Client::builder().api_key(key).build()?`.
@@ -94,14 +84,8 @@ pub struct ClientBuilder {
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let key = match &self.key {
-            KeySetting::Unset => "unset".to_owned(),
-            KeySetting::Value(..) => "<redacted>".to_owned(),
-            KeySetting::File(path, _) => format!("from {}", path.display()),
-            KeySetting::Conflict => "both KIE_API_KEY and KIE_API_KEY_FILE".to_owned(),
-        };
         f.debug_struct("ClientBuilder")
-            .field("api_key", &key)
+            .field("api_key", &self.key.describe())
             .field("base_url", &self.base_url)
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("timeouts", &self.timeouts)
@@ -280,29 +264,7 @@ impl ClientBuilder {
     /// Checks every setting and returns them with the agent they make. With `key_required` false,
     /// a missing or bad key is left for the first upload to report.
     pub(crate) fn into_config(self, key_required: bool) -> Result<Config, Error> {
-        let (api_key, key_source) = match self.key {
-            KeySetting::Value(key, source) => (key, Some(source)),
-            KeySetting::File(path, var) => {
-                let source = KeySource::file(path.clone(), var);
-                let key = read_key_file(&path).map_err(|e| {
-                    e.with_hint(Hint::CheckApiKey {
-                        source: source.clone(),
-                    })
-                })?;
-                (key, Some(source))
-            }
-            KeySetting::Conflict => {
-                return Err(
-                    Error::invalid("both KIE_API_KEY and KIE_API_KEY_FILE are set")
-                        .with_hint(Hint::ChooseOneApiKey),
-                )
-            }
-            KeySetting::Unset => (String::new(), None),
-        };
-        let key = KeyOrigin {
-            source: key_source,
-            looked_in_env: self.key_from_env,
-        };
+        let (api_key, key) = self.key.resolve(self.key_from_env)?;
         if key_required {
             key.check(&api_key)?;
         }
@@ -379,48 +341,8 @@ impl Config {
     /// An error as it leaves the client: the key and URL passwords cut out of its text, and
     /// where the key came from beside it.
     pub(crate) fn finish(&self, error: Error) -> Error {
-        error.leaving_client(&self.api_key, self.key.source.as_ref())
+        error.leaving_client(&self.api_key, self.key.source())
     }
-}
-
-/// Where a client's key came from, and where it was looked for.
-#[derive(Debug, Clone)]
-struct KeyOrigin {
-    source: Option<KeySource>,
-    looked_in_env: bool,
-}
-
-impl KeyOrigin {
-    /// Refuses a missing key, and a key that cannot be one, with advice on where to fix it.
-    fn check(&self, key: &str) -> Result<(), Error> {
-        check_api_key(key).map_err(|e| {
-            e.with_hint(match (key.trim().is_empty(), &self.source) {
-                (false, Some(source)) => Hint::CheckApiKey {
-                    source: source.clone(),
-                },
-                _ => Hint::SetApiKey {
-                    looked_in_env: self.looked_in_env,
-                },
-            })
-        })
-    }
-}
-
-fn read_key_file(path: &std::path::Path) -> Result<String, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::invalid(format!(
-            "cannot read the API key file {}: {e}",
-            path.display()
-        ))
-    })?;
-    let key = text.trim().to_owned();
-    if key.is_empty() {
-        return Err(Error::invalid(format!(
-            "the API key file {} is empty",
-            path.display()
-        )));
-    }
-    Ok(key)
 }
 
 #[cfg(test)]

@@ -95,6 +95,7 @@ mod config;
 mod envelope;
 mod error;
 mod hint;
+mod key;
 mod kind;
 mod mime;
 mod observe;
