@@ -37,7 +37,7 @@ use crate::{ClientBuilder, Error, ErrorKind, Upload, UploadedFile, UrlUpload};
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    config: Arc<Config>,
+    pub(crate) config: Arc<Config>,
 }
 
 impl std::fmt::Debug for Client {
@@ -177,21 +177,42 @@ impl Client {
         )
     }
 
-    /// One upload of a file to the stream or base64 endpoint, every attempt of it.
+    /// One upload of a file to the stream or base64 endpoint, every attempt of it, or the live
+    /// upload of the same bytes the cache holds.
     fn send(&self, upload: Upload<'_>, encoding: Encoding) -> Result<UploadedFile, Error> {
         let auth = self.config.authorization()?;
+        #[cfg(feature = "cache")]
+        let upload = match self.config.cache {
+            // The source is hashed before it is sent, so it must be readable twice.
+            Some(_) => upload.spool(),
+            None => upload,
+        };
         let mut upload = upload.check(encoding)?;
+        #[cfg(feature = "cache")]
+        let reuse = match self.reuse(&mut upload)? {
+            Ok(file) => return Ok(file),
+            Err(reuse) => reuse,
+        };
         let fields = Fields {
             upload_path: &upload.upload_path,
             file_name: upload.file_name.as_deref(),
             content_type: upload.content_type.as_deref(),
         };
         let (source, progress) = (&mut upload.source, &mut upload.progress);
-        self.config.retry.run(
+        #[cfg(feature = "cache")]
+        let mut sent_content = None;
+        let file = self.config.retry.run(
             upload.cannot_repeat,
             &mut upload.events,
             |attempt, events| {
                 let opened = source.open()?;
+                #[cfg(feature = "cache")]
+                let mut tap = crate::cache::Tap::new(opened.reader);
+                #[cfg(feature = "cache")]
+                let opened = crate::source::Opened {
+                    reader: &mut tap,
+                    ..opened
+                };
                 let progress = progress.as_mut().map(|p| &mut **p as ProgressRef<'_>);
                 let mut payload = Payload::new(opened, progress);
                 let mut body = encoding.frame(&fields, &mut payload)?;
@@ -216,9 +237,19 @@ impl Client {
                 // The reply's deadline runs from the end of the body (or, when the server answered
                 // before it ended, from now).
                 let reply_from = payload.done_at().unwrap_or_else(Instant::now);
+                drop(payload);
+                #[cfg(feature = "cache")]
+                {
+                    sent_content = Some(tap.content());
+                }
                 self.judge(response, &sent, fields.upload_path, reply_from)
             },
-        )
+        )?;
+        #[cfg(feature = "cache")]
+        if let Some(reuse) = reuse {
+            reuse.record(&upload, sent_content, &file);
+        }
+        Ok(file)
     }
 
     /// POSTs `body` to `endpoint` under the base URL, by length when `length` is known, else chunked.

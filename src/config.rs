@@ -80,6 +80,8 @@ pub struct ClientBuilder {
     expect_continue: Option<bool>,
     tls: TlsSettings,
     proxy: ProxySetting,
+    #[cfg(feature = "cache")]
+    cache: Option<crate::UploadCache>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -254,6 +256,25 @@ impl ClientBuilder {
         self
     }
 
+    /// Reuses live uploads of the same bytes recorded in `cache` instead of sending them again,
+    /// and records new ones there (see [`UploadCache`](crate::UploadCache) for what counts as the
+    /// same and for how long). Default: no cache, every upload is sent.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), kie_upload::Error> {
+    /// let client = kie_upload::Client::builder()
+    ///     .api_key("YOUR_API_KEY")
+    ///     .cache(kie_upload::UploadCache::new("target/kie-upload-cache"))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "cache")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+    pub fn cache(mut self, cache: crate::UploadCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
     /// Checks the settings and builds the client: a missing or malformed key, a bad base URL, an
     /// unreadable key or root certificate file, or a duration over [`MAX_DURATION`] is refused
     /// with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
@@ -299,6 +320,8 @@ impl ClientBuilder {
             timeouts: self.timeouts,
             retry: self.retry,
             expect_continue: self.expect_continue.unwrap_or(true),
+            #[cfg(feature = "cache")]
+            cache: self.cache,
         })
     }
 }
@@ -312,6 +335,8 @@ pub(crate) struct Config {
     pub timeouts: Timeouts,
     pub retry: RetryPolicy,
     pub expect_continue: bool,
+    #[cfg(feature = "cache")]
+    pub cache: Option<crate::UploadCache>,
 }
 
 impl fmt::Debug for Config {

@@ -89,6 +89,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
+#[cfg(feature = "cache")]
+mod cache;
 mod checks;
 mod client;
 mod config;
@@ -113,6 +115,9 @@ mod transport;
 mod upload;
 mod uploaded;
 
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+pub use cache::{UploadCache, ASSUMED_RETENTION};
 pub use client::Client;
 pub use config::{ClientBuilder, DEFAULT_BASE_URL, MAX_DURATION};
 pub use error::Error;

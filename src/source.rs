@@ -105,7 +105,11 @@ impl<'a> Given<'a> {
                     }
                 } else {
                     let file = File::open(&path).map_err(|e| Error::io(Some(&path), e))?;
-                    Kind::Stream { path, file }
+                    if spool {
+                        spooled(Box::new(file), declared, true)?
+                    } else {
+                        Kind::Stream { path, file }
+                    }
                 }
             }
             Given::Bytes(bytes) => {
@@ -175,6 +179,22 @@ impl Source<'_> {
             Kind::Seekable { start, end, .. } => Some(end - start),
             Kind::Stream { .. } | Kind::Reader(_) => None,
         })
+    }
+
+    /// Reads the whole source from its start through SHA-256, for the upload cache; the attempts
+    /// then read it again from its start.
+    #[cfg(feature = "cache")]
+    pub(crate) fn content(&mut self) -> Result<crate::cache::Content, Error> {
+        let opened = self.open()?;
+        let path = opened.path.map(Path::to_path_buf);
+        let mut tap = crate::cache::Tap::new(opened.reader);
+        let mut buf = vec![0u8; 256 * 1024];
+        while tap
+            .read(&mut buf)
+            .map_err(|e| Error::io(path.as_deref(), e))?
+            > 0
+        {}
+        Ok(tap.content())
     }
 
     /// Whether the source can be read again for a retry.

@@ -110,8 +110,9 @@ impl<'a> Upload<'a> {
 
     /// Copies a reader's bytes to an anonymous temporary file before uploading, so that the request
     /// carries a `Content-Length` (some servers refuse chunked bodies) and can be retried. Memory use
-    /// stays flat, and the file is gone when the upload ends, whatever the outcome. No effect on
-    /// other sources. Default: off. Needs the `spool` feature.
+    /// stays flat, and the file is gone when the upload ends, whatever the outcome. Applies to
+    /// readers, and to pipes and devices named by a path (such as `/dev/stdin`); no effect on other
+    /// sources. Default: off. Needs the `spool` feature.
     #[cfg(feature = "spool")]
     #[cfg_attr(docsrs, doc(cfg(feature = "spool")))]
     pub fn spool(mut self) -> Self {

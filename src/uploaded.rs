@@ -59,6 +59,11 @@ pub struct UploadedFile {
     /// The service's file identifier, when it sends one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_id: Option<String>,
+    /// Whether this is an earlier upload of the same bytes, returned by an
+    /// [`UploadCache`](crate::UploadCache) without sending anything (feature `cache`); `false` for
+    /// a file just uploaded. Not part of the service's reply, and not serialized.
+    #[serde(skip)]
+    pub reused: bool,
 }
 
 impl UploadedFile {

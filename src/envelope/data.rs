@@ -67,6 +67,7 @@ pub(super) fn stored_file(
             .unwrap_or_default(),
         service_expires_at: text("expiresAt"),
         file_id,
+        reused: false,
     };
     Ok((file, reported))
 }

@@ -1,0 +1,229 @@
+//! The upload cache (feature `cache`): the same bytes to the same place are not sent again while
+//! their upload lives, and nothing else is ever taken for them.
+
+mod common;
+
+use std::fs;
+use std::time::Duration;
+
+use common::{builder, builder_for, client, emulator, emulator_with, payload, temp_file, KEY, STREAM};
+use kie_upload::{Client, Upload, UploadCache};
+use kie_upload_emulator::Config;
+
+fn cached(emulator: &kie_upload_emulator::Emulator, dir: &std::path::Path) -> Client {
+    builder(emulator)
+        .cache(UploadCache::new(dir))
+        .build()
+        .expect("build the client")
+}
+
+#[test]
+fn a_second_upload_of_the_same_file_sends_nothing() {
+    let emulator = emulator();
+    let cache = tempfile::tempdir().unwrap();
+    let (_dir, path) = temp_file("photo.bin", &payload(300_000));
+    let client = cached(&emulator, cache.path());
+
+    let first = client.upload_file(&path, "images").unwrap();
+    assert!(!first.reused);
+    let again = client.upload_file(&path, "images").unwrap();
+    assert!(again.reused, "the second upload was sent again");
+    assert_eq!(again.download_url, first.download_url);
+    assert_eq!(again.file_size, 300_000);
+    assert_eq!(emulator.attempts(STREAM), 1, "the emulator saw a second request");
+
+    // Another client (another process would do the same) with the same cache reuses it too, and
+    // so does the base64 endpoint: the service stores the same file either way.
+    let other = cached(&emulator, cache.path());
+    assert!(other.upload_file(&path, "images").unwrap().reused);
+    assert!(other.upload_base64(Upload::file(&path, "images")).unwrap().reused);
+    assert_eq!(emulator.requests().len(), 1);
+}
+
+#[test]
+fn other_bytes_under_the_same_name_upload_and_drop_the_old_entry() {
+    let emulator = emulator();
+    let cache = tempfile::tempdir().unwrap();
+    let client = cached(&emulator, cache.path());
+    let up = |bytes: &[u8]| {
+        client
+            .upload(Upload::bytes(bytes, "docs").file_name("a.txt"))
+            .unwrap()
+    };
+    assert!(!up(b"first").reused);
+    assert!(!up(b"second").reused, "other bytes were taken for the first");
+    assert_eq!(emulator.stored("docs/a.txt").as_deref(), Some(&b"second"[..]));
+    // The first bytes' entry is gone with the overwrite: the service no longer serves them there.
+    assert!(!up(b"first").reused);
+    assert!(up(b"first").reused);
+    assert_eq!(emulator.attempts(STREAM), 3);
+}
+
+#[test]
+fn another_name_path_base_url_or_key_misses() {
+    let emulator = emulator();
+    let cache = tempfile::tempdir().unwrap();
+    let client = cached(&emulator, cache.path());
+    let bytes = payload(1000);
+    let send = |client: &Client, path: &str, name: &str| {
+        client
+            .upload(Upload::bytes(&bytes, path).file_name(name))
+            .unwrap()
+            .reused
+    };
+    assert!(!send(&client, "docs", "a.bin"));
+    assert!(send(&client, "docs", "a.bin"));
+    assert!(!send(&client, "docs", "b.bin"), "another name hit");
+    assert!(!send(&client, "other", "a.bin"), "another upload path hit");
+
+    // Another emulator: another base URL, whose service never saw the file.
+    let second = emulator_with(Config::new(KEY));
+    let elsewhere = builder(&second).cache(UploadCache::new(cache.path())).build().unwrap();
+    assert!(!send(&elsewhere, "docs", "a.bin"), "another base URL hit");
+
+    // Another key (another account) on the same base URL.
+    let other_key = "sk-another-account-key-0123456789";
+    let shared = emulator_with(Config::new(other_key));
+    let mine = builder(&shared)
+        .api_key(other_key)
+        .cache(UploadCache::new(cache.path()));
+    let theirs = builder_for(shared.base_url()).cache(UploadCache::new(cache.path()));
+    assert!(!send(&mine.build().unwrap(), "docs", "k.bin"));
+    // The same bytes, name and base URL with the test key: refused by this emulator, so a hit
+    // would be the only way to succeed.
+    let refused = theirs
+        .build()
+        .unwrap()
+        .upload(Upload::bytes(&bytes, "docs").file_name("k.bin"));
+    assert!(refused.is_err(), "another key's entry was reused");
+}
+
+#[test]
+fn an_entry_past_its_margin_misses_and_the_service_expiry_is_honoured() {
+    // The emulator keeps files 2 hours and says so in expiresAt: with a margin of 1 hour the entry
+    // is trusted, with 3 hours it is not (the assumed 24 hours would have trusted it).
+    let emulator = emulator_with(Config::new(KEY).ttl(Duration::from_secs(2 * 3600)));
+    let cache = tempfile::tempdir().unwrap();
+    let (_dir, path) = temp_file("clip.bin", &payload(5000));
+    let with_margin = |hours: u64| {
+        builder(&emulator)
+            .cache(UploadCache::new(cache.path()).margin(Duration::from_secs(hours * 3600)))
+            .build()
+            .unwrap()
+    };
+    let first = with_margin(1).upload_file(&path, "clips").unwrap();
+    assert!(first.service_expires_at.is_some(), "the emulator sent no expiresAt");
+    assert!(with_margin(1).upload_file(&path, "clips").unwrap().reused);
+    assert!(!with_margin(3).upload_file(&path, "clips").unwrap().reused);
+    assert_eq!(emulator.attempts(STREAM), 2);
+}
+
+#[test]
+fn a_reader_is_spooled_and_reused_and_the_key_never_reaches_the_cache() {
+    let emulator = emulator();
+    let cache = tempfile::tempdir().unwrap();
+    let client = cached(&emulator, cache.path());
+    let bytes = payload(70_000);
+    let send = || {
+        client
+            .upload(Upload::reader(common::Unsized(&bytes[..]), "logs").file_name("log.bin"))
+            .unwrap()
+    };
+    let first = send();
+    assert_eq!(common::download(&client, &first.download_url), bytes);
+    assert!(send().reused);
+    assert_eq!(emulator.attempts(STREAM), 1);
+    for entry in fs::read_dir(cache.path()).unwrap() {
+        let text = fs::read(entry.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&text);
+        assert!(!text.contains(KEY), "the key is in the cache: {text}");
+        assert!(text.contains(&first.download_url));
+    }
+}
+
+#[test]
+fn a_corrupt_entry_is_survived() {
+    let emulator = emulator();
+    let cache = tempfile::tempdir().unwrap();
+    let client = cached(&emulator, cache.path());
+    let (_dir, path) = temp_file("a.bin", &payload(100));
+    client.upload_file(&path, "x").unwrap();
+    for entry in fs::read_dir(cache.path()).unwrap() {
+        fs::write(entry.unwrap().path(), b"{\"version\":1,").unwrap();
+    }
+    assert!(!client.upload_file(&path, "x").unwrap().reused);
+    assert!(client.upload_file(&path, "x").unwrap().reused);
+    assert_eq!(emulator.attempts(STREAM), 2);
+}
+
+#[test]
+fn without_a_cache_every_upload_is_sent() {
+    let emulator = emulator();
+    let plain = client(&emulator);
+    let (_dir, path) = temp_file("a.bin", &payload(100));
+    assert!(!plain.upload_file(&path, "x").unwrap().reused);
+    assert!(!plain.upload_file(&path, "x").unwrap().reused);
+    assert_eq!(emulator.attempts(STREAM), 2);
+}
+
+/// The bytes and name of file `i` of process `p` in the shared-cache test: names below 100 are
+/// shared by every process (with the same bytes), the others are the process's own.
+fn shared_file(p: usize, i: usize) -> (String, Vec<u8>) {
+    let name = if i < 100 { format!("s{i}.bin") } else { format!("p{p}-{i}.bin") };
+    let bytes = format!("{name} holds these bytes").into_bytes();
+    (name, bytes)
+}
+
+#[test]
+fn eight_processes_share_one_cache_without_losing_an_entry_or_a_wrong_url() {
+    let emulator = emulator();
+    let cache = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..8)
+        .map(|p| {
+            std::process::Command::new(&exe)
+                .args(["--exact", "cache_child_process", "--ignored", "--nocapture"])
+                .env("KIE_TEST_CACHE_CHILD", format!("{p} {} {}", emulator.base_url(), cache.path().display()))
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = common::within(Duration::from_secs(120), move || child.wait_with_output().unwrap());
+        assert!(out.status.success(), "a child failed: {}", String::from_utf8_lossy(&out.stdout));
+        for line in String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.strip_prefix("url ")) {
+            let (name, url) = line.split_once(' ').unwrap();
+            assert!(url.ends_with(&format!("/cached/{name}")), "{name} got {url}");
+        }
+    }
+    // Every entry is there: a ninth client sends nothing for any of the 900 files.
+    let sent = emulator.attempts(STREAM);
+    assert!(sent >= 900, "only {sent} uploads for 900 files");
+    let client = cached(&emulator, cache.path());
+    for p in 0..8 {
+        for i in 0..200 {
+            let (name, bytes) = shared_file(p, i);
+            let file = client.upload(Upload::bytes(&bytes, "cached").file_name(&name)).unwrap();
+            assert!(file.reused, "the entry of {name} was lost");
+        }
+    }
+    assert_eq!(emulator.attempts(STREAM), sent);
+}
+
+/// One process of the shared-cache test: uploads its 200 files, printing each URL. Run only by
+/// that test (it sets the variable).
+#[test]
+#[ignore = "run as a child process by eight_processes_share_one_cache_..."]
+fn cache_child_process() {
+    let spec = std::env::var("KIE_TEST_CACHE_CHILD").expect("run by the shared-cache test");
+    let mut parts = spec.splitn(3, ' ');
+    let p: usize = parts.next().unwrap().parse().unwrap();
+    let (base_url, dir) = (parts.next().unwrap(), parts.next().unwrap());
+    let client = builder_for(base_url).cache(UploadCache::new(dir)).build().unwrap();
+    for i in 0..200 {
+        let (name, bytes) = shared_file(p, i);
+        let file = client.upload(Upload::bytes(&bytes, "cached").file_name(&name)).unwrap();
+        println!("url {name} {}", file.download_url);
+    }
+}
