@@ -142,7 +142,11 @@ impl UploadCache {
     /// `~/.cache/kie-upload` on Linux and other Unix systems, `~/Library/Caches/kie-upload` on
     /// macOS, `%LOCALAPPDATA%\kie-upload` on Windows. `None` when the variables it needs are unset.
     pub fn default_dir() -> Option<PathBuf> {
-        let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let var = |name| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         let base = if cfg!(windows) {
             var("LOCALAPPDATA")
         } else if cfg!(target_os = "macos") {
@@ -249,7 +253,9 @@ impl UploadCache {
             file_name: id.file_name.map(str::to_owned),
             sha256: hex(&content.sha256),
             len: content.len,
-            expires: expires.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+            expires: expires
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
             file: UploadedFile {
                 reused: false,
                 ..file.clone()
@@ -281,8 +287,11 @@ impl UploadCache {
     }
 
     fn temporary_path(&self) -> PathBuf {
-        self.dir
-            .join(format!(".tmp-{}-{:016x}", std::process::id(), random::random_u64()))
+        self.dir.join(format!(
+            ".tmp-{}-{:016x}",
+            std::process::id(),
+            random::random_u64()
+        ))
     }
 }
 
@@ -335,7 +344,9 @@ impl Pending<'_> {
     /// costs only a later repeat, so it is not the upload's error.
     pub(crate) fn record(&self, upload: &Checked<'_>, sent: Option<Content>, file: &UploadedFile) {
         if sent == Some(self.content) {
-            let _ = self.cache.record(&self.identity(upload), &self.content, file);
+            let _ = self
+                .cache
+                .record(&self.identity(upload), &self.content, file);
         }
     }
 }
@@ -385,7 +396,10 @@ pub(crate) fn key_fingerprint(api_key: &str) -> [u8; 32] {
 /// When the service deletes the file: its `expiresAt`, else `uploadedAt` plus
 /// [`ASSUMED_RETENTION`].
 fn expiry(file: &UploadedFile) -> Option<SystemTime> {
-    let service = file.service_expires_at.as_deref().and_then(time::parse_rfc3339);
+    let service = file
+        .service_expires_at
+        .as_deref()
+        .and_then(time::parse_rfc3339);
     service.or_else(|| time::parse_rfc3339(&file.uploaded_at).map(|t| t + ASSUMED_RETENTION))
 }
 
@@ -478,7 +492,9 @@ mod tests {
         cache.record(&id(Some("a.txt")), &ABC, &stored).unwrap();
         // No expiresAt: 24 hours from uploadedAt, less 10 minutes.
         let hit = cache.lookup(&id(Some("a.txt")), &ABC, at("2026-01-01T23:49:00Z"));
-        assert!(matches!(&hit, Lookup::Hit(f) if f.reused && f.download_url == stored.download_url));
+        assert!(
+            matches!(&hit, Lookup::Hit(f) if f.reused && f.download_url == stored.download_url)
+        );
         let late = cache.lookup(&id(Some("a.txt")), &ABC, at("2026-01-01T23:51:00Z"));
         assert!(matches!(late, Lookup::Miss));
         // The service's expiresAt wins, longer or shorter.
@@ -493,10 +509,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = UploadCache::new(dir.path());
         let now = at("2026-01-01T01:00:00Z");
-        cache.record(&id(Some("a.txt")), &ABC, &file("2026-01-01T00:00:00Z", None)).unwrap();
-        let other = Content { sha256: [8; 32], len: 3 };
-        assert!(matches!(cache.lookup(&id(Some("a.txt")), &other, now), Lookup::Miss));
-        assert!(matches!(cache.lookup(&id(Some("b.txt")), &ABC, now), Lookup::Miss));
+        cache
+            .record(
+                &id(Some("a.txt")),
+                &ABC,
+                &file("2026-01-01T00:00:00Z", None),
+            )
+            .unwrap();
+        let other = Content {
+            sha256: [8; 32],
+            len: 3,
+        };
+        assert!(matches!(
+            cache.lookup(&id(Some("a.txt")), &other, now),
+            Lookup::Miss
+        ));
+        assert!(matches!(
+            cache.lookup(&id(Some("b.txt")), &ABC, now),
+            Lookup::Miss
+        ));
         assert!(matches!(cache.lookup(&id(None), &ABC, now), Lookup::Miss));
         let mut elsewhere = id(Some("a.txt"));
         elsewhere.upload_path = "other";
@@ -505,9 +536,21 @@ mod tests {
         account.key_fingerprint = key_fingerprint("another key of some length");
         assert!(matches!(cache.lookup(&account, &ABC, now), Lookup::Miss));
         // The same name with other bytes replaces the one entry: the old bytes no longer hit.
-        cache.record(&id(Some("a.txt")), &other, &file("2026-01-01T00:00:00Z", None)).unwrap();
-        assert!(matches!(cache.lookup(&id(Some("a.txt")), &ABC, now), Lookup::Miss));
-        assert!(matches!(cache.lookup(&id(Some("a.txt")), &other, now), Lookup::Hit(_)));
+        cache
+            .record(
+                &id(Some("a.txt")),
+                &other,
+                &file("2026-01-01T00:00:00Z", None),
+            )
+            .unwrap();
+        assert!(matches!(
+            cache.lookup(&id(Some("a.txt")), &ABC, now),
+            Lookup::Miss
+        ));
+        assert!(matches!(
+            cache.lookup(&id(Some("a.txt")), &other, now),
+            Lookup::Hit(_)
+        ));
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
@@ -517,7 +560,9 @@ mod tests {
         let cache = UploadCache::new(dir.path());
         let now = at("2026-01-01T01:00:00Z");
         let me = id(Some("a.txt"));
-        cache.record(&me, &ABC, &file("2026-01-01T00:00:00Z", None)).unwrap();
+        cache
+            .record(&me, &ABC, &file("2026-01-01T00:00:00Z", None))
+            .unwrap();
         let path = cache.entry_path(&me, &ABC);
         let good = fs::read(&path).unwrap();
         for bad in [&good[..good.len() / 2], b"", b"\xff\xfe not json", b"{}"] {
@@ -526,7 +571,9 @@ mod tests {
         }
         // Another name's valid entry copied over this one's file.
         let other = id(Some("b.txt"));
-        cache.record(&other, &ABC, &file("2026-01-01T00:00:00Z", None)).unwrap();
+        cache
+            .record(&other, &ABC, &file("2026-01-01T00:00:00Z", None))
+            .unwrap();
         fs::copy(cache.entry_path(&other, &ABC), &path).unwrap();
         assert!(matches!(cache.lookup(&me, &ABC, now), Lookup::Miss));
     }
@@ -542,7 +589,10 @@ mod tests {
         fs::write(dir.path().join(format!("{}.json", "0".repeat(64))), b"torn").unwrap();
         assert_eq!(cache.prune().unwrap(), 2);
         let now = SystemTime::now();
-        assert!(matches!(cache.lookup(&id(Some("new.txt")), &ABC, now), Lookup::Hit(_)));
+        assert!(matches!(
+            cache.lookup(&id(Some("new.txt")), &ABC, now),
+            Lookup::Hit(_)
+        ));
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
@@ -552,7 +602,13 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let cache = UploadCache::new(dir.path().join("nested").join("cache"));
-        cache.record(&id(Some("a.txt")), &ABC, &file("2026-01-01T00:00:00Z", None)).unwrap();
+        cache
+            .record(
+                &id(Some("a.txt")),
+                &ABC,
+                &file("2026-01-01T00:00:00Z", None),
+            )
+            .unwrap();
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(cache.dir()), 0o700);
         assert_eq!(mode(&cache.entry_path(&id(Some("a.txt")), &ABC)), 0o600);

@@ -6,7 +6,9 @@ mod common;
 use std::fs;
 use std::time::Duration;
 
-use common::{builder, builder_for, client, emulator, emulator_with, payload, temp_file, KEY, STREAM};
+use common::{
+    builder, builder_for, client, emulator, emulator_with, payload, temp_file, KEY, STREAM,
+};
 use kie_upload::{Client, Upload, UploadCache};
 use kie_upload_emulator::Config;
 
@@ -30,13 +32,22 @@ fn a_second_upload_of_the_same_file_sends_nothing() {
     assert!(again.reused, "the second upload was sent again");
     assert_eq!(again.download_url, first.download_url);
     assert_eq!(again.file_size, 300_000);
-    assert_eq!(emulator.attempts(STREAM), 1, "the emulator saw a second request");
+    assert_eq!(
+        emulator.attempts(STREAM),
+        1,
+        "the emulator saw a second request"
+    );
 
     // Another client (another process would do the same) with the same cache reuses it too, and
     // so does the base64 endpoint: the service stores the same file either way.
     let other = cached(&emulator, cache.path());
     assert!(other.upload_file(&path, "images").unwrap().reused);
-    assert!(other.upload_base64(Upload::file(&path, "images")).unwrap().reused);
+    assert!(
+        other
+            .upload_base64(Upload::file(&path, "images"))
+            .unwrap()
+            .reused
+    );
     assert_eq!(emulator.requests().len(), 1);
 }
 
@@ -51,8 +62,14 @@ fn other_bytes_under_the_same_name_upload_and_drop_the_old_entry() {
             .unwrap()
     };
     assert!(!up(b"first").reused);
-    assert!(!up(b"second").reused, "other bytes were taken for the first");
-    assert_eq!(emulator.stored("docs/a.txt").as_deref(), Some(&b"second"[..]));
+    assert!(
+        !up(b"second").reused,
+        "other bytes were taken for the first"
+    );
+    assert_eq!(
+        emulator.stored("docs/a.txt").as_deref(),
+        Some(&b"second"[..])
+    );
     // The first bytes' entry is gone with the overwrite: the service no longer serves them there.
     assert!(!up(b"first").reused);
     assert!(up(b"first").reused);
@@ -78,7 +95,10 @@ fn another_name_path_base_url_or_key_misses() {
 
     // Another emulator: another base URL, whose service never saw the file.
     let second = emulator_with(Config::new(KEY));
-    let elsewhere = builder(&second).cache(UploadCache::new(cache.path())).build().unwrap();
+    let elsewhere = builder(&second)
+        .cache(UploadCache::new(cache.path()))
+        .build()
+        .unwrap();
     assert!(!send(&elsewhere, "docs", "a.bin"), "another base URL hit");
 
     // Another key (another account) on the same base URL.
@@ -112,7 +132,10 @@ fn an_entry_past_its_margin_misses_and_the_service_expiry_is_honoured() {
             .unwrap()
     };
     let first = with_margin(1).upload_file(&path, "clips").unwrap();
-    assert!(first.service_expires_at.is_some(), "the emulator sent no expiresAt");
+    assert!(
+        first.service_expires_at.is_some(),
+        "the emulator sent no expiresAt"
+    );
     assert!(with_margin(1).upload_file(&path, "clips").unwrap().reused);
     assert!(!with_margin(3).upload_file(&path, "clips").unwrap().reused);
     assert_eq!(emulator.attempts(STREAM), 2);
@@ -169,7 +192,11 @@ fn without_a_cache_every_upload_is_sent() {
 /// The bytes and name of file `i` of process `p` in the shared-cache test: names below 100 are
 /// shared by every process (with the same bytes), the others are the process's own.
 fn shared_file(p: usize, i: usize) -> (String, Vec<u8>) {
-    let name = if i < 100 { format!("s{i}.bin") } else { format!("p{p}-{i}.bin") };
+    let name = if i < 100 {
+        format!("s{i}.bin")
+    } else {
+        format!("p{p}-{i}.bin")
+    };
     let bytes = format!("{name} holds these bytes").into_bytes();
     (name, bytes)
 }
@@ -183,18 +210,33 @@ fn eight_processes_share_one_cache_without_losing_an_entry_or_a_wrong_url() {
         .map(|p| {
             std::process::Command::new(&exe)
                 .args(["--exact", "cache_child_process", "--ignored", "--nocapture"])
-                .env("KIE_TEST_CACHE_CHILD", format!("{p} {} {}", emulator.base_url(), cache.path().display()))
+                .env(
+                    "KIE_TEST_CACHE_CHILD",
+                    format!("{p} {} {}", emulator.base_url(), cache.path().display()),
+                )
                 .stdout(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
     for child in children {
-        let out = common::within(Duration::from_secs(120), move || child.wait_with_output().unwrap());
-        assert!(out.status.success(), "a child failed: {}", String::from_utf8_lossy(&out.stdout));
-        for line in String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.strip_prefix("url ")) {
+        let out = common::within(Duration::from_secs(120), move || {
+            child.wait_with_output().unwrap()
+        });
+        assert!(
+            out.status.success(),
+            "a child failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        for line in String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("url "))
+        {
             let (name, url) = line.split_once(' ').unwrap();
-            assert!(url.ends_with(&format!("/cached/{name}")), "{name} got {url}");
+            assert!(
+                url.ends_with(&format!("/cached/{name}")),
+                "{name} got {url}"
+            );
         }
     }
     // Every entry is there: a ninth client sends nothing for any of the 900 files.
@@ -204,7 +246,9 @@ fn eight_processes_share_one_cache_without_losing_an_entry_or_a_wrong_url() {
     for p in 0..8 {
         for i in 0..200 {
             let (name, bytes) = shared_file(p, i);
-            let file = client.upload(Upload::bytes(&bytes, "cached").file_name(&name)).unwrap();
+            let file = client
+                .upload(Upload::bytes(&bytes, "cached").file_name(&name))
+                .unwrap();
             assert!(file.reused, "the entry of {name} was lost");
         }
     }
@@ -220,10 +264,15 @@ fn cache_child_process() {
     let mut parts = spec.splitn(3, ' ');
     let p: usize = parts.next().unwrap().parse().unwrap();
     let (base_url, dir) = (parts.next().unwrap(), parts.next().unwrap());
-    let client = builder_for(base_url).cache(UploadCache::new(dir)).build().unwrap();
+    let client = builder_for(base_url)
+        .cache(UploadCache::new(dir))
+        .build()
+        .unwrap();
     for i in 0..200 {
         let (name, bytes) = shared_file(p, i);
-        let file = client.upload(Upload::bytes(&bytes, "cached").file_name(&name)).unwrap();
+        let file = client
+            .upload(Upload::bytes(&bytes, "cached").file_name(&name))
+            .unwrap();
         println!("url {name} {}", file.download_url);
     }
 }

@@ -19,13 +19,17 @@
 //! assets/greeting.txt`, or `cargo clean -p kie-upload-build-example`) and rebuild. Build what you
 //! ship from a clean target directory, and do not use build-time uploads for URLs that must live
 //! longer than 3 days. The binary also receives the expiry, so it can tell (src/main.rs does).
+//!
+//! The upload cache (kie-upload's `cache` feature) makes the opposite case cheap: a rebuild after
+//! `cargo clean`, or the same asset built by several crates, uploads nothing while the earlier
+//! upload of the same bytes lives (trusted until an hour before its expiry), and bakes in that URL.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, UNIX_EPOCH};
 use std::{env, fs};
 
-use kie_upload::{ClientBuilder, Upload};
+use kie_upload::{ClientBuilder, Upload, UploadCache};
 
 /// The file the asset is generated from, relative to this crate's root.
 const INPUT: &str = "assets/greeting.txt";
@@ -104,6 +108,9 @@ fn upload(path: &Path) -> Result<Baked, String> {
         .api_key_file(env::var_os("KIE_API_KEY_FILE").unwrap_or_default())
         // A build should not hang on a dead network for the default minutes.
         .timeout(Duration::from_secs(30))
+        // The same asset again (after `cargo clean`, or from several crates) is not uploaded
+        // again while its earlier upload lives: the URL comes from this user's upload cache.
+        .cache(UploadCache::in_default_dir().map_err(|e| format!("kie-upload: {e}"))?)
         .build()
         .map_err(|e| format!("kie-upload: {e}"))?;
     let file = client
