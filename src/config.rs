@@ -146,7 +146,8 @@ impl ClientBuilder {
     }
 
     /// Reads the API key from a file when the client is built, trimming white space around it (a
-    /// trailing newline). Default: none.
+    /// trailing newline). A file over 4 KiB (or a device that never ends) is refused with its name.
+    /// Default: none.
     pub fn api_key_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.key = KeySetting::File(path.into(), None);
         self
@@ -234,7 +235,7 @@ impl ClientBuilder {
     }
 
     /// Like [`root_certs_pem`](Self::root_certs_pem), reading the PEM file when the client is
-    /// built.
+    /// built. A file over 8 MiB (or a device that never ends) is refused with its name.
     pub fn root_certs_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.tls.roots_file = Some(path.into());
         self.tls.roots_pem = None;

@@ -176,6 +176,12 @@ impl Error {
         self
     }
 
+    /// Names the local file the error is about.
+    pub(crate) fn with_path(mut self, path: &Path) -> Error {
+        self.inner.path = Some(path.to_path_buf());
+        self
+    }
+
     pub(crate) fn with_retry_after(mut self, wait: Option<Duration>) -> Error {
         self.inner.retry_after = wait;
         self

@@ -248,6 +248,10 @@ impl Error {
                 status => retry(*status).or(Some(Hint::CheckBaseUrl)),
             },
             ErrorKind::Redirect { .. } | ErrorKind::BadReply { .. } => Some(Hint::CheckBaseUrl),
+            // A file that changed between attempts (the only one with a path) needs no fix.
+            ErrorKind::SourceLengthMismatch { .. } if self.path().is_some() => {
+                Some(Hint::UploadAgain)
+            }
             ErrorKind::SourceLengthMismatch { .. } => Some(Hint::FixSourceLength),
             ErrorKind::StoredSizeMismatch { .. } => Some(Hint::UploadAgain),
             ErrorKind::LengthRequired { .. } => Some(Hint::SendWithLength),

@@ -1,7 +1,7 @@
 //! The API key: where it is set (in code, in a variable, in a file), read when the client is
 //! built, and checked with advice that names where it came from.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::checks::check_api_key;
 use crate::{Error, Hint, KeySource};
@@ -25,7 +25,7 @@ impl KeySetting {
             KeySetting::Value(key, source) => (key, Some(source)),
             KeySetting::File(path, var) => {
                 let source = KeySource::file(path.clone(), var);
-                let key = read_key_file(&path).map_err(|e| {
+                let key = crate::local_file::read_key(&path).map_err(|e| {
                     e.with_hint(Hint::CheckApiKey {
                         source: source.clone(),
                     })
@@ -84,22 +84,4 @@ impl KeyOrigin {
             })
         })
     }
-}
-
-/// The key held in a file, white space around it trimmed (a trailing newline).
-fn read_key_file(path: &Path) -> Result<String, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::invalid(format!(
-            "cannot read the API key file {}: {e}",
-            path.display()
-        ))
-    })?;
-    let key = text.trim().to_owned();
-    if key.is_empty() {
-        return Err(Error::invalid(format!(
-            "the API key file {} is empty",
-            path.display()
-        )));
-    }
-    Ok(key)
 }

@@ -203,6 +203,15 @@ impl fmt::Display for Error {
                 "could not read the service's reply (HTTP {status}): {}",
                 printable(reason)
             )?,
+            ErrorKind::SourceLengthMismatch { declared, actual } if self.path().is_some() => {
+                let path = self.path().unwrap_or(std::path::Path::new(""));
+                write!(
+                    f,
+                    "{} changed from {declared} to {actual} bytes between attempts: the upload \
+                     was abandoned",
+                    path.display()
+                )?
+            }
             ErrorKind::SourceLengthMismatch { declared, actual } if actual < declared => write!(
                 f,
                 "the source ended after {actual} of its declared {declared} bytes: the upload was \

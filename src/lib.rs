@@ -99,6 +99,7 @@ mod error;
 mod hint;
 mod key;
 mod kind;
+mod local_file;
 mod mime;
 mod observe;
 mod parallel;

@@ -1,15 +1,18 @@
-//! The upload's source: what the caller gave, prepared once (a pipe opened, a reader spooled),
-//! opened for each attempt, and whether it can be read again.
+//! The upload's source: what the caller gave, prepared once (a file opened, a pipe opened, a
+//! reader spooled), rewound for each attempt, and whether it can be read again.
 //!
-//! Only a regular file is repeatable by reopening it. A pipe, FIFO or device named by a path (for
-//! example `/dev/stdin` or `<(cmd)`) is opened once and streamed with an unknown length: reopening
-//! an anonymous pipe would yield nothing, and a named FIFO would block in `open()` forever.
+//! A file is opened once, when the upload starts, and every attempt reads that same open file from
+//! its start: never the path again, so a file renamed over it between attempts (a log rotated, an
+//! editor's save) is not sent in its place, and a FIFO put there cannot block a retry in `open()`.
+//! A regular file whose size changed between attempts fails rather than send other bytes. A pipe,
+//! FIFO or device named by a path (for example `/dev/stdin` or `<(cmd)`) is read once and streamed
+//! with an unknown length.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use crate::Error;
+use crate::{Error, ErrorKind};
 
 /// A reader that can go back to where it started.
 pub(crate) trait ReadSeek: Read + Seek + Send {
@@ -23,10 +26,25 @@ impl<T: Read + Seek + Send> ReadSeek for T {
     }
 }
 
+/// Bytes in memory, borrowed or owned: anything that is `AsRef<[u8]>`.
+pub(crate) struct Held<'a>(Box<dyn AsRef<[u8]> + Send + 'a>);
+
+impl<'a> Held<'a> {
+    pub(crate) fn new(bytes: impl AsRef<[u8]> + Send + 'a) -> Self {
+        Held(Box::new(bytes))
+    }
+}
+
+impl AsRef<[u8]> for Held<'_> {
+    fn as_ref(&self) -> &[u8] {
+        (*self.0).as_ref()
+    }
+}
+
 /// What the caller gave to upload.
 pub(crate) enum Given<'a> {
     File(PathBuf),
-    Bytes(&'a [u8]),
+    Bytes(Held<'a>),
     Seekable(Box<dyn ReadSeek + 'a>),
     Reader(Box<dyn Read + Send + 'a>),
 }
@@ -49,23 +67,21 @@ pub(crate) struct Source<'a> {
 }
 
 enum Kind<'a> {
-    /// A regular file, opened anew for each attempt.
+    /// A regular file, opened once and read from its start by each attempt.
     File {
         path: PathBuf,
-        /// The size when prepared; each attempt measures the file it opens again.
-        size: u64,
-        open: Option<File>,
+        file: File,
+        /// Its size when opened, which each attempt checks again; unknown for a file that says it
+        /// is empty but holds data (as those under `/proc` do).
+        size: Option<u64>,
     },
     /// A pipe, FIFO or device named by a path: opened once, read once.
     Stream {
         path: PathBuf,
         file: File,
     },
-    /// Bytes in memory, and what an attempt has left of them.
-    Bytes {
-        all: &'a [u8],
-        left: &'a [u8],
-    },
+    /// Bytes in memory, and how far an attempt has read them.
+    Bytes(Cursor<Held<'a>>),
     /// A seekable reader and the range it covers.
     Seekable {
         reader: Box<dyn ReadSeek + 'a>,
@@ -90,21 +106,20 @@ impl<'a> Given<'a> {
     pub(crate) fn prepare(self, declared: Option<u64>, spool: bool) -> Result<Source<'a>, Error> {
         let kind = match self {
             Given::File(path) => {
-                let meta = std::fs::metadata(&path).map_err(|e| Error::io(Some(&path), e))?;
-                if meta.is_dir() {
+                let io_err = |e| Error::io(Some(&path), e);
+                if std::fs::metadata(&path).map_err(io_err)?.is_dir() {
                     return Err(Error::invalid(format!(
                         "{} is a directory: give a file",
                         path.display()
                     )));
                 }
+                let mut file = File::open(&path).map_err(io_err)?;
+                // What was opened, not what the path named a moment before.
+                let meta = file.metadata().map_err(io_err)?;
                 if meta.is_file() {
-                    Kind::File {
-                        path,
-                        size: meta.len(),
-                        open: None,
-                    }
+                    let size = known_size(&mut file, meta.len()).map_err(io_err)?;
+                    Kind::File { path, file, size }
                 } else {
-                    let file = File::open(&path).map_err(|e| Error::io(Some(&path), e))?;
                     if spool {
                         spooled(Box::new(file), declared, true)?
                     } else {
@@ -113,16 +128,13 @@ impl<'a> Given<'a> {
                 }
             }
             Given::Bytes(bytes) => {
-                if let Some(n) = declared.filter(|&n| n != bytes.len() as u64) {
+                let len = bytes.as_ref().len();
+                if let Some(n) = declared.filter(|&n| n != len as u64) {
                     return Err(Error::invalid(format!(
-                        "declared length {n} differs from the {} bytes given",
-                        bytes.len()
+                        "declared length {n} differs from the {len} bytes given"
                     )));
                 }
-                Kind::Bytes {
-                    all: bytes,
-                    left: bytes,
-                }
+                Kind::Bytes(Cursor::new(bytes))
             }
             Given::Seekable(mut reader) => {
                 let io_err = |e| Error::io(None, e);
@@ -139,6 +151,16 @@ impl<'a> Given<'a> {
         };
         Ok(Source { kind, declared })
     }
+}
+
+/// A regular file's size: what it reports, unless it reports 0 and yet holds data (as files under
+/// `/proc` do), when it is unknown. Reads at most one byte; each attempt rewinds.
+fn known_size(file: &mut File, reported: u64) -> std::io::Result<Option<u64>> {
+    if reported > 0 {
+        return Ok(Some(reported));
+    }
+    let mut probe = [0u8; 1];
+    Ok((read_retrying(file, &mut probe)? == 0).then_some(0))
 }
 
 #[cfg(feature = "spool")]
@@ -170,12 +192,11 @@ fn spooled<'a>(
 
 impl Source<'_> {
     /// The length before any attempt, when it is known: declared, a regular file's size (unless
-    /// it says 0, as files under `/proc` do although they hold data), the bytes', a seekable
-    /// reader's range.
+    /// it says 0 but holds data, as files under `/proc` do), the bytes', a seekable reader's range.
     pub(crate) fn len(&self) -> Option<u64> {
         self.declared.or(match &self.kind {
-            Kind::File { size, .. } => Some(*size).filter(|&n| n > 0),
-            Kind::Bytes { all, .. } => Some(all.len() as u64),
+            Kind::File { size, .. } => *size,
+            Kind::Bytes(bytes) => Some(bytes.get_ref().as_ref().len() as u64),
             Kind::Seekable { start, end, .. } => Some(end - start),
             Kind::Stream { .. } | Kind::Reader(_) => None,
         })
@@ -202,18 +223,30 @@ impl Source<'_> {
         !matches!(self.kind, Kind::Stream { .. } | Kind::Reader(_))
     }
 
-    /// Opens the source for one attempt: a regular file is opened and measured, the bytes are read
-    /// from their start, a seekable reader is rewound to where it started.
+    /// Opens the source for one attempt: the file opened when the upload started is checked for
+    /// its size and rewound (its path is never opened again), the bytes are read from their start,
+    /// a seekable reader is rewound to where it started.
     pub(crate) fn open(&mut self) -> Result<Opened<'_>, Error> {
         let declared = self.declared;
         Ok(match &mut self.kind {
-            Kind::File { path, open, .. } => {
-                let file = File::open(&*path).map_err(|e| Error::io(Some(path), e))?;
-                let size = file.metadata().map_err(|e| Error::io(Some(path), e))?.len();
+            Kind::File { path, file, size } => {
+                let io_err = |e| Error::io(Some(path), e);
+                if let Some(size) = *size {
+                    let now = file.metadata().map_err(io_err)?.len();
+                    if now != size {
+                        // Sending it would store other bytes than the first attempt read.
+                        return Err(Error::new(ErrorKind::SourceLengthMismatch {
+                            declared: size,
+                            actual: now,
+                        })
+                        .with_path(path));
+                    }
+                }
+                file.seek(SeekFrom::Start(0)).map_err(io_err)?;
                 Opened {
-                    reader: open.insert(file),
+                    reader: file,
                     path: Some(path),
-                    len: declared.or((size > 0).then_some(size)),
+                    len: declared.or(*size),
                 }
             }
             Kind::Stream { path, file } => Opened {
@@ -221,12 +254,12 @@ impl Source<'_> {
                 path: Some(path),
                 len: declared,
             },
-            Kind::Bytes { all, left } => {
-                *left = all;
+            Kind::Bytes(bytes) => {
+                bytes.set_position(0);
                 Opened {
-                    reader: left,
+                    len: Some(bytes.get_ref().as_ref().len() as u64),
                     path: None,
-                    len: Some(all.len() as u64),
+                    reader: bytes,
                 }
             }
             Kind::Seekable { reader, start, end } => {
@@ -280,7 +313,7 @@ fn spool_to_file(reader: &mut dyn Read, length: Option<u64>) -> Result<File, Err
         }
     }
     if let Some(declared) = length.filter(|&n| n != total) {
-        return Err(Error::new(crate::ErrorKind::SourceLengthMismatch {
+        return Err(Error::new(ErrorKind::SourceLengthMismatch {
             declared,
             actual: total,
         }));
@@ -289,7 +322,6 @@ fn spool_to_file(reader: &mut dyn Read, length: Option<u64>) -> Result<File, Err
     Ok(file)
 }
 
-#[cfg(feature = "spool")]
 fn read_retrying(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     loop {
         match reader.read(buf) {
@@ -302,7 +334,6 @@ fn read_retrying(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ErrorKind;
 
     fn read_all(source: &mut Source<'_>) -> (Vec<u8>, Option<u64>) {
         let opened = source.open().unwrap();
@@ -314,7 +345,7 @@ mod tests {
     #[test]
     fn bytes_and_seekables_read_the_same_each_time() {
         let data = b"0123456789";
-        let mut bytes = Given::Bytes(data).prepare(None, false).unwrap();
+        let mut bytes = Given::Bytes(Held::new(data)).prepare(None, false).unwrap();
         let mut cursor = std::io::Cursor::new(data.to_vec());
         cursor.set_position(3);
         let mut seekable = Given::Seekable(Box::new(cursor))
@@ -328,7 +359,7 @@ mod tests {
     }
 
     #[test]
-    fn a_regular_file_is_reopened_and_a_directory_refused() {
+    fn a_regular_file_is_read_again_from_its_start_and_a_directory_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.txt");
         std::fs::write(&path, b"hello").unwrap();
@@ -353,6 +384,25 @@ mod tests {
         assert_eq!(err.path(), Some(dir.path().join("nope").as_path()));
     }
 
+    #[test]
+    fn an_empty_file_has_a_length_of_0() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty");
+        std::fs::write(&path, b"").unwrap();
+        let mut file = Given::File(path).prepare(None, false).unwrap();
+        assert_eq!(file.len(), Some(0));
+        assert_eq!(read_all(&mut file), (Vec::new(), Some(0)));
+    }
+
+    #[test]
+    fn bytes_may_be_owned() {
+        let mut owned = Given::Bytes(Held::new(vec![1u8, 2, 3]))
+            .prepare(None, false)
+            .unwrap();
+        assert_eq!(read_all(&mut owned), (vec![1, 2, 3], Some(3)));
+        assert_eq!(read_all(&mut owned), (vec![1, 2, 3], Some(3)));
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
     fn a_file_that_says_zero_bytes_but_holds_data_streams() {
@@ -367,6 +417,8 @@ mod tests {
             String::from_utf8_lossy(&bytes)
         );
         assert_eq!(len, None);
+        // Read again from its start, as a retry does.
+        assert!(read_all(&mut file).0.starts_with(b"Name:"));
     }
 
     #[cfg(unix)]
@@ -383,7 +435,10 @@ mod tests {
 
     #[test]
     fn a_declared_length_must_match_bytes() {
-        let err = Given::Bytes(b"xyz").prepare(Some(5), false).err().unwrap();
+        let err = Given::Bytes(Held::new(b"xyz"))
+            .prepare(Some(5), false)
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("declared length 5"), "{err}");
     }
 

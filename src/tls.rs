@@ -44,12 +44,7 @@ impl TlsSettings {
     fn roots(&self) -> Result<Option<Vec<u8>>, Error> {
         Ok(match (&self.roots_pem, &self.roots_file) {
             (Some(pem), _) => Some(pem.clone()),
-            (None, Some(file)) => Some(std::fs::read(file).map_err(|e| {
-                Error::invalid(format!(
-                    "cannot read the root certificates {}: {e}",
-                    file.display()
-                ))
-            })?),
+            (None, Some(file)) => Some(crate::local_file::read_roots(file)?),
             (None, None) => None,
         })
     }

@@ -10,7 +10,7 @@ use crate::checks::{
     check_base64_length, check_content_type, check_file_name, check_remote_url, check_upload_path,
 };
 use crate::observe::{EventFn, Progress, ProgressFn};
-use crate::source::{Given, Source};
+use crate::source::{Given, Held, Source};
 use crate::{Error, Event, NotRetried};
 
 /// The largest source the base64 endpoint takes: 10 MB, the service's limit. Larger files go to the
@@ -75,19 +75,45 @@ impl<'a> Upload<'a> {
         }
     }
 
-    /// Uploads a local file to `upload_path`. A regular file goes with a `Content-Length` (its size)
-    /// and can be retried; its name is the file's own unless [`file_name`](Self::file_name) is
-    /// set. A pipe, FIFO or device (`/dev/stdin`, `<(cmd)`) is read once, as a stream of unknown
-    /// length, and is never retried; so is a file whose size reads as 0, such as those under
-    /// `/proc`.
+    /// Uploads a local file to `upload_path`. The file is opened once, when the upload starts, and
+    /// every attempt reads that open file from its start: a file renamed over the path meanwhile
+    /// is not sent in its place, and a file whose size changed between attempts fails with
+    /// [`ErrorKind::SourceLengthMismatch`](crate::ErrorKind::SourceLengthMismatch). A regular file
+    /// goes with a `Content-Length` (its size, 0 included) and can be retried; its name is the
+    /// file's own unless [`file_name`](Self::file_name) is set. A file that says it is empty but
+    /// holds data (those under `/proc`) is streamed chunked, with an unknown length. A pipe, FIFO
+    /// or device (`/dev/stdin`, `<(cmd)`) is read once, as a stream of unknown length, and is
+    /// never retried.
     pub fn file(path: impl AsRef<Path>, upload_path: impl Into<String>) -> Self {
         Self::new(Given::File(path.as_ref().to_path_buf()), upload_path)
     }
 
-    /// Uploads bytes held in memory to `upload_path`, with a `Content-Length`. Without a
-    /// [`file_name`](Self::file_name) the service picks a random name.
-    pub fn bytes(bytes: &'a [u8], upload_path: impl Into<String>) -> Self {
-        Self::new(Given::Bytes(bytes), upload_path)
+    /// Uploads bytes held in memory to `upload_path`, with a `Content-Length`; they are sent again
+    /// from their start on a retry. They may be borrowed (`&[u8]`, `&Vec<u8>`, `&str`) or owned
+    /// (`Vec<u8>`, `String`, `Arc<[u8]>`, anything that is `AsRef<[u8]>`), so uploads can be built
+    /// from buffers made on the way. Without a [`file_name`](Self::file_name) the service picks a
+    /// random name.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("k"))?;
+    /// # let client = kie_upload::Client::builder().api_key("k").base_url(emulator.base_url())
+    /// #     .no_proxy().build()?;
+    /// use kie_upload::Upload;
+    ///
+    /// let reports: Vec<Vec<u8>> = vec![b"first".to_vec(), b"second".to_vec()];
+    /// let uploads = reports
+    ///     .into_iter()
+    ///     .enumerate()
+    ///     .map(|(i, report)| Upload::bytes(report, "reports").file_name(format!("{i}.txt")));
+    /// let mut stored = Vec::new();
+    /// client.upload_all(uploads, 2, |_, result| stored.push(result.map(|f| f.file_size)));
+    /// assert_eq!(stored.len(), 2);
+    /// # assert!(stored.iter().all(|r| r.is_ok()));
+    /// # Ok(()) }
+    /// ```
+    pub fn bytes(bytes: impl AsRef<[u8]> + Send + 'a, upload_path: impl Into<String>) -> Self {
+        Self::new(Given::Bytes(Held::new(bytes)), upload_path)
     }
 
     /// Uploads whatever `reader` yields to `upload_path`, read through a fixed-size buffer. The
@@ -231,7 +257,7 @@ impl fmt::Debug for Upload<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let source = match &self.source {
             Given::File(path) => format!("File({})", path.display()),
-            Given::Bytes(b) => format!("Bytes({} bytes)", b.len()),
+            Given::Bytes(b) => format!("Bytes({} bytes)", b.as_ref().len()),
             Given::Seekable(..) => "Seekable".to_owned(),
             Given::Reader(_) => "Reader".to_owned(),
         };

@@ -469,7 +469,7 @@ fn a_silent_server_times_out() {
         .unwrap();
     let started = Instant::now();
     let err = within(Duration::from_secs(20), move || {
-        client.upload(Upload::bytes(&payload(64 * 1024), "p").file_name("a.bin"))
+        client.upload(Upload::bytes(payload(64 * 1024), "p").file_name("a.bin"))
     })
     .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
@@ -845,4 +845,49 @@ fn no_library_message_names_a_flag() {
     assert_eq!(kinds.iter().map(String::as_str).collect::<Vec<_>>(), all);
     // Advice came with the errors that call for it.
     assert!(errors.iter().filter(|e| e.hint().is_some()).count() > 20);
+}
+
+/// A key file or CA bundle that never ends (`/dev/zero`), or is far larger than any real one, is
+/// refused with its name, after a bounded read rather than once memory runs out.
+#[cfg(unix)]
+#[test]
+fn a_key_file_or_ca_bundle_without_bound_is_refused_with_its_name() {
+    let key = within(Duration::from_secs(20), || {
+        Client::builder()
+            .api_key_file("/dev/zero")
+            .build()
+            .unwrap_err()
+    });
+    assert!(
+        matches!(key.kind(), ErrorKind::InvalidInput { .. }),
+        "{key:?}"
+    );
+    let shown = message(&key);
+    assert!(
+        shown.contains("/dev/zero") && shown.contains("4 KiB"),
+        "{shown}"
+    );
+
+    let (_dir, big) = temp_file("key.txt", &[b'k'; 4097]);
+    let e = Client::builder().api_key_file(&big).build().unwrap_err();
+    assert!(message(&e).contains("key.txt"), "{e}");
+    let (_dir, at_bound) = temp_file("key.txt", &[b'k'; 4096]);
+    Client::builder().api_key_file(&at_bound).build().unwrap();
+
+    let roots = within(Duration::from_secs(20), || {
+        Client::builder()
+            .api_key(KEY)
+            .root_certs_file("/dev/zero")
+            .build()
+            .unwrap_err()
+    });
+    assert!(
+        matches!(roots.kind(), ErrorKind::InvalidInput { .. }),
+        "{roots:?}"
+    );
+    let shown = message(&roots);
+    assert!(
+        shown.contains("/dev/zero") && shown.contains("8 MiB"),
+        "{shown}"
+    );
 }

@@ -40,6 +40,40 @@ fn bytes_round_trip() {
 }
 
 #[test]
+fn owned_bytes_round_trip_by_length_and_are_sent_whole_again_on_a_retry() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    emulator.inject(
+        kie_upload_emulator::Fault::Status {
+            status: 503,
+            retry_after: Some("0".into()),
+        },
+        1,
+    );
+    // Buffers made on the way and handed over: nothing outlives the iterator.
+    let uploads = (0..2u8).map(|i| {
+        let data = payload(70_001 + usize::from(i));
+        Upload::bytes(data, "owned").file_name(format!("{i}.bin"))
+    });
+    let mut results = Vec::new();
+    client.upload_all(uploads, 1, |i, result| results.push((i, result)));
+    assert_eq!(results.len(), 2);
+    for (i, result) in results {
+        let file = result.unwrap();
+        let data = payload(70_001 + i);
+        assert_eq!(file.file_size, data.len() as u64);
+        assert!(download(&client, &file.download_url) == data, "upload {i}");
+    }
+    assert_eq!(emulator.attempts(STREAM), 3, "one retry");
+    for request in emulator.requests().iter().filter(|r| r.path == STREAM) {
+        assert!(
+            !request.chunked && request.content_length.is_some(),
+            "{request:?}"
+        );
+    }
+}
+
+#[test]
 fn reader_of_unknown_length_round_trip() {
     let emulator = emulator();
     let client = client(&emulator);

@@ -123,3 +123,146 @@ fn a_file_that_says_it_is_empty_but_holds_data_uploads_whole() {
     assert_eq!(file.file_size, stored.len() as u64);
     assert!(emulator.requests()[0].chunked);
 }
+
+/// A 503 with `Retry-After: 0`, so the retry comes at once.
+fn unavailable_now() -> Fault {
+    Fault::Status {
+        status: 503,
+        retry_after: Some("0".into()),
+    }
+}
+
+/// Uploads the file at `path`, failed once by a 503, with `swap` run when the retry is announced
+/// (between the attempts). Bounded: a retry that blocks is released by `release` and fails the
+/// test.
+fn upload_swapped_on_retry(
+    path: &Path,
+    swap: impl FnMut() + Send + 'static,
+    release: impl FnOnce(),
+) -> (
+    kie_upload_emulator::Emulator,
+    Result<kie_upload::UploadedFile, kie_upload::Error>,
+) {
+    let emulator = emulator();
+    let client = client(&emulator);
+    emulator.inject(unavailable_now(), 1);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = path.to_owned();
+    let mut swap = swap;
+    let worker = thread::spawn(move || {
+        let upload = Upload::file(&path, "swapped").on_event(move |event| {
+            if let kie_upload::Event::Retry { .. } = event {
+                swap();
+            }
+        });
+        let _ = tx.send(client.upload(upload));
+    });
+    let result = match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(result) => result,
+        Err(_) => {
+            release();
+            let _ = worker.join();
+            panic!("the retry blocked: it reopened the path");
+        }
+    };
+    worker.join().unwrap();
+    (emulator, result)
+}
+
+#[test]
+fn a_retry_sends_the_file_it_opened_even_when_another_is_renamed_over_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.bin");
+    let original = payload(70_000);
+    std::fs::write(&path, &original).unwrap();
+    let other = dir.path().join("other.bin");
+    std::fs::write(
+        &other,
+        payload(90_000).iter().map(|b| !b).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let (to, from) = (path.clone(), other.clone());
+    let (emulator, result) =
+        upload_swapped_on_retry(&path, move || std::fs::rename(&from, &to).unwrap(), || {});
+    let file = result.unwrap();
+    assert_eq!(emulator.attempts(STREAM), 2);
+    let stored = emulator.stored("swapped/report.bin").unwrap();
+    assert!(stored == original, "the retry sent the other file's bytes");
+    assert_eq!(file.file_size, original.len() as u64);
+}
+
+#[test]
+fn a_retry_never_opens_a_fifo_renamed_over_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.bin");
+    let original = payload(70_000);
+    std::fs::write(&path, &original).unwrap();
+    let fifo = make_fifo(dir.path());
+    let (to, from) = (path.clone(), fifo);
+    let release = path.clone();
+    let (emulator, result) = upload_swapped_on_retry(
+        &path,
+        move || std::fs::rename(&from, &to).unwrap(),
+        // A reader blocked in open() is let go by a writer.
+        move || drop(std::fs::OpenOptions::new().write(true).open(release)),
+    );
+    result.unwrap();
+    let stored = emulator.stored("swapped/report.bin").unwrap();
+    assert!(stored == original, "the retry sent other bytes");
+}
+
+#[test]
+fn a_file_whose_size_changed_between_attempts_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("growing.log");
+    std::fs::write(&path, payload(10_000)).unwrap();
+    let appended = path.clone();
+    let (emulator, result) = upload_swapped_on_retry(
+        &path,
+        move || {
+            let mut log = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&appended)
+                .unwrap();
+            log.write_all(b"one more line\n").unwrap();
+        },
+        || {},
+    );
+    let e = result.unwrap_err();
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::SourceLengthMismatch {
+                declared: 10_000,
+                actual: 10_014,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(e.path(), Some(path.as_path()));
+    assert!(e.to_string().contains("changed"), "{e}");
+    assert!(emulator.stored("swapped/growing.log").is_none());
+}
+
+#[test]
+fn an_empty_file_goes_with_a_content_length() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    // A front end that refuses chunked bodies takes it.
+    emulator.inject(
+        Fault::RefuseChunked {
+            status: 411,
+            code: None,
+        },
+        1,
+    );
+    let (_dir, path) = temp_file("empty.txt", b"");
+    let file = client.upload(Upload::file(&path, "empty")).unwrap();
+    assert_eq!(file.file_size, 0);
+    assert_eq!(emulator.stored("empty/empty.txt").unwrap(), b"");
+    let request = &emulator.requests()[0];
+    assert!(!request.chunked, "{request:?}");
+    assert!(request.content_length.is_some(), "{request:?}");
+    assert_eq!(request.parts.last().unwrap().size, 0);
+}

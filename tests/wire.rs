@@ -157,10 +157,10 @@ fn small_bodies_go_without_expect_and_large_ones_ask_first() {
     let client = client(&emulator);
     // The threshold is the body's length: the file plus a few hundred bytes of framing.
     client
-        .upload(Upload::bytes(&payload((1 << 20) - 1000), "w").file_name("small.bin"))
+        .upload(Upload::bytes(payload((1 << 20) - 1000), "w").file_name("small.bin"))
         .unwrap();
     client
-        .upload(Upload::bytes(&payload(1 << 20), "w").file_name("large.bin"))
+        .upload(Upload::bytes(payload(1 << 20), "w").file_name("large.bin"))
         .unwrap();
     client
         .upload(Upload::reader(Unsized(&b"abc"[..]), "w").file_name("stream.bin"))
@@ -174,7 +174,7 @@ fn small_bodies_go_without_expect_and_large_ones_ask_first() {
     let quiet = builder(&emulator).expect_continue(false).build().unwrap();
     emulator.clear_requests();
     quiet
-        .upload(Upload::bytes(&payload(2 << 20), "w").file_name("large.bin"))
+        .upload(Upload::bytes(payload(2 << 20), "w").file_name("large.bin"))
         .unwrap();
     assert!(!emulator.requests()[0].expect_continue);
 }

@@ -208,7 +208,7 @@ fn build_client(o: &Options) -> Result<Client, Usage> {
 /// `--verify` of sources it cannot read twice.
 fn plan(o: &Options) -> Result<Vec<Planned>, Usage> {
     // The flags themselves, as every upload will check them.
-    let mut flags = Upload::bytes(&[], &o.upload_path);
+    let mut flags = Upload::bytes([], &o.upload_path);
     if let Some(name) = &o.name {
         flags = flags.file_name(name);
     }
@@ -270,9 +270,9 @@ fn plan(o: &Options) -> Result<Vec<Planned>, Usage> {
     for p in &plan {
         // The names as an upload will check them.
         let probe = match (&p.name, &p.path) {
-            (Some(name), _) => Upload::bytes(&[], &p.upload_path).file_name(name),
+            (Some(name), _) => Upload::bytes([], &p.upload_path).file_name(name),
             (None, Some(path)) if p.refused.is_none() => Upload::file(path, &p.upload_path),
-            (None, _) => Upload::bytes(&[], &p.upload_path),
+            (None, _) => Upload::bytes([], &p.upload_path),
         };
         if let Err(e) = probe.validate() {
             unstorable.push(format!("{}: {}", p.label, describe(&e)));
