@@ -15,8 +15,9 @@ use ureq::http::Response;
 use ureq::SendBody;
 
 use crate::body::{url_json, Encoding, Fields, URL_ENDPOINT};
-use crate::config::{Config, EXPECT_ABOVE};
+use crate::config::Config;
 use crate::envelope::Sent;
+use crate::expect::{Asked, ExpectMemory};
 use crate::observe::{emit, Event, EventFn};
 use crate::payload::{Payload, ProgressRef};
 use crate::reply::{self, Context, MAX_REPLY};
@@ -38,6 +39,8 @@ use crate::{ClientBuilder, Error, ErrorKind, Upload, UploadedFile, UrlUpload};
 #[derive(Clone)]
 pub struct Client {
     pub(crate) config: Arc<Config>,
+    /// When its server is worth asking `Expect: 100-continue`, shared by clones.
+    expect: Arc<ExpectMemory>,
 }
 
 impl std::fmt::Debug for Client {
@@ -51,6 +54,7 @@ impl Client {
     pub(crate) fn with_config(config: Config) -> Client {
         Client {
             config: Arc::new(config),
+            expect: Arc::default(),
         }
     }
 
@@ -242,7 +246,11 @@ impl Client {
                 {
                     sent_content = Some(tap.content());
                 }
-                self.judge(response, &sent, fields.upload_path, reply_from)
+                let judged = self.judge(response, &sent, fields.upload_path, reply_from);
+                if judged.is_ok() {
+                    self.expect.accepted(length);
+                }
+                judged
             },
         )?;
         #[cfg(feature = "cache")]
@@ -277,16 +285,29 @@ impl Client {
             // With a length ureq sends the body by length instead of chunked; the payload guards it.
             request = request.header("Content-Length", length.to_string());
         }
-        if self.config.expect_continue && length.is_none_or(|n| n > EXPECT_ABOVE) {
+        let ask = self.config.expect_continue && self.expect.should_ask(length);
+        if ask {
             // A server that refuses at the headers can then answer before the body goes out.
             request = request.header("Expect", "100-continue");
         }
+        crate::transport::clear_continued();
+        let mut body = FirstRead {
+            body,
+            continued: None,
+        };
         let response = request
             .config()
             .timeout_recv_response(Some(self.config.timeouts.reply))
             .timeout_recv_body(Some(self.config.timeouts.reply))
             .build()
-            .send(SendBody::from_reader(body))?;
+            .send(SendBody::from_reader(&mut body));
+        if ask {
+            self.expect.asked(match body.continued {
+                Some(false) => Asked::WaitRanOut,
+                _ => Asked::Answered,
+            });
+        }
+        let response = response?;
         emit(
             events,
             Event::Reply {
@@ -355,5 +376,21 @@ impl Client {
                 Err(e) => Error::io(None, e),
             }
         })
+    }
+}
+
+/// The body as ureq reads it, noting at its first read whether `100 Continue` had come: a body
+/// read without it after asking means the server let the wait run out.
+struct FirstRead<'a> {
+    body: &'a mut dyn Read,
+    continued: Option<bool>,
+}
+
+impl Read for FirstRead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.continued.is_none() {
+            self.continued = Some(crate::transport::continued());
+        }
+        self.body.read(buf)
     }
 }

@@ -96,6 +96,7 @@ mod client;
 mod config;
 mod envelope;
 mod error;
+mod expect;
 mod hint;
 mod key;
 mod kind;

@@ -38,6 +38,21 @@ thread_local! {
     static WRITE_FAILED: Cell<bool> = const { Cell::new(false) };
 }
 
+thread_local! {
+    /// Set when this thread's connection read a `100 Continue` since [`clear_continued`].
+    static CONTINUED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether a `100 Continue` came since [`clear_continued`].
+pub(crate) fn continued() -> bool {
+    CONTINUED.with(Cell::get)
+}
+
+/// Forgets an earlier request's `100 Continue`; called as each request starts.
+pub(crate) fn clear_continued() {
+    CONTINUED.with(|f| f.set(false));
+}
+
 /// Whether a write of the current request failed since [`clear_write_failed`]: the server stopped
 /// reading, and its answer (if any) is waiting to be read.
 pub(crate) fn write_failed() -> bool {
@@ -141,6 +156,10 @@ impl<T: Transport> Transport for AnswerKept<T> {
         }
         self.handed = false;
         let read = self.inner.await_input(timeout);
+        let input = self.inner.buffers().input();
+        if input.starts_with(b"HTTP/1.1 100") || input.starts_with(b"HTTP/1.0 100") {
+            CONTINUED.with(|f| f.set(true));
+        }
         self.kept(read)
     }
 

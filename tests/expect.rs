@@ -1,113 +1,36 @@
-//! `Expect: 100-continue`: what the client does with the server's answer to it.
+//! `Expect: 100-continue`: what the client does with the server's answer to it, and what it
+//! learns from the server about asking.
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{builder_for, message, within};
+use common::{builder, emulator_with, message, within, KEY, STREAM};
 use kie_upload::{ErrorKind, Upload};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair, KeyUsagePurpose};
-use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use kie_upload_emulator::{Config, Fault};
 
-/// A CA's PEM and a rustls server configuration with a certificate for 127.0.0.1 it signed.
-fn tls_server_config() -> (String, Arc<rustls::ServerConfig>) {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let params = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, &ca).unwrap();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.der().clone()], key)
-        .unwrap();
-    (ca.pem(), Arc::new(config))
-}
-
-/// Reads a request head, answers it with a whole 413 (head and body, with `Content-Length`) at
-/// once, then keeps the connection open for `linger` while it drains what comes, as nginx does
-/// for a body over its `client_max_body_size`.
-fn refuse_and_linger(mut conn: impl Read + Write, linger: Duration) {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if conn.read(&mut byte).unwrap_or(0) == 0 {
-            return;
-        }
-        head.push(byte[0]);
-    }
-    let body = "<html><head><title>413 Request Entity Too Large</title></head></html>\r\n";
-    let reply = format!(
-        "HTTP/1.1 413 Request Entity Too Large\r\nContent-Type: text/html\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = conn.write_all(reply.as_bytes());
-    let _ = conn.flush();
-    let until = Instant::now() + linger;
-    let mut sink = vec![0u8; 64 << 10];
-    while Instant::now() < until {
-        match conn.read(&mut sink) {
-            Ok(0) => return,
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
-            Err(_) => return,
-        }
-    }
-}
-
-/// Starts a one-connection server that refuses as [`refuse_and_linger`] (over TLS when a config
-/// is given), and returns its base URL.
-fn lingering_server(tls: Option<Arc<rustls::ServerConfig>>, linger: Duration) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    thread::spawn(move || {
-        let (tcp, _) = listener.accept().unwrap();
-        tcp.set_read_timeout(Some(Duration::from_millis(100)))
-            .unwrap();
-        match tls {
-            Some(config) => {
-                let conn = rustls::ServerConnection::new(config).unwrap();
-                refuse_and_linger(rustls::StreamOwned::new(conn, tcp), linger);
-            }
-            None => refuse_and_linger(tcp, linger),
-        }
-    });
-    format!("{scheme}://127.0.0.1:{port}")
-}
+/// 2 MiB: over the size that asks.
+const BIG: usize = 2 << 20;
 
 /// A refusal at the headers from a server that then holds the connection open (nginx's lingering
 /// close, 5 s there, 10 s here) is reported at once: the answer is complete by its own framing.
 fn refusal_at_the_headers_is_reported_without_waiting_for_the_close(tls: bool) {
     let linger = Duration::from_secs(10);
-    let (base_url, ca) = if tls {
-        let (ca, config) = tls_server_config();
-        let url = lingering_server(Some(config), linger);
-        (url, Some(ca))
-    } else {
-        (lingering_server(None, linger), None)
-    };
-    let mut builder = builder_for(&base_url)
-        .allow_insecure_http(true)
+    let emulator = emulator_with(Config::new(KEY).tls(tls));
+    emulator.inject(
+        Fault::RefuseAtHeadersAndLinger {
+            status: 413,
+            code: None,
+            linger,
+        },
+        1,
+    );
+    let client = builder(&emulator)
         .timeout(Duration::from_secs(30))
-        .retries(0);
-    if let Some(ca) = ca {
-        builder = builder.root_certs_pem(ca);
-    }
-    let client = builder.build().unwrap();
+        .build()
+        .unwrap();
     let started = Instant::now();
-    // 24 MiB: over the client's threshold, so it asks `Expect: 100-continue`.
+    // 24 MiB, as behind nginx with `client_max_body_size 8m`.
     let data: &'static [u8] = Box::leak(vec![7u8; 24 << 20].into_boxed_slice());
     let result = within(Duration::from_secs(20), move || {
         client.upload(Upload::bytes(data, "big").file_name("big.bin"))
@@ -123,6 +46,7 @@ fn refusal_at_the_headers_is_reported_without_waiting_for_the_close(tls: bool) {
         elapsed < Duration::from_secs(3),
         "tls {tls}: the 413 took {elapsed:?}, the server lingers {linger:?}"
     );
+    drop(emulator);
 }
 
 #[test]
@@ -133,4 +57,83 @@ fn a_refusal_at_the_headers_over_http_does_not_wait_for_the_close() {
 #[test]
 fn a_refusal_at_the_headers_over_https_does_not_wait_for_the_close() {
     refusal_at_the_headers_is_reported_without_waiting_for_the_close(true);
+}
+
+/// Which of the stream endpoint's requests asked `Expect`, in order.
+fn asked(emulator: &kie_upload_emulator::Emulator) -> Vec<bool> {
+    emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with(STREAM))
+        .map(|r| r.expect_continue)
+        .collect()
+}
+
+fn upload(
+    client: &kie_upload::Client,
+    len: usize,
+) -> Result<kie_upload::UploadedFile, kie_upload::Error> {
+    client.upload(Upload::bytes(&common::payload(len), "learn").file_name("f.bin"))
+}
+
+#[test]
+fn a_server_that_lets_the_wait_run_out_is_not_asked_again() {
+    for tls in [false, true] {
+        let emulator = emulator_with(Config::new(KEY).tls(tls).honour_expect(false));
+        let client = builder(&emulator).build().unwrap();
+        for _ in 0..3 {
+            upload(&client, BIG).unwrap();
+        }
+        // A clone shares what the client learned.
+        upload(&client.clone(), 4 * BIG).unwrap();
+        assert_eq!(asked(&emulator), [true, false, false, false], "tls {tls}");
+    }
+}
+
+#[test]
+fn a_size_accepted_is_not_asked_about_again_a_larger_one_is() {
+    let emulator = emulator_with(Config::new(KEY));
+    let client = builder(&emulator).build().unwrap();
+    upload(&client, BIG).unwrap();
+    upload(&client, BIG).unwrap();
+    upload(&client, BIG - 1000).unwrap();
+    upload(&client, BIG + 1000).unwrap();
+    upload(&client, BIG + 1000).unwrap();
+    assert_eq!(asked(&emulator), [true, false, false, true, false]);
+}
+
+#[test]
+fn a_refusal_at_the_headers_keeps_asking() {
+    let emulator = emulator_with(Config::new(KEY));
+    emulator.inject(
+        Fault::RefuseAtHeaders {
+            status: 200,
+            code: Some(401),
+        },
+        2,
+    );
+    let client = builder(&emulator).retries(0).build().unwrap();
+    upload(&client, BIG).unwrap_err();
+    upload(&client, BIG).unwrap_err();
+    upload(&client, BIG).unwrap();
+    assert_eq!(asked(&emulator), [true, true, true]);
+}
+
+#[test]
+fn upload_all_s_workers_share_what_was_learned() {
+    let emulator = emulator_with(Config::new(KEY).honour_expect(false));
+    let client = builder(&emulator).build().unwrap();
+    let data = common::payload(BIG);
+    let uploads: Vec<_> = (0..12)
+        .map(|i| Upload::bytes(&data, "learn").file_name(format!("{i}.bin")))
+        .collect();
+    client.upload_all(uploads, 4, |i, result| {
+        result.unwrap_or_else(|e| panic!("upload {i}: {e}"));
+    });
+    let asked = asked(&emulator);
+    assert_eq!(asked.len(), 12);
+    // Each worker may ask once before the first wait has run out; none asks after.
+    let count = asked.iter().filter(|a| **a).count();
+    assert!((1..=4).contains(&count), "{asked:?}");
+    assert!(!asked[8..].iter().any(|a| *a), "{asked:?}");
 }

@@ -1,0 +1,123 @@
+//! When to ask `Expect: 100-continue`: only where the wait can still save a body, learned from
+//! the server the client talks to.
+//!
+//! `Expect` exists so that a server can refuse a large body (a bad key, no credits, too large)
+//! before it is sent. It costs a round trip when the server answers `100 Continue`, and the whole
+//! wait when it never does. A client talks to one origin (its base URL's scheme, host and port,
+//! through a proxy or not), so what it learns there is kept for the client's life, shared by its
+//! clones, the pool's connections and `upload_all`'s workers:
+//! - a server that let the wait run out (no `100 Continue`, no answer, so the body went anyway)
+//!   ignores `Expect`: it is not asked again;
+//! - once a body was accepted, a body no larger than the largest accepted is not asked about (the
+//!   key and the size are known to pass); a larger one is (a 413 is still possible there);
+//! - a refusal at the headers teaches nothing: the next large body asks again.
+//!
+//! A server that was not asked can still refuse early; the transport's write-failure path hears
+//! it (see `transport.rs`).
+
+use std::sync::Mutex;
+
+use crate::config::EXPECT_ABOVE;
+
+/// What the client learned about its server's handling of `Expect`.
+#[derive(Debug, Default)]
+pub(crate) struct ExpectMemory(Mutex<Learned>);
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Learned {
+    /// The server let a wait run out.
+    ignores: bool,
+    /// The largest body the server accepted.
+    largest_accepted: Option<u64>,
+}
+
+/// How a request that asked `Expect` went before its body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Asked {
+    /// `100 Continue` came, or the server answered before the body: asking was right.
+    Answered,
+    /// The body went without either: the wait ran out.
+    WaitRanOut,
+}
+
+impl ExpectMemory {
+    /// Whether a body of `length` bytes (`None`: unknown, chunked) should ask.
+    pub(crate) fn should_ask(&self, length: Option<u64>) -> bool {
+        if length.is_some_and(|n| n <= EXPECT_ABOVE) {
+            return false;
+        }
+        let learned = *self.lock();
+        if learned.ignores {
+            return false;
+        }
+        match (length, learned.largest_accepted) {
+            (Some(n), Some(largest)) => n > largest,
+            _ => true,
+        }
+    }
+
+    /// Notes how a request that asked went.
+    pub(crate) fn asked(&self, how: Asked) {
+        if how == Asked::WaitRanOut {
+            self.lock().ignores = true;
+        }
+    }
+
+    /// Notes that the server accepted a body of `length` bytes.
+    pub(crate) fn accepted(&self, length: Option<u64>) {
+        if let Some(n) = length {
+            let mut learned = self.lock();
+            learned.largest_accepted = Some(learned.largest_accepted.map_or(n, |l| l.max(n)));
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Learned> {
+        // The state is two plain values, valid whatever a panicking thread left.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BIG: u64 = 2 << 20;
+
+    #[test]
+    fn small_bodies_never_ask_and_large_ones_ask_at_first() {
+        let memory = ExpectMemory::default();
+        assert!(!memory.should_ask(Some(EXPECT_ABOVE)));
+        assert!(memory.should_ask(Some(BIG)));
+        assert!(memory.should_ask(None));
+    }
+
+    #[test]
+    fn a_server_that_let_the_wait_run_out_is_not_asked_again() {
+        let memory = ExpectMemory::default();
+        memory.asked(Asked::WaitRanOut);
+        assert!(!memory.should_ask(Some(BIG * 100)));
+        assert!(!memory.should_ask(None));
+    }
+
+    #[test]
+    fn an_accepted_size_is_not_asked_about_again_a_larger_one_is() {
+        let memory = ExpectMemory::default();
+        memory.asked(Asked::Answered);
+        memory.accepted(Some(BIG));
+        assert!(!memory.should_ask(Some(BIG)));
+        assert!(!memory.should_ask(Some(BIG - 1)));
+        assert!(memory.should_ask(Some(BIG + 1)));
+        assert!(memory.should_ask(None), "an unknown length may be larger");
+        memory.accepted(Some(BIG / 2));
+        assert!(!memory.should_ask(Some(BIG)), "the largest accepted counts");
+    }
+
+    #[test]
+    fn a_refusal_at_the_headers_keeps_asking() {
+        let memory = ExpectMemory::default();
+        memory.asked(Asked::Answered);
+        assert!(memory.should_ask(Some(BIG)));
+    }
+}
