@@ -21,7 +21,11 @@ struct Run {
 
 /// The binary with a clean environment: the emulator's base URL, no proxy, no other settings.
 fn command(emulator: &Emulator) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kie-upload"));
+    in_clean_env(Command::new(env!("CARGO_BIN_EXE_kie-upload")), emulator)
+}
+
+/// `command` with the environment [`command`] gives the binary.
+fn in_clean_env(mut command: Command, emulator: &Emulator) -> Command {
     for var in [
         "KIE_API_KEY",
         "KIE_API_KEY_FILE",
@@ -218,6 +222,24 @@ fn verify_downloads_and_compares() {
         .filter(|r| r.method == "GET")
         .count();
     assert_eq!(gets, 1);
+    // It says what it checked: in -v's log, and in --json lines.
+    assert!(!out.stderr.contains("verified"), "{}", out.stderr);
+    let out = run(
+        &emulator,
+        &["--verify", "-v", "--json", path.to_str().unwrap()],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("{}: verified: 200000 bytes match", path.display())),
+        "{}",
+        out.stderr
+    );
+    let v: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(v["verified"], true);
+    let out = run(&emulator, &["--json", path.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(v.get("verified"), None);
 }
 
 #[test]
@@ -796,7 +818,7 @@ fn credentials_in_a_url_are_not_echoed() {
     assert!(!out.stdout.contains("hunter2"), "{}", out.stdout);
     assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
     assert!(
-        out.stdout.contains("https://***@example.com/a.png"),
+        out.stdout.contains("https://user:***@example.com/a.png"),
         "{}",
         out.stdout
     );
@@ -1054,4 +1076,651 @@ fn ten_thousand_files_go_in_bounded_memory_with_few_files_open() {
         most_all <= 2 * JOBS + 8,
         "{most_all} descriptors open at once"
     );
+}
+
+#[test]
+fn a_batch_ends_with_one_summary_line_unless_quiet() {
+    let emulator = emulator();
+    let (dir, a) = temp_file("a.txt", b"aaaa");
+    let b = dir.path().join("b.txt");
+    std::fs::write(&b, b"bbbbbb").unwrap();
+    let missing = dir.path().join("missing.txt");
+    let args = [
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        missing.to_str().unwrap(),
+    ];
+    let out = run(&emulator, &args);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let last = out.stderr.lines().last().unwrap();
+    assert!(
+        last.starts_with("kie-upload: 2 stored, 1 failed, 10 B in ") && last.ends_with("/s)"),
+        "{last}"
+    );
+    assert_eq!(
+        out.stderr.lines().filter(|l| l.contains("stored")).count(),
+        1
+    );
+    let mut quiet = args.to_vec();
+    quiet.push("-q");
+    let out = run(&emulator, &quiet);
+    assert!(!out.stderr.contains("stored"), "{}", out.stderr);
+    // One source is not a batch.
+    let out = run(&emulator, &args[..1]);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
+
+/// Runs the binary with `args` on a terminal 200 columns wide (through `script`), with a FIFO
+/// among the sources that the test feeds slowly, and returns what the terminal showed.
+fn on_a_terminal(emulator: &Emulator, args: &[&str], fifo: &std::path::Path) -> String {
+    let bin = env!("CARGO_BIN_EXE_kie-upload");
+    let line = std::iter::once(bin)
+        .chain(args.iter().copied())
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = in_clean_env(Command::new("script"), emulator)
+        .env("KIE_API_KEY", KEY)
+        // Wider than 80: each line is drawn padded to the width, so what it holds shows apart.
+        .args([
+            "-qec",
+            &format!("stty cols 200 rows 24; exec {line}"),
+            "/dev/null",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let fifo = fifo.to_path_buf();
+    std::thread::spawn(move || {
+        if let Ok(mut w) = std::fs::OpenOptions::new().write(true).open(fifo) {
+            for _ in 0..8 {
+                let _ = w.write_all(&[b'x'; 1000]);
+                std::thread::sleep(Duration::from_millis(150));
+            }
+        }
+    });
+    let mut shown = Vec::new();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let _ = stdout.read_to_end(&mut shown);
+        shown
+    });
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > RUN_BOUND {
+            let _ = child.kill();
+            panic!("kie-upload on a terminal did not finish within {RUN_BOUND:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    String::from_utf8_lossy(&reader.join().unwrap()).into_owned()
+}
+
+/// Terminal output without its escape sequences, split where the cursor moves to a new line and
+/// where a line's padding (20 spaces or more) starts.
+fn screen_lines(shown: &str) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    let mut chars = shown.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => {
+                // CSI: ESC [ parameters final-byte; a cursor move starts another line.
+                if chars.next_if_eq(&'[').is_some() {
+                    for p in chars.by_ref() {
+                        if p.is_ascii_alphabetic() {
+                            if matches!(p, 'A' | 'B' | 'E' | 'F' | 'J' | 'K') {
+                                lines.push(String::new());
+                            }
+                            break;
+                        }
+                    }
+                }
+            }
+            '\r' | '\n' => lines.push(String::new()),
+            c => lines.last_mut().unwrap().push(c),
+        }
+    }
+    let padding = " ".repeat(20);
+    lines
+        .iter()
+        .flat_map(|l| l.split(padding.as_str()))
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[test]
+fn the_progress_display_shows_the_batch_total_in_80_columns_on_a_terminal() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` to make a terminal");
+        return;
+    }
+    let emulator = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir
+        .path()
+        .join("a-rather-long-file-name-for-the-column.bin");
+    std::fs::write(&big, payload(300_000)).unwrap();
+    let fifo = dir.path().join("slow");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let shown = on_a_terminal(
+        &emulator,
+        &["-j", "1", big.to_str().unwrap(), fifo.to_str().unwrap()],
+        &fifo,
+    );
+    let lines = screen_lines(&shown);
+    assert!(lines.iter().any(|l| l.contains("1/2 files")), "{lines:#?}");
+    for line in &lines {
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns: {line:?}",
+            line.chars().count()
+        );
+    }
+}
+
+/// The flags an option list defines: `-x` and `--long` at the start of its lines (after the
+/// indent), as `--help` and the README write them.
+fn flags_of_option_lines(text: &str) -> std::collections::BTreeSet<String> {
+    let mut flags = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let line = line.trim_start();
+        if !line.starts_with('-') {
+            continue;
+        }
+        for word in line.split_whitespace() {
+            let word = word.trim_end_matches(',');
+            if word.starts_with('-') && word.len() > 1 && word != "-" {
+                flags.insert(word.to_owned());
+            } else {
+                break;
+            }
+        }
+    }
+    flags
+}
+
+#[test]
+fn help_man_page_completions_and_readme_name_the_same_flags() {
+    let emulator = emulator();
+    let help = run(&emulator, &["--help"]).stdout;
+    let options = help
+        .split("\nOptions:\n")
+        .nth(1)
+        .unwrap()
+        .split("\n\n")
+        .next()
+        .unwrap();
+    let from_help = flags_of_option_lines(options);
+    assert!(
+        from_help.contains("--recursive") && from_help.contains("-L"),
+        "{from_help:?}"
+    );
+
+    // The man page: `\fB\-r\fR, \fB\-\-recursive\fR` after each `.TP` of OPTIONS.
+    let man =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/kie-upload.1")).unwrap();
+    let section = man
+        .split(".SH OPTIONS")
+        .nth(1)
+        .unwrap()
+        .split(".SH ")
+        .next()
+        .unwrap();
+    let mut from_man = std::collections::BTreeSet::new();
+    let mut lines = section.lines();
+    while let Some(line) = lines.next() {
+        if line == ".TP" {
+            let head = lines.next().unwrap().replace("\\-", "-");
+            for part in head.split("\\fB").skip(1) {
+                let flag = part.split("\\fR").next().unwrap();
+                from_man.insert(flag.to_owned());
+            }
+        }
+    }
+
+    // The README's flag list: the text block that starts with the usage line.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block = readme
+        .split("```text\nkie-upload [OPTIONS] <SRC>...\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let from_readme = flags_of_option_lines(block);
+
+    assert_eq!(from_man, from_help, "the man page against --help");
+    assert_eq!(from_readme, from_help, "the README against --help");
+    for shell in ["bash", "zsh", "fish"] {
+        let script = run(&emulator, &["--completions", shell]);
+        assert_eq!(script.code, 0, "{}", script.stderr);
+        let mut from_script = std::collections::BTreeSet::new();
+        match shell {
+            "fish" => {
+                for line in script.stdout.lines().filter(|l| l.starts_with("complete ")) {
+                    let words: Vec<_> = line.split_whitespace().collect();
+                    for pair in words.windows(2) {
+                        match pair[0] {
+                            "-s" => from_script.insert(format!("-{}", pair[1])),
+                            "-l" => from_script.insert(format!("--{}", pair[1])),
+                            _ => false,
+                        };
+                    }
+                }
+            }
+            "bash" => {
+                let words = script.stdout.split("compgen -W \"-").nth(1).unwrap();
+                let words = format!("-{}", words.split('"').next().unwrap());
+                from_script.extend(words.split_whitespace().map(str::to_owned));
+            }
+            _ => {
+                for line in script.stdout.lines() {
+                    let line = line.trim_start().trim_start_matches('\'');
+                    let spec = line.split('[').next().unwrap();
+                    let spec = spec.rsplit(['{', ')']).next().unwrap();
+                    for flag in spec.trim_end_matches(['}', '\'']).split(',') {
+                        if flag.starts_with('-') {
+                            from_script.insert(flag.to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            from_script, from_help,
+            "the {shell} completions against --help"
+        );
+    }
+    // And the parser knows every flag the help names.
+    for flag in &from_help {
+        let out = run(&emulator, &[flag.as_str(), "--bogus-flag-for-the-test"]);
+        assert!(
+            !out.stderr.contains(&format!("invalid option '{flag}'")),
+            "{flag}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn help_has_environment_exit_status_and_examples_within_80_columns() {
+    let emulator = emulator();
+    let help = run(&emulator, &["--help"]).stdout;
+    for section in ["\nEnvironment:\n", "\nExit status:\n", "\nExamples:\n"] {
+        assert!(help.contains(section), "{section}");
+    }
+    for var in [
+        "KIE_API_KEY",
+        "KIE_API_KEY_FILE",
+        "KIE_BASE_URL",
+        "SSL_CERT_FILE",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+    ] {
+        assert!(help.contains(var), "{var}");
+    }
+    for line in help.lines() {
+        assert!(
+            line.chars().count() < 80,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+    // The completion scripts are valid shell (bash's, when there is one to check them).
+    let bash = run(&emulator, &["--completions", "bash"]).stdout;
+    if let Ok(mut check) = Command::new("bash")
+        .arg("-n")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        check
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(bash.as_bytes())
+            .unwrap();
+        let done = check.wait_with_output().unwrap();
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+    }
+    let out = run(&emulator, &["--completions", "tcsh"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("Try 'kie-upload --help'"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_name_the_user_did_not_choose_is_warned_about_once() {
+    let emulator = emulator();
+    let out = run_with(&emulator, KEY, &["-"], b"piped");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let warnings: Vec<_> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", out.stderr);
+    assert!(warnings[0].contains("-n NAME"), "{}", warnings[0]);
+    // /dev/stdin is stored as "stdin".
+    let out = run_with(&emulator, KEY, &["/dev/stdin"], b"piped");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "warning: /dev/stdin: stored as the name \"stdin\"; set the name with -n NAME"
+        ),
+        "{}",
+        out.stderr
+    );
+    // A name given, or a file's own name: nothing to warn about.
+    let out = run_with(&emulator, KEY, &["-", "-n", "x.txt"], b"piped");
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    let (_dir, path) = temp_file("own.txt", b"own");
+    let out = run(&emulator, &[path.to_str().unwrap()]);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
+
+#[test]
+fn every_failed_source_line_starts_with_error_and_its_source() {
+    let emulator = emulator();
+    let (dir, good) = temp_file("good.txt", b"good");
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, b"").unwrap();
+    let missing = dir.path().join("missing.txt");
+    let folder = dir.path().join("folder");
+    std::fs::create_dir(&folder).unwrap();
+    let sources = [&good, &empty, &missing, &folder];
+    let args: Vec<&str> = ["--base64", "-q"]
+        .into_iter()
+        .chain(sources.iter().map(|p| p.to_str().unwrap()))
+        .collect();
+    let out = run(&emulator, &args);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    let errors: Vec<_> = out.stderr.lines().collect();
+    assert_eq!(errors.len(), 3, "{}", out.stderr);
+    for (line, source) in errors.iter().zip([&empty, &missing, &folder]) {
+        let prefix = format!("error: {}: ", source.display());
+        assert!(line.starts_with(&prefix), "{line}");
+        assert_eq!(line.matches(source.to_str().unwrap()).count(), 1, "{line}");
+    }
+    assert!(errors[0].contains("leave out --base64"), "{}", errors[0]);
+    assert!(
+        errors[2].ends_with("is a directory: use -r"),
+        "{}",
+        errors[2]
+    );
+    // A failure the service reports has the same shape, with advice in flags.
+    let out = run_with(&emulator, "not-the-key", &[good.to_str().unwrap()], b"");
+    assert!(
+        out.stderr
+            .starts_with(&format!("error: {}: the service refused", good.display())),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn advice_names_the_flags_and_where_the_key_really_came_from() {
+    let emulator = emulator();
+    let (dir, path) = temp_file("a.txt", b"a");
+    let a = path.to_str().unwrap();
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, "not-the-key\n").unwrap();
+    let key_file = key_file.to_str().unwrap();
+    let out = run_with(&emulator, "", &["--api-key-file", key_file, a], b"");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("check the key in {key_file} (--api-key-file)")),
+        "{}",
+        out.stderr
+    );
+    let out = finish(
+        command(&emulator).env("KIE_API_KEY_FILE", key_file).arg(a),
+        b"",
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "check the key in {key_file} (named by KIE_API_KEY_FILE)"
+        )),
+        "{}",
+        out.stderr
+    );
+    let out = run_with(&emulator, "not-the-key", &[a], b"");
+    assert!(out.stderr.contains("check KIE_API_KEY"), "{}", out.stderr);
+    let out = run_with(&emulator, "", &[a], b"");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--api-key-file FILE"), "{}", out.stderr);
+    // Plain http to a remote host: the flag that allows it exists.
+    let out = run(
+        &emulator,
+        &["--base-url", "http://example.com", "--dry-run", a],
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("pass --allow-insecure-http"),
+        "{}",
+        out.stderr
+    );
+    let out = run(
+        &emulator,
+        &[
+            "--base-url",
+            "http://example.com",
+            "--allow-insecure-http",
+            "--dry-run",
+            a,
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(emulator.requests().iter().all(|r| r.method != "GET"));
+}
+
+#[test]
+fn spool_sends_standard_input_with_a_length_and_retries_it() {
+    let emulator = emulator();
+    let data = payload(100_000);
+    let unavailable = Fault::Status {
+        status: 503,
+        retry_after: Some("0".into()),
+    };
+    // Without --spool: chunked, not retried, and the advice says what would help.
+    emulator.inject(unavailable.clone(), 1);
+    let out = run_with(&emulator, KEY, &["-n", "in.bin", "-"], &data);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("pass --spool"), "{}", out.stderr);
+    assert_eq!(emulator.attempts(STREAM), 1);
+    emulator.clear_requests();
+    emulator.inject(unavailable, 1);
+    let out = run_with(&emulator, KEY, &["--spool", "-n", "in.bin", "-"], &data);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let requests = emulator.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests
+        .iter()
+        .all(|r| !r.chunked && r.content_length.is_some()));
+    assert_eq!(emulator.stored("uploads/in.bin").unwrap(), data);
+    // A server that refuses chunked bodies: the advice is --spool.
+    emulator.inject(
+        Fault::RefuseChunked {
+            status: 411,
+            code: None,
+        },
+        1,
+    );
+    let out = run_with(&emulator, KEY, &["-n", "in.bin", "-"], &data);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("pass --spool"), "{}", out.stderr);
+}
+
+/// Whether a message names a Rust item: a path (`::`), or a type or method of the library.
+fn names_a_rust_item(text: &str) -> bool {
+    text.contains("::")
+        || [
+            "Client",
+            "Upload",
+            "ClientBuilder",
+            "Error",
+            "allow_insecure_http",
+            "spool()",
+        ]
+        .iter()
+        .any(|item| text.contains(item))
+}
+
+#[test]
+fn no_message_of_the_tool_names_a_rust_item() {
+    let emulator = emulator();
+    let (dir, path) = temp_file("a.txt", b"abc");
+    let a = path.to_str().unwrap();
+    let mut shown = Vec::new();
+    let mut check = |what: &str, out: Run| {
+        assert_ne!(out.code, 0, "{what}: {}", out.stderr);
+        assert!(!names_a_rust_item(&out.stderr), "{what}: {}", out.stderr);
+        assert!(!names_a_rust_item(&out.stdout), "{what}: {}", out.stdout);
+        shown.push(what.to_owned());
+    };
+    // InvalidInput, as usage errors: a missing key, a bad upload path, plain http.
+    check("no key", run_with(&emulator, "", &[a], b""));
+    check("bad path", run(&emulator, &["-p", "../x", a]));
+    check(
+        "plain http",
+        run(&emulator, &["--base-url", "http://example.com", a]),
+    );
+    check("both keys", {
+        let key_file = dir.path().join("key");
+        std::fs::write(&key_file, KEY).unwrap();
+        finish(
+            command(&emulator)
+                .env("KIE_API_KEY", KEY)
+                .env("KIE_API_KEY_FILE", &key_file)
+                .arg(a),
+            b"",
+        )
+    });
+    // Io: a source that is gone.
+    check("missing", run(&emulator, &["--json", "missing-file.txt"]));
+    // Base64 of a source of unknown length, and of an empty one.
+    check(
+        "base64 stdin",
+        run_with(&emulator, KEY, &["--base64", "-n", "x", "-"], b""),
+    );
+    // Transport: nothing listens.
+    check(
+        "transport",
+        run(
+            &emulator,
+            &["--base-url", "http://127.0.0.1:1", "--retries", "0", a],
+        ),
+    );
+    // Timeout.
+    emulator.inject(Fault::NeverAnswer, 1);
+    check(
+        "timeout",
+        run(&emulator, &["--timeout", "1", "--retries", "0", a]),
+    );
+    // Service: a refused key, no credits, a busy service.
+    check(
+        "service 401",
+        run_with(&emulator, "not-the-key", &["--json", a], b""),
+    );
+    for code in [402, 413, 417, 500] {
+        emulator.inject(
+            Fault::BodyCode {
+                code,
+                retry_after: None,
+            },
+            3,
+        );
+        check(
+            &format!("code {code}"),
+            run(&emulator, &["--json", "--retries", "0", a]),
+        );
+    }
+    // Http, Redirect, BadReply, StoredSizeMismatch, LengthRequired.
+    emulator.inject(Fault::Html { status: 502 }, 3);
+    check("html", run(&emulator, &["--retries", "0", a]));
+    emulator.inject(
+        Fault::Redirect {
+            status: 302,
+            location: "https://elsewhere.example/".into(),
+        },
+        1,
+    );
+    check("redirect", run(&emulator, &[a]));
+    emulator.inject(Fault::MalformedJson, 1);
+    check("bad reply", run(&emulator, &[a]));
+    emulator.inject(Fault::WrongSize, 3);
+    check("stored size", run(&emulator, &["--retries", "0", a]));
+    emulator.inject(
+        Fault::RefuseChunked {
+            status: 411,
+            code: None,
+        },
+        1,
+    );
+    check(
+        "length required",
+        run_with(&emulator, KEY, &["-n", "x", "-"], b"stdin"),
+    );
+    // Tls: a certificate not trusted.
+    let tls = emulator_with(Config::new(KEY).tls(true));
+    check("tls", run(&tls, &[a]));
+    // Proxy: one that refuses the tunnel.
+    check(
+        "proxy",
+        finish(
+            in_clean_env(Command::new(env!("CARGO_BIN_EXE_kie-upload")), &tls)
+                .env("KIE_API_KEY", KEY)
+                .args(["--proxy", "http://127.0.0.1:1", "--retries", "0", a]),
+            b"",
+        ),
+    );
+    assert!(shown.len() > 15);
+}
+
+#[test]
+fn the_key_in_a_from_url_never_shows_in_the_tools_own_labels() {
+    let emulator = emulator();
+    let url = format!("https://alice:pw@example.com/a.png?token={KEY}");
+    emulator.inject(
+        Fault::Status {
+            status: 400,
+            retry_after: None,
+        },
+        1,
+    );
+    // `finish` fails the test if the key shows anywhere; the password must not show either.
+    for args in [
+        vec!["--json", "-v", "--from-url", url.as_str(), "-n", "a.png"],
+        vec!["--dry-run", "--json", "--from-url", url.as_str()],
+    ] {
+        let out = run(&emulator, &args);
+        assert!(
+            !out.stdout.contains(":pw@") && !out.stderr.contains(":pw@"),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stdout.contains("\"source\""), "{}", out.stdout);
+    }
+    // A usage error quoting the URL.
+    let spaced = format!("https://example.com/a b.png?token={KEY}");
+    let out = run(&emulator, &["--from-url", &spaced]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
 }

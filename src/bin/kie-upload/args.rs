@@ -6,46 +6,95 @@ use std::path::PathBuf;
 
 pub(crate) const USAGE: &str = "\
 Usage: kie-upload [OPTIONS] <SRC>...
+       kie-upload [OPTIONS] --from-url URL
 
-Uploads each SRC to the kie.ai File Upload API and prints its download URL, one per line, in the
-order given, each as soon as it and those before it are done. Uploads are kept for 3 days.
+Uploads each SRC to the kie.ai File Upload API and prints its download URL, one
+per line, in the order given, each as soon as it and those before it are done.
+Uploads are kept for 3 days.
 
 Arguments:
-  <SRC>...               a file path, or - for standard input (streamed; size unknown);
-                         with -r, a folder
+  <SRC>...               a file, or - for standard input (streamed; size
+                         unknown); with -r, a folder
 
 Options:
-  -p, --upload-path DIR  destination folder on the service (API field uploadPath; default: uploads)
-  -n, --name NAME        file name on the service (API field fileName); only with a single SRC
-      --base64           use /api/file-base64-upload (small files, at most 10 MB)
-      --from-url URL     ask the service to fetch URL itself (/api/file-url-upload); takes no SRC
+  -p, --upload-path DIR  destination folder on the service (API field
+                         uploadPath; default: uploads)
+  -n, --name NAME        file name on the service (API field fileName); only
+                         with a single SRC
+  -r, --recursive        upload every regular file under each folder SRC, to
+                         the upload path plus its folder under SRC, in sorted
+                         order
+  -L, --follow           with -r, follow symbolic links (a loop is reported,
+                         not followed)
+      --dry-run          print each upload (source, upload path, name, size);
+                         send nothing
+      --base64           use /api/file-base64-upload (small files, at most
+                         10 MB)
+      --from-url URL     ask the service to fetch URL itself
+                         (/api/file-url-upload); takes no SRC
+      --spool            copy standard input to a temporary file first, so it
+                         goes with a length and can be retried
       --base-url URL     service root, may carry a path prefix
-                         (env KIE_BASE_URL; default https://kieai.redpandaai.co)
-      --api-key-file F   read the key from a file (wins over env KIE_API_KEY and KIE_API_KEY_FILE;
-                         never a key in argv)
-      --cacert FILE      trust the CA certificates in this PEM file instead of the default roots
-                         (env SSL_CERT_FILE)
-      --proxy URL        send requests through this proxy (default: env HTTPS_PROXY, ALL_PROXY, ...)
+                         (default https://kieai.redpandaai.co)
+      --allow-insecure-http
+                         allow a plain http:// base URL to a remote host (the
+                         key then crosses the network in clear text)
+      --api-key-file F   read the key from a file (never a key in argv)
+      --cacert FILE      trust the CA certificates in this PEM file instead of
+                         the default roots
+      --proxy URL        send requests through this proxy
       --no-proxy         connect directly, whatever the environment says
-      --no-expect        never ask `Expect: 100-continue` first (for a server that answers 417)
-      --timeout SECS     stall bound: give up when a connect, a socket read or write, or the wait
-                         for the reply makes no progress for SECS (at most 86400)
-      --retries N        retries for sources that can be re-read (regular files), default 2
-  -j, --jobs N           parallel uploads when several SRC are given (default 4)
-      --json             print one JSON object per line per SRC: the service's data fields plus
-                         expiresAt and source, or source, error and code for a failure
-      --verify           download each uploaded file back and compare it with the local file
-  -r, --recursive        upload every regular file under each folder SRC, to the upload
-                         path plus its folder under SRC, in sorted order
-  -L, --follow           with -r, follow symbolic links (a loop is reported, not followed)
-      --dry-run          print each upload (source, upload path, name, size); send nothing
-  -v, --verbose          log each attempt, its status and timing, and each retry on standard error
-  -q, --quiet            no progress display
+      --no-expect        never ask `Expect: 100-continue` first (for a server
+                         that answers 417)
+      --timeout SECS     stall bound: give up when a connect, a socket read or
+                         write, or the wait for the reply makes no progress for
+                         SECS (at most 86400)
+      --retries N        retries for sources that can be re-read (regular
+                         files), default 2
+  -j, --jobs N           parallel uploads when several SRC are given
+                         (default 4)
+      --json             print one JSON object per line per SRC: the service's
+                         data fields plus expiresAt and source (and verified
+                         with --verify); or source, error and code for a
+                         failure
+      --verify           download each uploaded file back and compare it with
+                         the local file
+  -v, --verbose          log each attempt, its status and timing, each retry
+                         and each check on standard error
+  -q, --quiet            no progress display and no summary line
+      --completions SHELL
+                         print a completion script for bash, zsh or fish
   -h, --help             print this help
   -V, --version          print the version
 
-Exit status: 0 all uploads succeeded, 1 any failed (or their results could not be written),
-2 usage or configuration error (nothing was sent).";
+Environment:
+  KIE_API_KEY            the API key
+  KIE_API_KEY_FILE       a file holding the API key; setting both this and
+                         KIE_API_KEY is an error. --api-key-file wins over
+                         both.
+  KIE_BASE_URL           the service root; --base-url wins
+  SSL_CERT_FILE          a PEM file of CA certificates; --cacert wins
+  ALL_PROXY, HTTPS_PROXY, HTTP_PROXY (or in lower case)
+                         the proxy, the first one set in this order;
+                         --proxy and --no-proxy win
+  NO_PROXY               hosts reached without the proxy
+
+Exit status:
+  0  every upload succeeded
+  1  an upload failed, or its result could not be written; the others ran
+  2  a usage or configuration error; nothing was sent
+
+Examples:
+  kie-upload photo.jpg                       print the download URL
+  kie-upload -p images/2026 *.png            several files, 4 at a time
+  tar cz src | kie-upload -n src.tar.gz -    standard input, streamed
+  kie-upload -r -p site public/              a folder, with its folders
+  kie-upload -r --dry-run public/            what would go where
+  kie-upload --json report.pdf | jq -r .expiresAt
+  kie-upload --verify backup.tar             download it back and compare
+  kie-upload --from-url https://example.com/a.png -n a.png
+
+See kie-upload(1) for more.";
 
 /// A usage or configuration error: reported with exit status 2, before anything is sent.
 #[derive(Debug)]
@@ -97,6 +146,8 @@ pub(crate) struct Options {
     pub recursive: bool,
     pub follow: bool,
     pub dry_run: bool,
+    pub spool: bool,
+    pub allow_insecure_http: bool,
     pub verbose: bool,
     pub quiet: bool,
 }
@@ -104,6 +155,8 @@ pub(crate) struct Options {
 /// What to do.
 pub(crate) enum Command {
     Upload(Box<Options>),
+    /// `--completions SHELL`: the script to print.
+    Completions(String),
     Help,
     Version,
 }
@@ -130,6 +183,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
         recursive: false,
         follow: false,
         dry_run: false,
+        spool: false,
+        allow_insecure_http: false,
         verbose: false,
         quiet: false,
     };
@@ -155,6 +210,17 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
             Short('r') | Long("recursive") => o.recursive = true,
             Short('L') | Long("follow") => o.follow = true,
             Long("dry-run") => o.dry_run = true,
+            Long("spool") => o.spool = true,
+            Long("allow-insecure-http") => o.allow_insecure_http = true,
+            Long("completions") => {
+                let shell = text(&mut parser, "--completions")?;
+                return match crate::completions::script(&shell) {
+                    Some(script) => Ok(Command::Completions(script)),
+                    None => {
+                        Err(format!("--completions takes bash, zsh or fish, not {shell:?}").into())
+                    }
+                };
+            }
             Short('v') | Long("verbose") => o.verbose = true,
             Short('q') | Long("quiet") => o.quiet = true,
             Short('h') | Long("help") => return Ok(Command::Help),

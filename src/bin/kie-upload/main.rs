@@ -4,7 +4,9 @@
 //! Exit status: 0 when every upload succeeded, 1 when any failed or its result could not be
 //! written (the others still run), 2 for a usage or configuration error, with nothing sent.
 
+mod advice;
 mod args;
+mod completions;
 mod output;
 mod run;
 mod verify;
@@ -31,6 +33,7 @@ fn try_main() -> Result<ExitCode, Usage> {
     let options = match args::parse(std::env::args_os().skip(1))? {
         Command::Help => return Ok(print(USAGE)),
         Command::Version => return Ok(print(concat!("kie-upload ", env!("CARGO_PKG_VERSION")))),
+        Command::Completions(script) => return Ok(print(script.trim_end())),
         Command::Upload(options) => options,
     };
     let mut out = Output::new(options.json);

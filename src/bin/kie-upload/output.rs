@@ -8,13 +8,14 @@ use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kie_upload::{printable, Error, ErrorKind, Event, UploadedFile};
 use serde_json::{json, Value};
 
+use crate::advice::advice;
 use crate::run::Planned;
 
 /// Where results go, and how the run is going.
@@ -44,9 +45,15 @@ impl Output {
         }
     }
 
-    /// Prints a stored file (of `size` bytes, when known locally): its download URL, or its JSON
-    /// line.
-    pub(crate) fn success(&mut self, source: &str, size: Option<u64>, file: &UploadedFile) {
+    /// Prints a stored file (of `size` bytes, when known locally; `verified` by `--verify`): its
+    /// download URL, or its JSON line.
+    pub(crate) fn success(
+        &mut self,
+        source: &str,
+        size: Option<u64>,
+        verified: bool,
+        file: &UploadedFile,
+    ) {
         self.stored += 1;
         self.bytes += size.unwrap_or(file.file_size);
         let line = if self.json {
@@ -56,6 +63,9 @@ impl Output {
                     object.insert("expiresAt".into(), expires.into());
                 }
                 object.insert("source".into(), source.into());
+                if verified {
+                    object.insert("verified".into(), true.into());
+                }
             }
             json_line(&value)
         } else {
@@ -64,21 +74,25 @@ impl Output {
         self.result_line(&line);
     }
 
-    /// Reports a failed source on standard error (and, with `--json`, as a JSON line on standard
-    /// output, so a script reading it sees every source in order).
+    /// Reports a failed source on standard error, as `error: <SRC>: <what failed>: <what to do>`
+    /// (and, with `--json`, as a JSON line on standard output, so a script reading it sees every
+    /// source in order). `local` is the source's own file, `None` for standard input or a URL.
     pub(crate) fn failure(&mut self, source: &str, local: Option<&Path>, error: &Error) {
         self.failed = true;
         self.failures += 1;
-        // An error about the source's own file names it already.
-        let line = match error.path() {
-            Some(path) if Some(path) == local => format!("error: {}", describe(error)),
-            _ => format!("error: {}: {}", printable(source), describe(error)),
+        // An error about the source's own file names it already: only the cause is left to say.
+        let what = match (error.path(), error.io_error()) {
+            (Some(path), Some(io)) if Some(path) == local => {
+                printable(&io.to_string()).into_owned()
+            }
+            _ => describe(error),
         };
-        eprint_line(&line);
-        // A stopgap until the CLI words each hint in its own flags: the library's wording.
-        if let Some(hint) = error.hint() {
-            eprint_line(&format!("hint: {}", printable(&hint.to_string())));
-        }
+        let stdin = local.is_none() && source == "-";
+        let text = match advice(error, stdin) {
+            Some(advice) => format!("{what}: {advice}"),
+            None => what,
+        };
+        eprint_line(&format!("error: {}: {text}", printable(source)));
         if self.json {
             let code = match error.kind() {
                 ErrorKind::Service { code, .. } if *code != 0 => Some(*code),
@@ -87,11 +101,6 @@ impl Output {
                     Some(*status)
                 }
                 _ => None,
-            };
-            // The stopgap again: the JSON line keeps the advice its "error" always carried.
-            let text = match error.hint() {
-                Some(hint) => format!("{}: {}", describe(error), printable(&hint.to_string())),
-                None => describe(error),
             };
             let value = json!({"source": source, "error": text, "code": code});
             self.result_line(&json_line(&value));
@@ -179,8 +188,17 @@ impl Output {
     }
 }
 
-/// The error and its causes on one line: `what failed: what to do (cause: cause)`. A cause already
-/// said by the text before it is left out.
+/// The error, its advice in this tool's flags, and its causes, on one line:
+/// `what failed (cause: cause): what to do`; for a usage or configuration error.
+pub(crate) fn explain(error: &Error) -> String {
+    match advice(error, false) {
+        Some(advice) => format!("{}: {advice}", describe(error)),
+        None => describe(error),
+    }
+}
+
+/// The error and its causes on one line: `what failed (cause: cause)`. A cause already said by the
+/// text before it is left out.
 pub(crate) fn describe(error: &Error) -> String {
     let mut line = error.to_string();
     let mut causes = Vec::<String>::new();
@@ -198,9 +216,19 @@ pub(crate) fn describe(error: &Error) -> String {
     printable(&line.replace(['\n', '\r'], " ")).into_owned()
 }
 
-/// One line on standard error; a closed standard error is not worth a panic.
+/// The progress display, while it is drawn: lines on standard error go above it.
+static DISPLAY: OnceLock<MultiProgress> = OnceLock::new();
+
+/// One line on standard error, above the progress display if there is one; a closed standard
+/// error is not worth a panic.
 pub(crate) fn eprint_line(line: &str) {
-    let _ = writeln!(io::stderr().lock(), "{line}");
+    let write = || {
+        let _ = writeln!(io::stderr().lock(), "{line}");
+    };
+    match DISPLAY.get() {
+        Some(multi) => multi.suspend(write),
+        None => write(),
+    }
 }
 
 /// Writes `value` as one line of JSON, with control, bidi and format characters escaped as
@@ -286,6 +314,9 @@ impl Bars {
     pub(crate) fn new(show: bool, plan: &[Planned]) -> Bars {
         let show = show && io::stderr().is_terminal();
         let multi = show.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        if let Some(multi) = &multi {
+            let _ = DISPLAY.set(multi.clone());
+        }
         let files = plan.iter().filter(|p| p.refused.is_none()).count();
         let total = match &multi {
             Some(multi) if plan.len() > 1 => {

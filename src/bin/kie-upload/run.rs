@@ -9,10 +9,12 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kie_upload::{Client, ClientBuilder, Error, Upload, UploadedFile, UrlUpload, BASE64_MAX};
+use kie_upload::{
+    printable, Client, ClientBuilder, Error, Upload, UploadedFile, UrlUpload, BASE64_MAX,
+};
 
 use crate::args::{Options, ProxyFlag, Usage};
-use crate::output::{describe, eprint_line, log_event, Bars, Output};
+use crate::output::{describe, eprint_line, explain, log_event, Bars, Output};
 use crate::verify::{can_verify, verify, Mismatch};
 use crate::walk::walk;
 
@@ -35,12 +37,13 @@ pub(crate) struct Planned {
 
 /// Runs everything; the output keeps count of failures.
 pub(crate) fn run(o: &Options, out: &mut Output) -> Result<(), Usage> {
+    // First, so that everything shown can go through its redaction (the key, URL passwords).
+    let client = build_client(o)?;
     if let Some(url) = &o.from_url {
-        return run_url(o, url, out);
+        return run_url(o, url, &client, out);
     }
 
-    let plan = plan(o)?;
-    let client = build_client(o)?;
+    let plan = plan(o, &client)?;
     if o.dry_run {
         for p in &plan {
             match &p.refused {
@@ -99,6 +102,7 @@ pub(crate) fn run(o: &Options, out: &mut Output) -> Result<(), Usage> {
             let p = &plan[j];
             let upload = match &p.path {
                 Some(path) => Upload::file(path, &p.upload_path),
+                None if o.spool => Upload::reader(io::stdin(), &p.upload_path).spool(),
                 None => Upload::reader(io::stdin(), &p.upload_path),
             };
             settings(upload, p, o, &bars)
@@ -120,15 +124,16 @@ pub(crate) fn run(o: &Options, out: &mut Output) -> Result<(), Usage> {
 }
 
 /// `--from-url`: one upload the service fetches itself.
-fn run_url(o: &Options, url: &str, out: &mut Output) -> Result<(), Usage> {
+fn run_url(o: &Options, url: &str, client: &Client, out: &mut Output) -> Result<(), Usage> {
     let mut upload = UrlUpload::new(url, &o.upload_path);
     if let Some(name) = &o.name {
         upload = upload.file_name(name);
     }
     // Bad flags are usage errors, refused before anything is sent.
-    upload.validate().map_err(|e| Usage(describe(&e)))?;
-    let client = build_client(o)?;
-    let label = without_credentials(url);
+    upload
+        .validate()
+        .map_err(|e| Usage(client.redact(&explain(&e))))?;
+    let label = client.redact(url);
     if o.dry_run {
         out.planned(&Planned {
             label,
@@ -145,7 +150,7 @@ fn run_url(o: &Options, url: &str, out: &mut Output) -> Result<(), Usage> {
         upload = upload.on_event(move |e| log_event(&label, e));
     }
     match client.upload_url(upload) {
-        Ok(file) => out.success(&label, None, &file),
+        Ok(file) => out.success(&label, None, false, &file),
         Err(e) => out.failure(&label, None, &e),
     }
     Ok(())
@@ -163,17 +168,27 @@ fn finish(
         Ok(file) => file,
         Err(e) => return out.failure(&p.label, p.path.as_deref(), &e),
     };
+    let mut verified = false;
     if let (true, Some(path)) = (o.verify, &p.path) {
         let why = match verify(client, path, &file) {
-            Ok(()) => None,
-            Err(Mismatch::Download(e)) => Some(describe(&e)),
+            Ok(bytes) => {
+                if o.verbose {
+                    eprint_line(&format!(
+                        "kie-upload: {}: verified: {bytes} bytes match",
+                        printable(&p.label)
+                    ));
+                }
+                verified = true;
+                None
+            }
+            Err(Mismatch::Download(e)) => Some(explain(&e)),
             Err(Mismatch::Differs(why)) => Some(why),
         };
         if let Some(why) = why {
             return out.failure_message(&p.label, &format!("--verify: {why}"));
         }
     }
-    out.success(&p.label, p.size, &file);
+    out.success(&p.label, p.size, verified, &file);
 }
 
 /// The client: the environment's settings (`KIE_API_KEY` or `KIE_API_KEY_FILE`, `KIE_BASE_URL`,
@@ -194,31 +209,42 @@ fn build_client(o: &Options) -> Result<Client, Usage> {
         Some(ProxyFlag::Off) => builder.no_proxy(),
         None => builder,
     };
+    if o.allow_insecure_http {
+        builder = builder.allow_insecure_http(true);
+    }
     if o.no_expect {
         builder = builder.expect_continue(false);
     }
     if let Some(secs) = o.timeout {
         builder = builder.timeout(Duration::from_secs(secs));
     }
-    builder.build().map_err(|e| Usage(describe(&e)))
+    builder.build().map_err(|e| Usage(explain(&e)))
 }
 
 /// Each upload's label, path, folder and name, checked before anything is sent: names the service
 /// cannot store, two uploads stored under one name (they would overwrite each other), and
 /// `--verify` of sources it cannot read twice.
-fn plan(o: &Options) -> Result<Vec<Planned>, Usage> {
+fn plan(o: &Options, client: &Client) -> Result<Vec<Planned>, Usage> {
     // The flags themselves, as every upload will check them.
     let mut flags = Upload::bytes([], &o.upload_path);
     if let Some(name) = &o.name {
         flags = flags.file_name(name);
     }
-    flags.validate().map_err(|e| Usage(describe(&e)))?;
+    flags
+        .validate()
+        .map_err(|e| Usage(client.redact(&explain(&e))))?;
     let mut plan = Vec::with_capacity(o.sources.len());
     // Names under a folder SRC that the service cannot store: all reported, then nothing is sent.
     let mut unstorable = Vec::new();
     for source in &o.sources {
-        let label = source.to_string_lossy().into_owned();
+        let label = client.redact(&source.to_string_lossy());
         if source == "-" {
+            if o.name.is_none() && !o.dry_run {
+                warn_name(
+                    "standard input",
+                    "a name the service picks, without an extension",
+                );
+            }
             plan.push(Planned {
                 label,
                 path: None,
@@ -236,7 +262,7 @@ fn plan(o: &Options) -> Result<Vec<Planned>, Usage> {
                 if o.name.is_some() {
                     return Err(format!("--name names one upload, but {label} is a folder").into());
                 }
-                plan_folder(o, &path, &mut plan, &mut unstorable);
+                plan_folder(o, client, &path, &mut plan, &mut unstorable);
                 continue;
             }
         }
@@ -247,6 +273,12 @@ fn plan(o: &Options) -> Result<Vec<Planned>, Usage> {
             Some(name) => Some(name.clone()),
             None => name_from(&path, source),
         };
+        if let (Some(name), None, Ok(meta)) = (&name, &o.name, &meta) {
+            if !meta.is_file() && !meta.is_dir() && is_system_path(&path) {
+                // `<(cmd)` is /dev/fd/63, stored as "63"; /dev/stdin as "stdin".
+                warn_name(&label, &format!("the name {name:?}"));
+            }
+        }
         let (size, refused) = match &meta {
             Err(e) => (None, Some(e.to_string())),
             Ok(meta) if meta.is_dir() => (None, Some("is a directory: use -r".to_owned())),
@@ -280,7 +312,7 @@ fn plan(o: &Options) -> Result<Vec<Planned>, Usage> {
     }
     if !unstorable.is_empty() {
         for why in &unstorable {
-            eprint_line(&format!("error: {}", kie_upload::printable(why)));
+            eprint_line(&format!("error: {}", printable(why)));
         }
         return Err(Usage(format!(
             "{} cannot be stored on the service (nothing was sent): rename them",
@@ -317,7 +349,13 @@ fn plan(o: &Options) -> Result<Vec<Planned>, Usage> {
 }
 
 /// `-r`: every regular file under the folder `root`, to the upload path plus its folder there.
-fn plan_folder(o: &Options, root: &Path, plan: &mut Vec<Planned>, unstorable: &mut Vec<String>) {
+fn plan_folder(
+    o: &Options,
+    client: &Client,
+    root: &Path,
+    plan: &mut Vec<Planned>,
+    unstorable: &mut Vec<String>,
+) {
     let walk = walk(root, o.follow);
     let shown = root.display();
     for path in &walk.bad_names {
@@ -345,7 +383,7 @@ fn plan_folder(o: &Options, root: &Path, plan: &mut Vec<Planned>, unstorable: &m
     for entry in walk.entries {
         plan.push(match entry {
             Ok(found) => Planned {
-                label: found.path.to_string_lossy().into_owned(),
+                label: client.redact(&found.path.to_string_lossy()),
                 upload_path: if found.folder.is_empty() {
                     o.upload_path.clone()
                 } else {
@@ -357,7 +395,7 @@ fn plan_folder(o: &Options, root: &Path, plan: &mut Vec<Planned>, unstorable: &m
                 refused: None,
             },
             Err((path, why)) => Planned {
-                label: path.to_string_lossy().into_owned(),
+                label: client.redact(&path.to_string_lossy()),
                 path: Some(path),
                 upload_path: o.upload_path.clone(),
                 name: None,
@@ -403,16 +441,19 @@ fn pipe_identity(_: Option<&Path>) -> Option<(u64, u64)> {
     None
 }
 
-/// A URL as shown in output: without the user name and password it may carry.
-fn without_credentials(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}://***@{host}{}", &rest[authority_end..]),
-        None => url.to_owned(),
-    }
+/// Warns, once for the source, that it will be stored under `what` rather than a name the user
+/// sees, and how to choose one.
+fn warn_name(label: &str, what: &str) {
+    eprint_line(&format!(
+        "warning: {}: stored as {what}; set the name with -n NAME",
+        printable(label)
+    ));
+}
+
+/// Whether a path is one the system made up for a pipe or device (`/dev/stdin`, `/dev/fd/63` from
+/// `<(cmd)`, `/proc/self/fd/12` from zsh), whose last part means nothing as a file name.
+fn is_system_path(path: &Path) -> bool {
+    path.starts_with("/dev") || path.starts_with("/proc")
 }
 
 /// The name a file is stored under without `-n`: its own, or, when that is not UTF-8, a lossy

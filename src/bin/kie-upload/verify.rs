@@ -27,8 +27,9 @@ pub(crate) enum Mismatch {
     Differs(String),
 }
 
-/// Downloads `file` back and compares it with the local file at `path`.
-pub(crate) fn verify(client: &Client, path: &Path, file: &UploadedFile) -> Result<(), Mismatch> {
+/// Downloads `file` back and compares it with the local file at `path`; `Ok` with the number of
+/// bytes that match.
+pub(crate) fn verify(client: &Client, path: &Path, file: &UploadedFile) -> Result<u64, Mismatch> {
     let local_error = |e: io::Error| Mismatch::Differs(format!("{}: {e}", path.display()));
     let local = File::open(path).map_err(local_error)?;
     let local_len = local.metadata().map_err(local_error)?.len();
@@ -51,7 +52,7 @@ pub(crate) fn verify(client: &Client, path: &Path, file: &UploadedFile) -> Resul
             "the downloaded copy has {got} bytes, the local file {local_len}"
         )));
     }
-    Ok(())
+    Ok(got)
 }
 
 /// A writer that compares what is written with the local file.
