@@ -1,12 +1,10 @@
-//! The upload's source: what the caller gave, prepared once (a file opened, a pipe opened, a
-//! reader spooled), rewound for each attempt, and whether it can be read again.
+//! The upload's source: what the caller gave, prepared once (a file or pipe opened, a reader
+//! spooled), rewound for each attempt, and whether it can be read again.
 //!
-//! A file is opened once, when the upload starts, and every attempt reads that same open file from
-//! its start: never the path again, so a file renamed over it between attempts (a log rotated, an
-//! editor's save) is not sent in its place, and a FIFO put there cannot block a retry in `open()`.
-//! A regular file whose size changed between attempts fails rather than send other bytes. A pipe,
-//! FIFO or device named by a path (for example `/dev/stdin` or `<(cmd)`) is read once and streamed
-//! with an unknown length.
+//! A file is opened once; every attempt reads that open file from its start, never the path again:
+//! a file renamed over it meanwhile is not sent, a FIFO put there cannot block a retry in `open()`,
+//! and a size change between attempts is an error. A pipe, FIFO or device named by a path
+//! (`/dev/stdin`, `<(cmd)`) is read once and streamed with an unknown length.
 
 use std::fs::File;
 use std::io::{Cursor, Read, Seek, SeekFrom};
@@ -343,9 +341,11 @@ mod tests {
     }
 
     #[test]
-    fn bytes_and_seekables_read_the_same_each_time() {
+    fn bytes_borrowed_or_owned_and_seekables_read_the_same_each_time() {
         let data = b"0123456789";
         let mut bytes = Given::Bytes(Held::new(data)).prepare(None, false).unwrap();
+        let owned = Given::Bytes(Held::new(data.to_vec())).prepare(None, false);
+        let mut owned = owned.unwrap();
         let mut cursor = std::io::Cursor::new(data.to_vec());
         cursor.set_position(3);
         let mut seekable = Given::Seekable(Box::new(cursor))
@@ -353,6 +353,7 @@ mod tests {
             .unwrap();
         for _ in 0..2 {
             assert_eq!(read_all(&mut bytes), (data.to_vec(), Some(10)));
+            assert_eq!(read_all(&mut owned), (data.to_vec(), Some(10)));
             assert_eq!(read_all(&mut seekable), (data[3..].to_vec(), Some(7)));
         }
         assert!(bytes.is_repeatable() && seekable.is_repeatable());
@@ -361,6 +362,9 @@ mod tests {
     #[test]
     fn a_regular_file_is_read_again_from_its_start_and_a_directory_refused() {
         let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("empty"), b"").unwrap();
+        let mut empty = Given::File(dir.path().join("empty")).prepare(None, false);
+        assert_eq!(read_all(empty.as_mut().unwrap()), (Vec::new(), Some(0)));
         let path = dir.path().join("f.txt");
         std::fs::write(&path, b"hello").unwrap();
         let mut file = Given::File(path.clone()).prepare(None, false).unwrap();
@@ -382,25 +386,6 @@ mod tests {
             .unwrap();
         assert_eq!(err.kind(), &ErrorKind::Io);
         assert_eq!(err.path(), Some(dir.path().join("nope").as_path()));
-    }
-
-    #[test]
-    fn an_empty_file_has_a_length_of_0() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("empty");
-        std::fs::write(&path, b"").unwrap();
-        let mut file = Given::File(path).prepare(None, false).unwrap();
-        assert_eq!(file.len(), Some(0));
-        assert_eq!(read_all(&mut file), (Vec::new(), Some(0)));
-    }
-
-    #[test]
-    fn bytes_may_be_owned() {
-        let mut owned = Given::Bytes(Held::new(vec![1u8, 2, 3]))
-            .prepare(None, false)
-            .unwrap();
-        assert_eq!(read_all(&mut owned), (vec![1, 2, 3], Some(3)));
-        assert_eq!(read_all(&mut owned), (vec![1, 2, 3], Some(3)));
     }
 
     #[cfg(target_os = "linux")]
