@@ -73,7 +73,7 @@ fn upload(
     client: &kie_upload::Client,
     len: usize,
 ) -> Result<kie_upload::UploadedFile, kie_upload::Error> {
-    client.upload(Upload::bytes(&common::payload(len), "learn").file_name("f.bin"))
+    client.upload(Upload::bytes(common::payload(len), "learn").file_name("f.bin"))
 }
 
 #[test]
