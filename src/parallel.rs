@@ -1,16 +1,23 @@
 //! [`Client::upload_all`]: several uploads at once on scoped threads, sharing one connection pool,
-//! with each result handed over in input order as soon as it is ready.
+//! with each result handed over on the calling thread, in input order, as soon as it is ready.
+//!
+//! Workers take the next upload from a shared queue and send `(index, outcome)` back over a
+//! channel; the calling thread puts the outcomes back in order and calls `on_result`. A worker
+//! that cannot be started leaves the work to the others, and with none the calling thread uploads.
 
 use std::any::Any;
+use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{mpsc, Mutex};
 use std::thread;
 
 use crate::{Client, Error, Upload, UploadedFile};
 
 /// How one upload ended: its result, or the panic of a callback it called.
 type Outcome = Result<Result<UploadedFile, Error>, Box<dyn Any + Send>>;
+
+/// The uploads not taken yet, with their places in the batch.
+type Queue<'a> = Mutex<std::iter::Enumerate<std::vec::IntoIter<Upload<'a>>>>;
 
 impl Client {
     /// Runs `uploads` through the stream endpoint, at most `jobs` at a time, and calls
@@ -19,16 +26,17 @@ impl Client {
     /// still reported everything stored before. The uploads share this client's connection pool
     /// and retry policy, so a batch of small files reuses a few connections.
     ///
-    /// The work runs on scoped threads that end before this returns: no runtime, nothing left
-    /// behind. `on_result` is called by the thread that finishes the next result in order, never by
-    /// two at once, so it must be `Send` but need not be `Sync`; handing results over this way
-    /// costs no extra thread wake-ups. With `jobs` of 1 (or a single upload) everything runs on the
-    /// calling thread; `jobs` of 0 counts as 1. One failure does not stop the others.
+    /// The uploads run on scoped threads that end before this returns: no runtime, nothing left
+    /// behind. `on_result` is always called on the calling thread, so it need be neither `Send`
+    /// nor `Sync`. With `jobs` of 1 (or a single upload) everything runs on the calling thread;
+    /// `jobs` of 0 counts as 1. One failure does not stop the others. A thread that cannot be
+    /// started (a process limit, say) is not an error: the batch runs on the threads it got, and
+    /// with none at all the calling thread runs the uploads itself.
     ///
-    /// If a callback of an upload (its progress or event hook) panics, that upload has no result;
-    /// the others still run and are handed over, and then the first such panic is raised again, with
-    /// its own message. If `on_result` itself panics, no new uploads start, nothing more is handed
-    /// over, and its panic is raised again once the running uploads end.
+    /// Panics: if a callback of an upload (its progress or event hook) panics, that upload has no
+    /// result; the others still run and are handed over, and then the first such panic is raised
+    /// again, with its own message. If `on_result` panics, its panic goes up from here once the
+    /// uploads already running end; no new upload starts.
     ///
     /// ```no_run
     /// # fn main() -> Result<(), kie_upload::Error> {
@@ -47,68 +55,66 @@ impl Client {
         &self,
         uploads: impl IntoIterator<Item = Upload<'a>>,
         jobs: usize,
-        mut on_result: impl FnMut(usize, Result<UploadedFile, Error>) + Send,
+        on_result: impl FnMut(usize, Result<UploadedFile, Error>),
     ) {
         let uploads: Vec<Upload<'a>> = uploads.into_iter().collect();
-        let mut panicked = None;
-        let mut hand_over = |i: usize, outcome: Outcome| match outcome {
-            Ok(result) => on_result(i, result),
-            Err(payload) => {
-                panicked.get_or_insert(payload);
-            }
-        };
         let workers = jobs.max(1).min(uploads.len());
-        let mut late_panic = None;
+        let queue: Queue<'a> = Mutex::new(uploads.into_iter().enumerate());
+        let mut in_order = InOrder {
+            on_result,
+            next: 0,
+            early: BTreeMap::new(),
+            panicked: None,
+        };
         if workers <= 1 {
-            for (i, upload) in uploads.into_iter().enumerate() {
-                hand_over(i, self.upload_catching(upload));
-            }
+            self.run_here(&queue, &mut in_order);
         } else {
-            // Each worker takes the next upload out of its slot.
-            let slots: Vec<Mutex<Option<Upload<'a>>>> =
-                uploads.into_iter().map(|u| Mutex::new(Some(u))).collect();
-            late_panic = self.run_workers(&slots, workers, &mut hand_over);
+            thread::scope(|scope| {
+                let (results, outcomes) = mpsc::channel();
+                let mut started = 0;
+                while started < workers {
+                    let (queue, results) = (&queue, results.clone());
+                    let worker = thread::Builder::new()
+                        .spawn_scoped(scope, move || self.work(queue, results))
+                        .is_ok();
+                    if !worker {
+                        break;
+                    }
+                    started += 1;
+                }
+                drop(results);
+                if started == 0 {
+                    return self.run_here(&queue, &mut in_order);
+                }
+                // Ends when every worker has ended. Should `on_result` panic, the receiver goes
+                // with the unwinding and each worker stops when it next sends.
+                for (i, outcome) in outcomes {
+                    in_order.put(i, outcome);
+                }
+            });
         }
-        if let Some(payload) = panicked.or(late_panic) {
+        if let Some(payload) = in_order.panicked {
             panic::resume_unwind(payload);
         }
     }
 
-    /// Runs the uploads on `workers` scoped threads; whichever finishes the next outcome in order
-    /// hands it (and those ready after it) over, one thread at a time. Returns the panic of
-    /// `hand_over`, if it panicked (the workers then take no new uploads).
-    fn run_workers(
-        &self,
-        uploads: &[Mutex<Option<Upload<'_>>>],
-        workers: usize,
-        hand_over: &mut (dyn FnMut(usize, Outcome) + Send),
-    ) -> Option<Box<dyn Any + Send>> {
-        let next = AtomicUsize::new(0);
-        let baton = Baton {
-            state: Mutex::new(BatonState {
-                slots: uploads.iter().map(|_| None).collect(),
-                first_pending: 0,
-                delivering: false,
-                panicked: None,
-            }),
-            hand_over: Mutex::new(hand_over),
-            stop: AtomicBool::new(false),
-        };
-        thread::scope(|scope| {
-            for _ in 0..workers {
-                let (next, baton) = (&next, &baton);
-                scope.spawn(move || {
-                    while !baton.stop.load(Ordering::Relaxed) {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(slot) = uploads.get(i) else { break };
-                        let upload = lock(slot).take().expect("each upload is taken once");
-                        baton.put(i, self.upload_catching(upload));
-                    }
-                });
+    /// Runs the queue's uploads one after the other on this thread.
+    fn run_here<F>(&self, queue: &Queue<'_>, in_order: &mut InOrder<F>)
+    where
+        F: FnMut(usize, Result<UploadedFile, Error>),
+    {
+        while let Some((i, upload)) = take(queue) {
+            in_order.put(i, self.upload_catching(upload));
+        }
+    }
+
+    /// A worker: takes uploads until the queue is empty or nobody listens for the outcomes.
+    fn work(&self, queue: &Queue<'_>, results: mpsc::Sender<(usize, Outcome)>) {
+        while let Some((i, upload)) = take(queue) {
+            if results.send((i, self.upload_catching(upload))).is_err() {
+                return;
             }
-        });
-        let state = baton.state.into_inner().unwrap_or_else(|e| e.into_inner());
-        state.panicked
+        }
     }
 
     fn upload_catching(&self, upload: Upload<'_>) -> Outcome {
@@ -116,68 +122,34 @@ impl Client {
     }
 }
 
-/// The outcomes the workers have finished, and who hands them over: the worker that finishes the
-/// next one in order does, while the others go on uploading.
-struct Baton<'h> {
-    state: Mutex<BatonState>,
-    hand_over: Mutex<&'h mut (dyn FnMut(usize, Outcome) + Send)>,
-    stop: AtomicBool,
+fn take<'a>(queue: &Queue<'a>) -> Option<(usize, Upload<'a>)> {
+    // Nothing panics while holding the lock; a poisoned one still holds a sound queue.
+    queue.lock().unwrap_or_else(|e| e.into_inner()).next()
 }
 
-struct BatonState {
-    slots: Vec<Option<Outcome>>,
-    /// The first outcome not handed over yet.
-    first_pending: usize,
-    /// A worker is handing outcomes over.
-    delivering: bool,
-    /// `hand_over` panicked with this; nothing more is handed over.
+/// The reorder buffer: outcomes that came early wait here until those before them are in.
+struct InOrder<F> {
+    on_result: F,
+    /// The index of the next outcome to hand over.
+    next: usize,
+    early: BTreeMap<usize, Outcome>,
+    /// The first panic of an upload's callback, raised again at the end.
     panicked: Option<Box<dyn Any + Send>>,
 }
 
-impl Baton<'_> {
-    /// Keeps the outcome of upload `i`, and hands over every outcome now ready in order, unless
-    /// another worker is already doing so (it will see this one before it stops).
-    fn put(&self, i: usize, outcome: Outcome) {
-        let mut state = lock(&self.state);
-        state.slots[i] = Some(outcome);
-        if state.delivering || state.panicked.is_some() {
-            return;
-        }
-        state.delivering = true;
-        loop {
-            let first = state.first_pending;
-            let mut batch = Vec::new();
-            while let Some(outcome) = state
-                .slots
-                .get_mut(first + batch.len())
-                .and_then(Option::take)
-            {
-                batch.push(outcome);
-            }
-            if batch.is_empty() {
-                state.delivering = false;
-                return;
-            }
-            state.first_pending += batch.len();
-            drop(state);
-            let delivered = panic::catch_unwind(AssertUnwindSafe(|| {
-                let mut hand_over = lock(&self.hand_over);
-                for (i, outcome) in (first..).zip(batch) {
-                    hand_over(i, outcome);
+impl<F: FnMut(usize, Result<UploadedFile, Error>)> InOrder<F> {
+    /// Takes the outcome of upload `i` and hands over every outcome now ready in order.
+    fn put(&mut self, i: usize, outcome: Outcome) {
+        self.early.insert(i, outcome);
+        while let Some(outcome) = self.early.remove(&self.next) {
+            let i = self.next;
+            self.next += 1;
+            match outcome {
+                Ok(result) => (self.on_result)(i, result),
+                Err(payload) => {
+                    self.panicked.get_or_insert(payload);
                 }
-            }));
-            state = lock(&self.state);
-            if let Err(payload) = delivered {
-                state.panicked = Some(payload);
-                state.delivering = false;
-                self.stop.store(true, Ordering::Relaxed);
-                return;
             }
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Nothing panics while holding these locks; a poisoned one still holds a sound value.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
