@@ -48,6 +48,19 @@ impl From<ControlFlow<()>> for Progress {
 /// The progress callback as stored: bytes of the source sent so far, and the total when known.
 pub(crate) type ProgressFn<'a> = Box<dyn FnMut(u64, Option<u64>) -> Progress + Send + 'a>;
 
+/// Stores a progress callback so that `sent` never goes backwards: a retry sends the source again
+/// from its start, and until it passes the most sent by an earlier attempt the callback hears that
+/// most again (it can still cancel). A callback that adds up differences counts each byte once.
+pub(crate) fn never_backwards<'a, R: Into<Progress>>(
+    mut progress: impl FnMut(u64, Option<u64>) -> R + Send + 'a,
+) -> ProgressFn<'a> {
+    let mut most = 0;
+    Box::new(move |sent, total| {
+        most = most.max(sent);
+        progress(most, total).into()
+    })
+}
+
 /// The event hook as stored.
 pub(crate) type EventFn<'a> = Box<dyn FnMut(&Event<'_>) + Send + 'a>;
 

@@ -9,7 +9,7 @@ use crate::body::Encoding;
 use crate::checks::{
     check_base64_length, check_content_type, check_file_name, check_remote_url, check_upload_path,
 };
-use crate::observe::{EventFn, Progress, ProgressFn};
+use crate::observe::{self, EventFn, Progress, ProgressFn};
 use crate::source::{Given, Held, Source};
 use crate::{Error, Event, NotRetried};
 
@@ -173,14 +173,16 @@ impl<'a> Upload<'a> {
     }
 
     /// Calls `progress(sent, total)` as the source's bytes go out: at most once per 64 KiB and once
-    /// at the end, with `total` the length when known; on a retry it starts again from 0. The
-    /// callback returns `()` to go on, or a [`Progress`] (`Progress::Cancel` stops the upload).
-    /// Default: none.
+    /// at the end, with `total` the length when known. `sent` never goes backwards: a retry sends
+    /// the bytes again from the start, and the callback hears the most sent so far until the retry
+    /// passes it, so a callback that adds up the differences (a batch's total) counts each byte
+    /// once. The callback returns `()` to go on, or a [`Progress`] (`Progress::Cancel` stops the
+    /// upload). Default: none.
     pub fn on_progress<R: Into<Progress>>(
         mut self,
-        mut progress: impl FnMut(u64, Option<u64>) -> R + Send + 'a,
+        progress: impl FnMut(u64, Option<u64>) -> R + Send + 'a,
     ) -> Self {
-        self.progress = Some(Box::new(move |sent, total| progress(sent, total).into()));
+        self.progress = Some(observe::never_backwards(progress));
         self
     }
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use kie_upload::{Client, Error, ErrorKind, Upload, UploadedFile};
+use kie_upload_emulator::Fault;
 
 /// Runs `upload_all` and collects what it hands over, checking the indices come in order.
 fn collect<'a>(
@@ -257,4 +258,39 @@ fn a_thread_that_cannot_start_leaves_its_uploads_to_the_others() {
             assert!(emulator.stored(&format!("batch/{name}")).is_some());
         }
     }
+}
+
+/// Issue 15 item 3: a progress callback that adds up a batch's bytes (each call adds what its
+/// upload sent since its last call) counts every byte once, even when a retry sends an upload's
+/// bytes again: progress never goes backwards, so the difference never underflows.
+#[test]
+fn progress_summed_over_a_batch_never_goes_backwards_across_a_retry() {
+    let emulator = emulator();
+    let client = client(&emulator);
+    // The first two requests read the whole body, then answer 503 with `Retry-After: 0`.
+    let busy = Fault::Status {
+        status: 503,
+        retry_after: Some("0".into()),
+    };
+    emulator.inject(busy, 2);
+    let size = 300 * 1024;
+    let data = payload(size);
+    let total = Arc::new(Mutex::new(0u64));
+    let uploads = (0..4).map(|i| {
+        let (total, mut last) = (Arc::clone(&total), 0);
+        Upload::bytes(&data, "sum")
+            .file_name(format!("{i}.bin"))
+            .on_progress(move |sent, _| {
+                let new = sent.checked_sub(last).expect("progress went backwards");
+                *total.lock().unwrap() += new;
+                last = sent;
+            })
+    });
+    // Not `collect`: the callback's panic, if any, must come back as the failure.
+    let mut results = Vec::new();
+    client.upload_all(uploads, 2, |_, result| results.push(result));
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(results.len(), 4);
+    assert_eq!(emulator.attempts(STREAM), 6, "two uploads were retried");
+    assert_eq!(*total.lock().unwrap(), 4 * size as u64);
 }
