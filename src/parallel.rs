@@ -10,11 +10,15 @@ use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{mpsc, Mutex};
 use std::thread;
+use std::time::Duration;
 
 use crate::{Client, Error, Upload, UploadedFile};
 
 /// How one upload ended: its result, or the panic of a callback it called.
 type Outcome = Result<Result<UploadedFile, Error>, Box<dyn Any + Send>>;
+
+/// How long the calling thread lets results gather after handing some over.
+const GATHER: Duration = Duration::from_millis(1);
 
 /// The uploads not taken yet, with their places in the batch.
 type Queue<'a> = Mutex<std::iter::Enumerate<std::vec::IntoIter<Upload<'a>>>>;
@@ -88,8 +92,14 @@ impl Client {
                 }
                 // Ends when every worker has ended. Should `on_result` panic, the receiver goes
                 // with the unwinding and each worker stops when it next sends.
-                for (i, outcome) in outcomes {
+                while let Ok((i, outcome)) = outcomes.recv() {
                     in_order.put(i, outcome);
+                    for (i, outcome) in outcomes.try_iter() {
+                        in_order.put(i, outcome);
+                    }
+                    // Waking this thread for each result cost small files a fifth of their rate:
+                    // after a result, let the next few gather before looking again.
+                    thread::sleep(GATHER);
                 }
             });
         }

@@ -231,7 +231,12 @@ fn a_thread_that_cannot_start_leaves_its_uploads_to_the_others() {
         let mut command = Command::new("timeout");
         command.arg("60");
         if root {
-            command.args(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]);
+            command.args([
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+            ]);
         }
         let output = command
             .args(["prlimit", &format!("--nproc={limit}:{limit}"), "--"])
