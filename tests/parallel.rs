@@ -255,7 +255,8 @@ fn a_thread_that_cannot_start_leaves_its_uploads_to_the_others() {
         );
         eprintln!("RLIMIT_NPROC {limit}: {}\n{stdout}{stderr}", output.status);
         assert!(output.status.success(), "limit {limit}: {stderr}");
-        assert!(stderr.is_empty(), "limit {limit}: {stderr}");
+        // Standard error holds the batch's summary line, and no panic.
+        assert!(!stderr.contains("panicked"), "limit {limit}: {stderr}");
         let urls: Vec<&str> = stdout.lines().collect();
         assert_eq!(urls.len(), names.len(), "limit {limit}: {stdout}");
         for (url, name) in urls.iter().zip(&names) {
