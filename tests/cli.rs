@@ -1427,6 +1427,28 @@ fn a_name_the_user_did_not_choose_is_warned_about_once() {
         "{}",
         out.stderr
     );
+    // `<(cmd)` is /dev/fd/63 to bash, stored as "63".
+    if Command::new("bash").arg("-c").arg("true").status().is_ok() {
+        let bin = env!("CARGO_BIN_EXE_kie-upload");
+        let out = finish(
+            in_clean_env(Command::new("bash"), &emulator)
+                .env("KIE_API_KEY", KEY)
+                .args(["-c", &format!("exec '{bin}' <(printf substituted)")]),
+            b"",
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let warnings: Vec<_> = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("warning: "))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{}", out.stderr);
+        assert!(
+            warnings[0].starts_with("warning: /dev/fd/") && warnings[0].contains("-n NAME"),
+            "{}",
+            warnings[0]
+        );
+    }
     // A name given, or a file's own name: nothing to warn about.
     let out = run_with(&emulator, KEY, &["-", "-n", "x.txt"], b"piped");
     assert!(out.stderr.is_empty(), "{}", out.stderr);
