@@ -7,7 +7,15 @@
 //! 3. 1,000 uploads of 1 KiB: a fresh connection each, one pooled client, and `upload_all` with 4
 //!    jobs.
 //!
-//! `cargo bench --bench loopback`. `KIE_BENCH_MIB` sets the large size (default 1024) and
+//! 4. `Expect` learned: 20 uploads of 2 MiB through one new client, one at a time and through
+//!    `upload_all(.., 4, ..)`, against the same with `expect_continue(false)`, alternating, to an
+//!    emulator that ignores `Expect` and to one that honours it and delays every answer by 50 ms
+//!    (a long link's round trip); then a 48 MiB upload refused at the headers by the latter;
+//! 5. jobs on a long link: 100 uploads of 1 KiB and 8 of 16 MiB through `upload_all` with 4, 8
+//!    and 16 jobs, to an emulator delaying every answer by 50 ms.
+//!
+//! `cargo bench --bench loopback`. `KIE_BENCH_ONLY=expect` or `jobs` (or both, comma-separated)
+//! runs only figure 4 or 5. `KIE_BENCH_MIB` sets the large size (default 1024) and
 //! `KIE_BENCH_RUNS` the runs per figure (default 5); medians are printed. Linux only (it reads
 //! `/proc/self/status` for the peak memory). With `KIE_BENCH_SERVE=N` it only runs the sink (which
 //! reports a `fileSize` of N) until killed, for measuring other clients against it.
@@ -21,6 +29,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use kie_upload::{Client, Upload};
+use kie_upload_emulator::{Config, Emulator, Fault};
 
 mod common;
 use common::{
@@ -183,6 +192,16 @@ fn main() {
     }
     let size = env_or("KIE_BENCH_MIB", 1024) << 20;
     let runs = env_or("KIE_BENCH_RUNS", 5);
+    if let Ok(only) = std::env::var("KIE_BENCH_ONLY") {
+        let wanted = |figure: &str| only.split(',').any(|f| f.trim() == figure);
+        if wanted("expect") {
+            expect_learned(runs);
+        }
+        if wanted("jobs") {
+            jobs(runs);
+        }
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let big = make_file(dir.path(), "big.bin", size);
     let sink = Sink::start();
@@ -289,4 +308,145 @@ fn main() {
         per_s(parallel),
         pooled.as_secs_f64() / parallel.as_secs_f64()
     );
+    expect_learned(runs);
+    jobs(runs);
+}
+
+/// A client of an emulator (no proxy, the emulator's key).
+fn emulator_client(emulator: &Emulator, expect: bool) -> Client {
+    Client::builder()
+        .api_key(KEY)
+        .base_url(emulator.base_url())
+        .no_proxy()
+        .expect_continue(expect)
+        .build()
+        .unwrap()
+}
+
+/// Figure 4: what learning when to ask `Expect` saves, against never asking.
+fn expect_learned(runs: usize) {
+    const COUNT: usize = 20;
+    let data = vec![7u8; 2 << 20];
+    let batch = |client: &Client, jobs: usize| {
+        let uploads =
+            (0..COUNT).map(|i| Upload::bytes(&data, "bench").file_name(format!("{i}.bin")));
+        if jobs == 1 {
+            for upload in uploads {
+                client.upload(upload).unwrap();
+            }
+        } else {
+            client.upload_all(uploads, jobs, |_, result| {
+                result.unwrap();
+            });
+        }
+    };
+    println!("{COUNT} uploads of 2 MiB through one new client, median of {runs} runs:");
+    for (server, config, allowance) in [
+        (
+            "ignores Expect",
+            Config::new(KEY).honour_expect(false),
+            Duration::from_millis(300),
+        ),
+        (
+            "honours Expect, answers 50 ms late",
+            Config::new(KEY).answer_delay(Duration::from_millis(50)),
+            Duration::from_millis(50),
+        ),
+    ] {
+        let emulator = Emulator::start(config).unwrap();
+        for jobs in [1, 4] {
+            let (mut learned, mut never) = (Vec::new(), Vec::new());
+            let mut asked = Vec::new();
+            for run in 0..runs {
+                for first in [true, false] {
+                    if first == (run % 2 == 0) {
+                        let before = emulator.requests().len();
+                        let t = Instant::now();
+                        batch(&emulator_client(&emulator, true), jobs);
+                        learned.push(t.elapsed());
+                        let requests = emulator.requests();
+                        asked.push(
+                            requests[before..]
+                                .iter()
+                                .filter(|r| r.expect_continue)
+                                .count(),
+                        );
+                    } else {
+                        let t = Instant::now();
+                        batch(&emulator_client(&emulator, false), jobs);
+                        never.push(t.elapsed());
+                    }
+                }
+            }
+            let (learned, never) = (median(learned), median(never));
+            let target = never.mul_f64(1.1) + allowance;
+            println!(
+                "  {server:<36} jobs {jobs}: learned {learned:>9.2?}, expect_continue(false) \
+                 {never:>9.2?}: {:.3} x; asked {asked:?} times a run (target <= {target:.2?})",
+                learned.as_secs_f64() / never.as_secs_f64(),
+            );
+        }
+        if allowance.as_millis() == 50 {
+            // After 2 MiB bodies were accepted, 48 MiB asks again, so a refusal costs no body.
+            let client = emulator_client(&emulator, true);
+            batch(&client, 1);
+            emulator.inject(
+                Fault::RefuseAtHeaders {
+                    status: 413,
+                    code: None,
+                },
+                1,
+            );
+            let before = emulator.requests().len();
+            let big = vec![7u8; 48 << 20];
+            let t = Instant::now();
+            let refused = client.upload(Upload::bytes(&big, "bench").file_name("big.bin"));
+            let took = t.elapsed();
+            let requests = emulator.requests();
+            let body: u64 = requests[before..].iter().map(|r| r.body_read).sum();
+            println!(
+                "  48 MiB refused at the headers after that: {}, {} request(s), {body} bytes of \
+                 body read, {took:.2?}",
+                if refused.is_err() {
+                    "refused"
+                } else {
+                    "ACCEPTED"
+                },
+                requests.len() - before,
+            );
+        }
+    }
+}
+
+/// Figure 5: the number of jobs on a long link (every answer 50 ms late).
+fn jobs(runs: usize) {
+    let emulator =
+        Emulator::start(Config::new(KEY).answer_delay(Duration::from_millis(50))).unwrap();
+    let client = emulator_client(&emulator, true);
+    println!("upload_all to an emulator answering 50 ms late, median of {runs} runs:");
+    let small = vec![7u8; 1024];
+    let large = vec![7u8; 16 << 20];
+    for (label, data, count) in [("100 x 1 KiB", &small, 100), ("8 x 16 MiB", &large, 8)] {
+        let mut line = format!("  {label:<12}");
+        let mut base = None;
+        for jobs in [4, 8, 16] {
+            let mut times = Vec::new();
+            for _ in 0..runs {
+                let uploads = (0..count)
+                    .map(|i| Upload::bytes(&data[..], "bench").file_name(format!("{i}.bin")));
+                let t = Instant::now();
+                client.upload_all(uploads, jobs, |_, result| {
+                    result.unwrap();
+                });
+                times.push(t.elapsed());
+            }
+            let t = median(times);
+            let base = *base.get_or_insert(t);
+            line.push_str(&format!(
+                "  {jobs} jobs {t:>9.2?} ({:.2} x 4 jobs)",
+                t.as_secs_f64() / base.as_secs_f64()
+            ));
+        }
+        println!("{line}");
+    }
 }

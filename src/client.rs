@@ -285,8 +285,12 @@ impl Client {
             // With a length ureq sends the body by length instead of chunked; the payload guards it.
             request = request.header("Content-Length", length.to_string());
         }
-        let ask = self.config.expect_continue && self.expect.should_ask(length);
-        if ask {
+        let asking = if self.config.expect_continue {
+            self.expect.ask(length)
+        } else {
+            None
+        };
+        if asking.is_some() {
             // A server that refuses at the headers can then answer before the body goes out.
             request = request.header("Expect", "100-continue");
         }
@@ -301,8 +305,8 @@ impl Client {
             .timeout_recv_body(Some(self.config.timeouts.reply))
             .build()
             .send(SendBody::from_reader(&mut body));
-        if ask {
-            self.expect.asked(match body.continued {
+        if let Some(asking) = asking {
+            asking.went(match body.continued {
                 Some(false) => Asked::WaitRanOut,
                 _ => Asked::Answered,
             });

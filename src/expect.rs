@@ -12,6 +12,9 @@
 //!   key and the size are known to pass); a larger one is (a 413 is still possible there);
 //! - a refusal at the headers teaches nothing: the next large body asks again.
 //!
+//! One request asks at a time: while it waits, the others (`upload_all`'s workers) go without
+//! asking, so a server that ignores `Expect` costs one wait in all, not one per worker.
+//!
 //! A server that was not asked can still refuse early; the transport's write-failure path hears
 //! it (see `transport.rs`).
 
@@ -29,6 +32,27 @@ struct Learned {
     ignores: bool,
     /// The largest body the server accepted.
     largest_accepted: Option<u64>,
+    /// A request is asking now.
+    asking: bool,
+}
+
+/// A request that asks `Expect`; while it lives no other does.
+#[derive(Debug)]
+pub(crate) struct Asking<'a>(&'a ExpectMemory);
+
+impl Asking<'_> {
+    /// Notes how the request went.
+    pub(crate) fn went(self, how: Asked) {
+        if how == Asked::WaitRanOut {
+            self.0.lock().ignores = true;
+        }
+    }
+}
+
+impl Drop for Asking<'_> {
+    fn drop(&mut self) {
+        self.0.lock().asking = false;
+    }
 }
 
 /// How a request that asked `Expect` went before its body.
@@ -41,26 +65,23 @@ pub(crate) enum Asked {
 }
 
 impl ExpectMemory {
-    /// Whether a body of `length` bytes (`None`: unknown, chunked) should ask.
-    pub(crate) fn should_ask(&self, length: Option<u64>) -> bool {
+    /// Whether a body of `length` bytes (`None`: unknown, chunked) should ask: `Some` while it
+    /// does.
+    pub(crate) fn ask(&self, length: Option<u64>) -> Option<Asking<'_>> {
         if length.is_some_and(|n| n <= EXPECT_ABOVE) {
-            return false;
+            return None;
         }
-        let learned = *self.lock();
-        if learned.ignores {
-            return false;
+        let mut learned = self.lock();
+        let worth_it = !learned.ignores
+            && match (length, learned.largest_accepted) {
+                (Some(n), Some(largest)) => n > largest,
+                _ => true,
+            };
+        if !worth_it || learned.asking {
+            return None;
         }
-        match (length, learned.largest_accepted) {
-            (Some(n), Some(largest)) => n > largest,
-            _ => true,
-        }
-    }
-
-    /// Notes how a request that asked went.
-    pub(crate) fn asked(&self, how: Asked) {
-        if how == Asked::WaitRanOut {
-            self.lock().ignores = true;
-        }
+        learned.asking = true;
+        Some(Asking(self))
     }
 
     /// Notes that the server accepted a body of `length` bytes.
@@ -85,6 +106,12 @@ mod tests {
 
     const BIG: u64 = 2 << 20;
 
+    impl ExpectMemory {
+        fn should_ask(&self, length: Option<u64>) -> bool {
+            self.ask(length).is_some()
+        }
+    }
+
     #[test]
     fn small_bodies_never_ask_and_large_ones_ask_at_first() {
         let memory = ExpectMemory::default();
@@ -94,9 +121,18 @@ mod tests {
     }
 
     #[test]
+    fn one_asks_at_a_time() {
+        let memory = ExpectMemory::default();
+        let asking = memory.ask(Some(BIG)).unwrap();
+        assert!(!memory.should_ask(Some(BIG)));
+        asking.went(Asked::Answered);
+        assert!(memory.should_ask(Some(BIG)));
+    }
+
+    #[test]
     fn a_server_that_let_the_wait_run_out_is_not_asked_again() {
         let memory = ExpectMemory::default();
-        memory.asked(Asked::WaitRanOut);
+        memory.ask(Some(BIG)).unwrap().went(Asked::WaitRanOut);
         assert!(!memory.should_ask(Some(BIG * 100)));
         assert!(!memory.should_ask(None));
     }
@@ -104,7 +140,7 @@ mod tests {
     #[test]
     fn an_accepted_size_is_not_asked_about_again_a_larger_one_is() {
         let memory = ExpectMemory::default();
-        memory.asked(Asked::Answered);
+        memory.ask(Some(BIG)).unwrap().went(Asked::Answered);
         memory.accepted(Some(BIG));
         assert!(!memory.should_ask(Some(BIG)));
         assert!(!memory.should_ask(Some(BIG - 1)));
@@ -117,7 +153,7 @@ mod tests {
     #[test]
     fn a_refusal_at_the_headers_keeps_asking() {
         let memory = ExpectMemory::default();
-        memory.asked(Asked::Answered);
+        memory.ask(Some(BIG)).unwrap().went(Asked::Answered);
         assert!(memory.should_ask(Some(BIG)));
     }
 }
