@@ -52,7 +52,7 @@ Options:
       --retries N        retries for sources that can be re-read (regular
                          files), default 2
   -j, --jobs N           parallel uploads when several SRC are given
-                         (default 4)
+                         (default 16)
       --json             print one JSON object per line per SRC: the service's
                          data fields plus expiresAt and source (and verified
                          with --verify); or source, error and code for a
@@ -177,7 +177,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
         no_expect: false,
         timeout: None,
         retries: 2,
-        jobs: 4,
+        jobs: 16,
         json: false,
         verify: false,
         recursive: false,
