@@ -344,7 +344,7 @@ impl Bars {
             multi: self.multi.clone()?,
             total: self.total.clone(),
             sent: Arc::clone(&self.sent),
-            label: printable(label).into_owned(),
+            label: fit(&printable(label), LABEL_COLUMNS),
             size,
             bar: None,
             counted: 0,
@@ -371,10 +371,10 @@ impl FileBar {
         let bar = self.bar.get_or_insert_with(|| {
             let bar = match self.size {
                 Some(len) => ProgressBar::new(len).with_style(style(
-                    "{msg:17!} [{bar:16}] {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>11}",
+                    "{msg} [{bar:16}] {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>11}",
                 )),
                 None => ProgressBar::new_spinner()
-                    .with_style(style("{msg:17!} {spinner} {bytes:>10} {bytes_per_sec:>11}")),
+                    .with_style(style("{msg} {spinner} {bytes:>10} {bytes_per_sec:>11}")),
             };
             let bar = bar.with_message(self.label.clone());
             let bar = match &self.total {
@@ -408,8 +408,44 @@ impl Drop for FileBar {
     }
 }
 
+/// The columns of a file's label in its progress line.
+const LABEL_COLUMNS: usize = 17;
+
+/// `label` cut or padded to `columns` terminal columns, its end kept (the file name). Without
+/// Unicode width tables, a character outside ASCII counts as two columns, as the widest do, so
+/// the line never grows past 80 columns (it may fall a little short).
+fn fit(label: &str, columns: usize) -> String {
+    let width = |c: char| if c.is_ascii() { 1 } else { 2 };
+    let mut kept = Vec::new();
+    let mut used = 0;
+    for c in label.chars().rev() {
+        if used + width(c) > columns {
+            break;
+        }
+        used += width(c);
+        kept.push(c);
+    }
+    let mut fitted: String = kept.into_iter().rev().collect();
+    fitted.extend(std::iter::repeat_n(' ', columns - used));
+    fitted
+}
+
 fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn a_label_fits_its_columns_keeping_its_end() {
+        assert_eq!(fit("a.txt", 8), "a.txt   ");
+        assert_eq!(fit("/long/path/to/file.bin", 8), "file.bin");
+        // Characters outside ASCII count two columns.
+        assert_eq!(fit("写真写真.png", 8), "写真.png");
+        assert_eq!(fit("写真.png", 7), "真.png ");
+    }
 }
