@@ -86,7 +86,7 @@ Exit status:
 
 Examples:
   kie-upload photo.jpg                       print the download URL
-  kie-upload -p images/2026 *.png            several files, 4 at a time
+  kie-upload -p images/2026 *.png            several files, 16 at a time
   tar cz src | kie-upload -n src.tar.gz -    standard input, streamed
   kie-upload -r -p site public/              a folder, with its folders
   kie-upload -r --dry-run public/            what would go where
