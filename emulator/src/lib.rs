@@ -53,6 +53,7 @@ mod proxy;
 mod record;
 mod server;
 mod service;
+mod socks;
 mod store;
 mod tls;
 mod util;
@@ -61,6 +62,7 @@ pub use config::Config;
 pub use faults::Fault;
 pub use proxy::ConnectProxy;
 pub use record::{Part, RecordedRequest};
+pub use socks::{SocksProxy, SocksTunnel};
 
 /// The service's retention: three days.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3 * 24 * 60 * 60);
