@@ -350,6 +350,7 @@ impl Client {
 
     /// [`download_to`](Self::download_to), before its error is finished.
     fn download(&self, url: &str, out: &mut impl Write) -> Result<u64, Error> {
+        self.config.usable()?;
         let response = self
             .config
             .agent

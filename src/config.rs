@@ -6,12 +6,12 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ureq::unversioned::resolver::DefaultResolver;
 use ureq::Agent;
 
 use crate::checks::{check_base_url, check_durations};
 use crate::key::{KeyOrigin, KeySetting};
-use crate::proxy::ProxySetting;
+use crate::proxy::{self, ProxySetting};
+use crate::resolve::NamedLookup;
 use crate::retry::RetryPolicy;
 use crate::tls::TlsSettings;
 use crate::{transport, Client, Error, KeySource};
@@ -242,16 +242,27 @@ impl ClientBuilder {
         self
     }
 
-    /// Sends every request through this proxy (`http://host:port`, `socks5://host:port` needs
-    /// ureq's `socks-proxy` feature), whatever the environment says. Default: the proxy the
-    /// environment names in `ALL_PROXY`, `HTTPS_PROXY` or `HTTP_PROXY` (and their lowercase
-    /// forms), except for the hosts in `NO_PROXY`, read when the client is built.
+    /// Sends every request through this proxy, whatever the environment says: `http://host:port`
+    /// or `https://` (a CONNECT proxy; `http://` when no scheme is given), or with the `socks`
+    /// feature `socks5://`, `socks5h://` (the proxy resolves the service's name), `socks4://`,
+    /// `socks4a://` or `socks://` (SOCKS5). Credentials go in the URL (`http://user:pw@host:port`).
+    /// A URL that does not parse, or a SOCKS proxy without the `socks` feature, is refused by
+    /// [`build`](Self::build) with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
+    ///
+    /// Default: the proxy the environment names, read when the client is built as curl reads it:
+    /// for an `https` base URL `https_proxy`, `HTTPS_PROXY`, then `all_proxy`, `ALL_PROXY`; for an
+    /// `http` one `http_proxy` (never `HTTP_PROXY`), then `all_proxy`, `ALL_PROXY`. The first one
+    /// set decides: empty means no proxy, a value that does not parse is refused by `build`
+    /// (naming the variable), never ignored. Hosts in `no_proxy` (or `NO_PROXY`) are reached
+    /// directly: `example.com` or `.example.com` means that domain and every name under it, `*`
+    /// every host.
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
         self.proxy = ProxySetting::Url(url.into());
         self
     }
 
-    /// Connects directly, whatever proxy the environment names.
+    /// Connects directly, whatever proxy the environment names. Default: the environment's proxy
+    /// (see [`proxy`](Self::proxy)).
     pub fn no_proxy(mut self) -> Self {
         self.proxy = ProxySetting::Off;
         self
@@ -277,7 +288,8 @@ impl ClientBuilder {
     }
 
     /// Checks the settings and builds the client: a missing or malformed key, a bad base URL, an
-    /// unreadable key or root certificate file, or a duration over [`MAX_DURATION`] is refused
+    /// unreadable key or root certificate file, a duration over [`MAX_DURATION`], a proxy URL or
+    /// proxy variable that does not parse, or a SOCKS proxy without the `socks` feature is refused
     /// with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
     pub fn build(self) -> Result<Client, Error> {
         Ok(Client::with_config(self.into_config(true)?))
@@ -295,7 +307,15 @@ impl ClientBuilder {
             self.allow_insecure_http,
         )?;
         check_durations(&self.timeouts, self.retry.backoff)?;
-        let proxy = self.proxy.resolve()?;
+        let https = base_url.to_ascii_lowercase().starts_with("https://");
+        // A proxy setting that cannot be honoured is never taken for "no proxy": `build()` refuses
+        // it, and a client from `Client::new` refuses every upload with it.
+        let (chosen, refused) = match self.proxy.choose(https) {
+            Ok(chosen) => (chosen, None),
+            Err(refused) if key_required => return Err(refused.error()),
+            Err(refused) => (None, Some(refused)),
+        };
+        let proxy = chosen.as_ref().map(|c| c.proxy.clone());
         let agent = Agent::config_builder()
             // Error statuses carry the service's message in the body: read it ourselves.
             .http_status_as_error(false)
@@ -314,7 +334,9 @@ impl ClientBuilder {
             .proxy(proxy);
         let agent = self.tls.configure(agent)?.build();
         Ok(Config {
-            agent: Agent::with_parts(agent, transport::connector(), DefaultResolver::default()),
+            agent: Agent::with_parts(agent, transport::connector(), NamedLookup::default()),
+            proxy: chosen.map(|c| c.about),
+            refused,
             api_key,
             key,
             base_url,
@@ -330,6 +352,10 @@ impl ClientBuilder {
 /// A client's checked settings and its agent (one connection pool).
 pub(crate) struct Config {
     pub agent: Agent,
+    /// The proxy in use, for the errors about it.
+    proxy: Option<proxy::About>,
+    /// A proxy setting that `Client::new` could not refuse: every upload is refused with it.
+    refused: Option<proxy::Refused>,
     api_key: String,
     key: KeyOrigin,
     pub base_url: String,
@@ -353,10 +379,20 @@ impl fmt::Debug for Config {
 }
 
 impl Config {
-    /// The `Authorization` header's value, once the key is checked.
+    /// The `Authorization` header's value, once the key (and a proxy setting that `Client::new`
+    /// could not refuse) is checked.
     pub(crate) fn authorization(&self) -> Result<String, Error> {
+        self.usable()?;
         self.key.check(&self.api_key)?;
         Ok(format!("Bearer {}", self.api_key))
+    }
+
+    /// Refuses every request when the proxy setting could not be honoured.
+    pub(crate) fn usable(&self) -> Result<(), Error> {
+        match &self.refused {
+            Some(refused) => Err(refused.error()),
+            None => Ok(()),
+        }
     }
 
     /// The key, for cutting it out of what servers send back.
@@ -367,7 +403,11 @@ impl Config {
     /// An error as it leaves the client: the key and URL passwords cut out of its text, and
     /// where the key came from beside it.
     pub(crate) fn finish(&self, error: Error) -> Error {
-        error.leaving_client(&self.api_key, self.key.source())
+        let error = error.leaving_client(&self.api_key, self.key.source());
+        match (&self.proxy, error.kind()) {
+            (Some(about), crate::ErrorKind::Proxy { .. }) => error.with_proxy(about),
+            _ => error,
+        }
     }
 }
 

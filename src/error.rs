@@ -50,6 +50,8 @@ struct Inner {
     not_retried: Option<NotRetried>,
     path: Option<PathBuf>,
     retry_after: Option<Duration>,
+    /// The proxy the error concerns, and where it was set.
+    proxy: Option<crate::proxy::About>,
     /// Whether a transport failure may pass if tried again (a reset may, an unknown host does not).
     transient: bool,
     /// Advice set where the error was made, when the kind alone cannot say it.
@@ -68,6 +70,7 @@ impl Error {
                 not_retried: None,
                 path: None,
                 retry_after: None,
+                proxy: None,
                 transient: true,
                 hint: None,
                 key_source: None,
@@ -107,22 +110,30 @@ impl Error {
         if timed_out {
             return Error::new(ErrorKind::Timeout).with_source(error);
         }
+        // Our own links of the chain mark what they know: a failure on the way to the proxy, a
+        // name that did not resolve.
+        let error = match error {
+            ureq::Error::Other(e) => match e.downcast::<crate::proxy::ProxyFailed>() {
+                Ok(failed) => return crate::proxy::failure(failed.0),
+                Err(e) => match e.downcast::<crate::resolve::Unresolved>() {
+                    Ok(unresolved) => {
+                        let host = unresolved.host.clone();
+                        return Error::new(ErrorKind::HostNotFound { host })
+                            .with_source(unresolved)
+                            .transient(false);
+                    }
+                    Err(e) => ureq::Error::Other(e),
+                },
+            },
+            other => other,
+        };
         if let Some(reason) = crate::tls::failure(&error) {
             let mut e = Error::new(ErrorKind::Tls { reason }).with_source(error);
             e.inner.transient = false;
             return e;
         }
-        if let ureq::Error::ConnectProxyFailed(reason) = &error {
-            // A gateway error of the proxy may pass; a refusal (407 and the like) will not.
-            let transient = ["502", "503", "504", "did not respond"]
-                .iter()
-                .any(|s| reason.contains(s));
-            let mut e = Error::new(ErrorKind::Proxy {
-                reason: reason.clone(),
-            })
-            .with_source(error);
-            e.inner.transient = transient;
-            return e;
+        if let ureq::Error::ConnectProxyFailed(_) = &error {
+            return crate::proxy::failure(error);
         }
         let transient = !matches!(
             error,
@@ -136,6 +147,19 @@ impl Error {
         let mut e = Error::new(ErrorKind::Transport).with_source(error);
         e.inner.transient = transient;
         e
+    }
+
+    /// Whether this transport or proxy failure may pass if tried again (see
+    /// [`is_retryable`](Error::is_retryable)).
+    pub(crate) fn transient(mut self, transient: bool) -> Error {
+        self.inner.transient = transient;
+        self
+    }
+
+    /// Records which proxy the error concerns (for a proxy failure or a refused proxy setting).
+    pub(crate) fn with_proxy(mut self, about: &crate::proxy::About) -> Error {
+        self.inner.proxy = Some(about.clone());
+        self
     }
 
     pub(crate) fn with_source(
@@ -217,6 +241,19 @@ impl Error {
         self.inner.not_retried
     }
 
+    /// Where the proxy this error concerns was set: for [`ErrorKind::Proxy`], and for an
+    /// [`ErrorKind::InvalidInput`] that refused the proxy setting (a URL that does not parse, or a
+    /// SOCKS proxy without the `socks` feature). `None` for errors that are not about a proxy.
+    pub fn proxy_source(&self) -> Option<crate::ProxySource> {
+        self.inner.proxy.as_ref().map(|p| p.source)
+    }
+
+    /// The URL of the proxy this error concerns, `scheme://host:port` with any credentials shown as
+    /// `***@`; `None` when the error is not about a proxy, or the setting did not parse.
+    pub fn proxy_url(&self) -> Option<&str> {
+        self.inner.proxy.as_ref().and_then(|p| p.url.as_deref())
+    }
+
     /// The local file the error concerns, when there is one.
     pub fn path(&self) -> Option<&Path> {
         self.inner.path.as_deref()
@@ -288,6 +325,9 @@ impl fmt::Debug for Error {
         }
         if let Some(wait) = self.inner.retry_after {
             d.field("retry_after", &wait);
+        }
+        if let Some(proxy) = &self.inner.proxy {
+            d.field("proxy", proxy);
         }
         if let Some(source) = &self.inner.source {
             d.field("source", source);

@@ -111,8 +111,13 @@ pub enum Hint {
     FixSourceLength,
     /// The service stored something other than what was sent: upload the file again.
     UploadAgain,
-    /// A proxy refused or failed: check its URL and credentials, or connect directly.
+    /// A proxy refused or failed, or its setting does not parse: check its URL and credentials,
+    /// or connect directly. [`Error::proxy_source`](crate::Error::proxy_source) says where it was
+    /// set.
     CheckProxy,
+    /// The proxy is a SOCKS proxy and the `socks` feature is off: build with the feature, or use an
+    /// HTTP proxy. [`Error::proxy_source`](crate::Error::proxy_source) says where it was set.
+    EnableSocks,
     /// The server's certificate is not trusted: check the base URL, the clock and the trusted roots
     /// ([`ClientBuilder::root_certs_pem`](crate::ClientBuilder::root_certs_pem)).
     CheckTrustedRoots,
@@ -187,6 +192,9 @@ impl fmt::Display for Hint {
                 "check the proxy URL and its credentials (ClientBuilder::proxy, HTTPS_PROXY), or \
                  connect directly (ClientBuilder::no_proxy)",
             ),
+            Hint::EnableSocks => f.write_str(
+                "build kie-upload with the `socks` feature, or use an http:// proxy",
+            ),
             Hint::CheckTrustedRoots => f.write_str(
                 "check the base URL, the clock, and the trusted roots (ClientBuilder::root_certs_pem)",
             ),
@@ -229,6 +237,7 @@ impl Error {
                 Some(ureq::Error::HostNotFound) => Hint::CheckHostName,
                 _ => Hint::CheckNetwork,
             }),
+            ErrorKind::HostNotFound { .. } => Some(Hint::CheckHostName),
             ErrorKind::Timeout => Some(Hint::RaiseTimeout),
             ErrorKind::Proxy { .. } => Some(Hint::CheckProxy),
             ErrorKind::Tls { .. } => Some(Hint::CheckTrustedRoots),
@@ -376,6 +385,7 @@ mod tests {
             Hint::UseStreamEndpoint,
             Hint::AllowInsecureHttp,
             Hint::CheckHostName,
+            Hint::EnableSocks,
         ];
         for source in [
             KeySource::Code,

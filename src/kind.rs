@@ -38,17 +38,27 @@ pub enum ErrorKind {
     /// [`source()`](std::error::Error::source) (or [`Error::io_error`]) is the
     /// [`io::Error`](std::io::Error).
     Io,
-    /// The connection could not be opened, or broke: refused, reset, closed early, or the host is
-    /// unknown. The transport's own error is the source.
+    /// The connection could not be opened, or broke: refused, reset, closed early. The transport's
+    /// own error is the source.
     Transport,
+    /// The service's host name does not resolve: a typo in the base URL, or no DNS. Never
+    /// retried. (A proxy's name that does not resolve is [`ErrorKind::Proxy`].)
+    #[non_exhaustive]
+    HostNotFound {
+        /// The name that did not resolve.
+        host: String,
+    },
     /// The network or the server stalled: a connect, a socket read or write, or the wait for the
     /// reply took longer than its bound.
     Timeout,
-    /// The proxy refused to open a tunnel to the service (`CONNECT` answered 407, 403, 502, ...)
-    /// or did not answer.
+    /// The proxy could not be reached (its name does not resolve, the connection was refused or
+    /// timed out), refused to open a tunnel to the service (`CONNECT` answered 407, 403, 502, a
+    /// SOCKS refusal), or did not answer. [`Error::proxy_url`] says which proxy and
+    /// [`Error::proxy_source`] where it was set.
     #[non_exhaustive]
     Proxy {
-        /// What the proxy answered.
+        /// What went wrong: `connection refused`, `cannot resolve host proxy.local`, what the
+        /// proxy answered.
         reason: String,
     },
     /// The TLS handshake failed, typically because the server's certificate is not trusted, is for
@@ -173,12 +183,20 @@ impl fmt::Display for Error {
                 None => f.write_str("reading the source failed")?,
             },
             ErrorKind::Transport => f.write_str("the connection to the service failed")?,
+            ErrorKind::HostNotFound { host } => {
+                write!(f, "cannot resolve host {}", printable(host))?
+            }
             ErrorKind::Timeout => f.write_str("timed out: the network or the server stalled")?,
-            ErrorKind::Proxy { reason } => write!(
-                f,
-                "the proxy did not open a tunnel to the service ({})",
-                printable(reason)
-            )?,
+            ErrorKind::Proxy { reason } => {
+                f.write_str("the proxy")?;
+                if let Some(url) = self.proxy_url() {
+                    write!(f, " {}", printable(url))?;
+                }
+                if let Some(source) = self.proxy_source() {
+                    write!(f, " (set by {source})")?;
+                }
+                write!(f, " failed: {}", printable(reason))?
+            }
             ErrorKind::Tls { reason } => write!(f, "TLS failed: {}", printable(reason))?,
             ErrorKind::Service { code, msg, .. } => {
                 let msg = printable(msg);

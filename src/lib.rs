@@ -77,6 +77,8 @@
 //!   takes precedence when both are on.
 //! - `spool`: [`Upload::spool`], which copies a reader of unknown length to an anonymous temporary
 //!   file first, for servers that refuse chunked bodies.
+//! - `socks`: SOCKS4, SOCKS4a, SOCKS5 and SOCKS5h proxies ([`ClientBuilder::proxy`], or the
+//!   environment's). Without it a SOCKS proxy is refused when the client is built.
 //! - `cli`: the `kie-upload` command-line tool.
 //!
 //! With neither TLS feature, only `http://` base URLs work (a local emulator, a TLS-terminating
@@ -108,6 +110,7 @@ mod payload;
 mod proxy;
 mod random;
 mod reply;
+mod resolve;
 mod retry;
 mod source;
 mod text;
@@ -126,6 +129,7 @@ pub use error::Error;
 pub use hint::{Hint, KeySource};
 pub use kind::{ErrorKind, NotRetried};
 pub use observe::{Event, Progress};
+pub use proxy::ProxySource;
 pub use text::printable;
 pub use upload::{Upload, UrlUpload, BASE64_MAX};
 pub use uploaded::{UploadedFile, RETENTION};

@@ -1,12 +1,45 @@
-//! The proxy a client goes through: set in code, turned off, or read from the environment when the
-//! client is built.
+//! The proxy a client goes through: the one given to [`ClientBuilder::proxy`](crate::ClientBuilder::proxy),
+//! or the one the environment names, read as curl reads it. Checked when the client is built: a
+//! variable that does not parse, or a SOCKS proxy without the `socks` feature, is refused there,
+//! never taken for "no proxy" (the upload would go around the proxy). Also the proxy's links in
+//! the connector chain, which mark every failure on the way to the proxy as the proxy's.
 
-use crate::Error;
+use std::ffi::OsString;
+use std::fmt;
+use std::io;
+
+use ureq::unversioned::transport::{ConnectionDetails, Connector, Transport};
+use ureq::{Proxy, ProxyProtocol};
+
+use crate::{Error, ErrorKind, Hint};
+
+/// Where a client's proxy was set. Errors about the proxy carry it ([`Error::proxy_source`]), so
+/// that a program can word its advice in its own terms (a command-line tool, in its flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProxySource {
+    /// [`ClientBuilder::proxy`](crate::ClientBuilder::proxy).
+    Builder,
+    /// The environment variable of this name: `https_proxy`, `HTTPS_PROXY`, `http_proxy`,
+    /// `all_proxy` or `ALL_PROXY`.
+    Env(&'static str),
+}
+
+impl fmt::Display for ProxySource {
+    /// `ClientBuilder::proxy`, or the variable's name.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProxySource::Builder => f.write_str("ClientBuilder::proxy"),
+            ProxySource::Env(name) => f.write_str(name),
+        }
+    }
+}
 
 /// Where the proxy setting comes from.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) enum ProxySetting {
-    /// `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY` (and `NO_PROXY`), read when the client is built.
+    /// The proxy variables (see [`ClientBuilder::proxy`](crate::ClientBuilder::proxy)), read when
+    /// the client is built.
     #[default]
     FromEnv,
     Off,
@@ -14,17 +47,445 @@ pub(crate) enum ProxySetting {
 }
 
 impl ProxySetting {
-    /// The proxy to give the agent, if any.
-    pub(crate) fn resolve(self) -> Result<Option<ureq::Proxy>, Error> {
-        Ok(match self {
-            ProxySetting::FromEnv => ureq::Proxy::try_from_env(),
-            ProxySetting::Off => None,
-            // Not echoed: the caller has it, and it may carry the proxy's password.
-            ProxySetting::Url(url) => Some(ureq::Proxy::new(&url).map_err(|_| {
-                Error::invalid(
-                    "the proxy URL given is not a proxy URL such as http://proxy.local:3128",
-                )
-            })?),
-        })
+    /// The proxy for a client whose base URL is `https` or not, or the reason it cannot be used.
+    pub(crate) fn choose(&self, https: bool) -> Result<Option<Chosen>, Refused> {
+        match self {
+            ProxySetting::FromEnv => from_env(https, |name| std::env::var_os(name)),
+            ProxySetting::Off => Ok(None),
+            ProxySetting::Url(url) => from_url(url).map(Some),
+        }
+    }
+}
+
+impl fmt::Debug for ProxySetting {
+    /// Without the proxy's credentials.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProxySetting::FromEnv => f.write_str("FromEnv"),
+            ProxySetting::Off => f.write_str("Off"),
+            ProxySetting::Url(url) => match from_url(url) {
+                Ok(chosen) => f.debug_tuple("Url").field(&chosen.about.url).finish(),
+                Err(_) => f.write_str("Url(<not a proxy URL>)"),
+            },
+        }
+    }
+}
+
+/// The proxy a client uses, and what errors say about it.
+#[derive(Debug, Clone)]
+pub(crate) struct Chosen {
+    pub proxy: Proxy,
+    pub about: About,
+}
+
+/// Which proxy (its URL with the credentials masked) and where it was set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct About {
+    pub url: Option<String>,
+    pub source: ProxySource,
+}
+
+/// A proxy setting refused when the client is built. Kept as data, so that a client made by
+/// `Client::new` (which cannot fail) refuses every upload with it instead of going direct.
+#[derive(Debug, Clone)]
+pub(crate) struct Refused {
+    reason: String,
+    about: About,
+    hint: Hint,
+}
+
+impl Refused {
+    pub(crate) fn error(&self) -> Error {
+        Error::invalid(self.reason.clone())
+            .with_proxy(&self.about)
+            .with_hint(self.hint.clone())
+    }
+}
+
+/// The variables that name a proxy for a base URL of this scheme, in curl's order: the scheme's
+/// own (lowercase first), then `all_proxy`. Like curl, only the lowercase `http_proxy`: a CGI
+/// program gets the request's `Proxy:` header as `HTTP_PROXY` ("httpoxy").
+fn proxy_vars(https: bool) -> &'static [&'static str] {
+    if https {
+        &["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
+    } else {
+        &["http_proxy", "all_proxy", "ALL_PROXY"]
+    }
+}
+
+/// The proxy the environment names for a base URL of this scheme, through `var` (the process's
+/// environment, or a test's). The first of [`proxy_vars`] that is set decides, as in curl: empty
+/// means no proxy; a value that does not parse is refused. `no_proxy` (or `NO_PROXY`) lists hosts
+/// reached directly, as curl reads it: `example.com` and `.example.com` both mean the domain and
+/// every name under it, `*` means every host; entries are compared by name (CIDR ranges are not
+/// understood).
+pub(crate) fn from_env(
+    https: bool,
+    var: impl Fn(&str) -> Option<OsString>,
+) -> Result<Option<Chosen>, Refused> {
+    let Some((name, value)) = proxy_vars(https)
+        .iter()
+        .find_map(|&name| var(name).map(|v| (name, v)))
+    else {
+        return Ok(None);
+    };
+    let source = ProxySource::Env(name);
+    let not_a_url = || Refused {
+        reason: format!("{name} is not a proxy URL such as http://proxy.local:3128"),
+        about: About { url: None, source },
+        hint: Hint::CheckProxy,
+    };
+    let value = value.to_str().ok_or_else(not_a_url)?.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let proxy = Proxy::new(value).map_err(|_| not_a_url())?;
+    let exempt = ["no_proxy", "NO_PROXY"].iter().find_map(|&n| var(n));
+    let exempt = exempt.as_deref().and_then(|v| v.to_str()).unwrap_or("");
+    let proxy = with_no_proxy(proxy, exempt).map_err(|_| not_a_url())?;
+    checked(proxy, source).map(Some)
+}
+
+/// The proxy given to the builder, used for every request whatever the environment says.
+pub(crate) fn from_url(url: &str) -> Result<Chosen, Refused> {
+    let source = ProxySource::Builder;
+    // Not echoed: the caller has it, and it may carry the proxy's password.
+    let proxy = Proxy::new(url.trim()).map_err(|_| Refused {
+        reason: "the proxy URL given is not a proxy URL such as http://proxy.local:3128".into(),
+        about: About { url: None, source },
+        hint: Hint::CheckProxy,
+    })?;
+    checked(proxy, source)
+}
+
+/// Refuses a SOCKS proxy when the `socks` feature is off: going direct instead would send the
+/// traffic around a proxy that may be there for privacy or policy.
+fn checked(proxy: Proxy, source: ProxySource) -> Result<Chosen, Refused> {
+    let about = About {
+        url: Some(masked(&proxy)),
+        source,
+    };
+    if is_socks(proxy.protocol()) && !cfg!(feature = "socks") {
+        return Err(Refused {
+            reason: format!(
+                "the proxy {} (set by {source}) is a SOCKS proxy, which needs kie-upload's \
+                 `socks` feature",
+                about.url.as_deref().unwrap_or_default()
+            ),
+            about,
+            hint: Hint::EnableSocks,
+        });
+    }
+    Ok(Chosen { proxy, about })
+}
+
+fn is_socks(protocol: ProxyProtocol) -> bool {
+    matches!(
+        protocol,
+        ProxyProtocol::Socks4
+            | ProxyProtocol::Socks4A
+            | ProxyProtocol::Socks5
+            | ProxyProtocol::Socks5h
+    )
+}
+
+/// `scheme://host:port`, with `***@` in place of any user name and password.
+fn masked(proxy: &Proxy) -> String {
+    let scheme = proxy
+        .uri()
+        .scheme_str()
+        .unwrap_or("http")
+        .to_ascii_lowercase();
+    let credentials = if proxy.username().is_some() || proxy.password().is_some() {
+        "***@"
+    } else {
+        ""
+    };
+    format!("{scheme}://{credentials}{}:{}", proxy.host(), proxy.port())
+}
+
+/// `proxy` with the hosts of a `no_proxy` list exempted, in curl's sense (see [`from_env`]),
+/// written as ureq's entries: a name means itself (exact) and the names under it (suffix).
+fn with_no_proxy(proxy: Proxy, list: &str) -> Result<Proxy, ureq::Error> {
+    let entries: Vec<String> = list
+        .split(',')
+        .map(|e| e.trim().to_ascii_lowercase())
+        .filter(|e| !e.is_empty())
+        .collect();
+    if entries.is_empty() {
+        return Ok(proxy);
+    }
+    let mut builder = Proxy::builder(proxy.protocol())
+        .host(proxy.host())
+        .port(proxy.port())
+        .resolve_target(proxy.resolve_target());
+    if let Some(user) = proxy.username() {
+        builder = builder.username(user);
+    }
+    if let Some(password) = proxy.password() {
+        builder = builder.password(password);
+    }
+    for entry in &entries {
+        if entry == "*" {
+            builder = builder.no_proxy("*");
+            continue;
+        }
+        let name = entry.trim_start_matches("*.").trim_start_matches('.');
+        // ureq compares with the URL's host, which keeps an IPv6 address in brackets.
+        let name = if name.contains(':') && !name.starts_with('[') {
+            format!("[{name}]")
+        } else {
+            name.to_owned()
+        };
+        builder = builder.no_proxy(&name).no_proxy(&format!(".{name}"));
+    }
+    builder.build()
+}
+
+/// A link of the connector chain that marks its failures as the proxy's: wrapped around ureq's
+/// CONNECT and SOCKS connectors, which fail only on the way to the proxy or in its handshake
+/// (a name that does not resolve, a refused connection, a timeout, a refusal by the proxy).
+#[derive(Debug)]
+pub(crate) struct Blamed<C>(pub C);
+
+impl<In: Transport, C: Connector<In>> Connector<In> for Blamed<C> {
+    type Out = C::Out;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails<'_>,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        self.0.connect(details, chained).map_err(ProxyFailed::wrap)
+    }
+}
+
+/// A failure on the way to the proxy or in its handshake, as it travels through ureq (as
+/// `ureq::Error::Other`) to [`Error::transport`](crate::Error).
+#[derive(Debug)]
+pub(crate) struct ProxyFailed(pub ureq::Error);
+
+impl ProxyFailed {
+    fn wrap(error: ureq::Error) -> ureq::Error {
+        match error {
+            ureq::Error::Other(e) if e.is::<ProxyFailed>() => ureq::Error::Other(e),
+            e => ureq::Error::Other(Box::new(ProxyFailed(e))),
+        }
+    }
+}
+
+impl fmt::Display for ProxyFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the proxy failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for ProxyFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// The client's error for a failure on the way to the proxy or in its handshake: what went wrong
+/// in a few words, and whether it may pass if tried again.
+pub(crate) fn failure(error: ureq::Error) -> Error {
+    let (reason, transient) = match &error {
+        ureq::Error::Other(e) if e.is::<crate::resolve::Unresolved>() => (e.to_string(), false),
+        // A gateway error of the proxy may pass; a refusal (407 and the like) will not.
+        ureq::Error::ConnectProxyFailed(reason) => (
+            reason.clone(),
+            ["502", "503", "504", "did not respond"]
+                .iter()
+                .any(|s| reason.contains(s)),
+        ),
+        ureq::Error::Timeout(_) => ("timed out".to_owned(), true),
+        ureq::Error::Io(e) => (
+            match e.kind() {
+                io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => "timed out".to_owned(),
+                _ => e.to_string(),
+            },
+            // A SOCKS refusal of its credentials or of the request will not pass.
+            !matches!(
+                e.kind(),
+                io::ErrorKind::PermissionDenied
+                    | io::ErrorKind::InvalidData
+                    | io::ErrorKind::InvalidInput
+            ),
+        ),
+        ureq::Error::InvalidProxyUrl => ("not a proxy this client can use".to_owned(), false),
+        other => match crate::tls::failure(other) {
+            Some(reason) => (format!("TLS failed: {reason}"), false),
+            None => (other.to_string(), true),
+        },
+    };
+    let e = Error::new(ErrorKind::Proxy { reason });
+    let e = match error {
+        // Our own cause (a name that did not resolve), not ureq's wrapper around it.
+        ureq::Error::Other(cause) => e.with_source(cause),
+        error => e.with_source(error),
+    };
+    e.transient(transient)
+}
+
+/// Without the `socks` feature, a link that refuses a SOCKS proxy rather than let the next link
+/// connect directly. `build()` refuses such a proxy already; this keeps the chain safe on its own.
+#[cfg(not(feature = "socks"))]
+#[derive(Debug)]
+pub(crate) struct NoSocks;
+
+#[cfg(not(feature = "socks"))]
+impl<In: Transport> Connector<In> for NoSocks {
+    type Out = In;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails<'_>,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        match details.config.proxy() {
+            Some(p) if chained.is_none() && is_socks(p.protocol()) => {
+                Err(ProxyFailed::wrap(ureq::Error::InvalidProxyUrl))
+            }
+            _ => Ok(chained),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| OsString::from(v))
+        }
+    }
+
+    fn chosen(https: bool, vars: &[(&str, &str)]) -> Option<(String, ProxySource)> {
+        from_env(https, env(vars))
+            .unwrap()
+            .map(|c| (c.about.url.unwrap(), c.about.source))
+    }
+
+    #[test]
+    fn variables_are_read_in_curl_s_order() {
+        let all = [
+            ("https_proxy", "http://a:1"),
+            ("HTTPS_PROXY", "http://b:1"),
+            ("all_proxy", "http://c:1"),
+            ("ALL_PROXY", "http://d:1"),
+            ("http_proxy", "http://e:1"),
+            ("HTTP_PROXY", "http://f:1"),
+        ];
+        for skip in 0..4 {
+            let (url, source) = chosen(true, &all[skip..]).unwrap();
+            assert_eq!(source, ProxySource::Env(all[skip].0));
+            assert_eq!(url, all[skip].1);
+        }
+        // HTTP_PROXY never counts, neither for https nor (as in curl) for http.
+        assert_eq!(chosen(true, &all[4..]), None);
+        assert_eq!(
+            chosen(false, &all[4..]).unwrap().1,
+            ProxySource::Env("http_proxy")
+        );
+        assert_eq!(chosen(false, &all[5..]), None);
+        // For http, https_proxy does not count either.
+        assert_eq!(
+            chosen(false, &all[..4]).unwrap().1,
+            ProxySource::Env("all_proxy")
+        );
+    }
+
+    #[test]
+    fn the_first_variable_set_decides_even_when_empty() {
+        assert_eq!(
+            chosen(true, &[("https_proxy", ""), ("ALL_PROXY", "http://d:1")]),
+            None
+        );
+        let e = from_env(
+            true,
+            env(&[("https_proxy", " "), ("HTTPS_PROXY", "not a url")]),
+        );
+        assert!(e.unwrap().is_none());
+    }
+
+    #[test]
+    fn a_value_that_does_not_parse_is_refused_naming_the_variable() {
+        for value in [
+            "proxy.corp.example :3128",
+            "ftp://proxy:21",
+            "http://",
+            "http://u:s3cret@bad host:1",
+        ] {
+            let refused = from_env(true, env(&[("HTTPS_PROXY", value)])).unwrap_err();
+            let shown = refused.error().to_string();
+            assert!(shown.contains("HTTPS_PROXY"), "{shown}");
+            assert!(!shown.contains("s3cret"), "{shown}");
+            assert_eq!(refused.about.source, ProxySource::Env("HTTPS_PROXY"));
+        }
+    }
+
+    #[test]
+    fn credentials_are_masked() {
+        let c = from_url("http://alice:s3cret@proxy.local:3128").unwrap();
+        assert_eq!(c.about.url.as_deref(), Some("http://***@proxy.local:3128"));
+        let c = from_url("proxy.local").unwrap();
+        assert_eq!(c.about.url.as_deref(), Some("http://proxy.local:80"));
+        // The proxy itself keeps them.
+        assert_eq!(c.proxy.password(), None);
+        let c = from_url("http://alice:s3cret@proxy.local:3128").unwrap();
+        assert_eq!(c.proxy.password(), Some("s3cret"));
+    }
+
+    #[test]
+    fn no_proxy_means_the_domain_and_the_names_under_it() {
+        let uri = |host: &str| format!("https://{host}/x").parse().unwrap();
+        let c = from_env(
+            true,
+            env(&[
+                ("HTTPS_PROXY", "http://u:pw@proxy:3128"),
+                ("no_proxy", " internal.example, .corp ,::1,"),
+            ]),
+        )
+        .unwrap()
+        .unwrap();
+        for host in [
+            "internal.example",
+            "a.internal.example",
+            "corp",
+            "x.corp",
+            "[::1]",
+        ] {
+            assert!(c.proxy.is_no_proxy(&uri(host)), "{host}");
+        }
+        for host in ["kieai.redpandaai.co", "notinternal.example", "corp.x"] {
+            assert!(!c.proxy.is_no_proxy(&uri(host)), "{host}");
+        }
+        // The rebuilt proxy keeps its credentials and where it points.
+        assert_eq!(c.proxy.password(), Some("pw"));
+        assert_eq!((c.proxy.host(), c.proxy.port()), ("proxy", 3128));
+        let all = from_env(
+            true,
+            env(&[("HTTPS_PROXY", "http://proxy:3128"), ("NO_PROXY", "*")]),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(all.proxy.is_no_proxy(&uri("anything.example")));
+    }
+
+    #[test]
+    fn socks_needs_its_feature() {
+        for url in ["socks5://h:1080", "socks5h://h", "socks4://h", "socks://h"] {
+            let result = from_url(url);
+            if cfg!(feature = "socks") {
+                assert!(result.is_ok(), "{url}");
+            } else {
+                let shown = result.unwrap_err().error().to_string();
+                assert!(shown.contains("`socks`"), "{shown}");
+            }
+        }
     }
 }

@@ -106,11 +106,13 @@ impl Error {
     ///
     /// Worth retrying:
     /// - a connection that could not be opened or broke ([`ErrorKind::Transport`]): refused,
-    ///   reset, closed early, or answered before the whole body was sent; but not an unknown host,
-    ///   a URL or proxy URL that does not parse, or an `https`-only refusal;
+    ///   reset, closed early, or answered before the whole body was sent; but not a URL or proxy
+    ///   URL that does not parse, or an `https`-only refusal;
     /// - a stall or timeout ([`ErrorKind::Timeout`]);
-    /// - a proxy that failed to open the tunnel with a gateway error (502, 503, 504) or no answer
-    ///   ([`ErrorKind::Proxy`]); not a proxy that refused (407, 403, ...);
+    /// - a proxy ([`ErrorKind::Proxy`]) that refused the connection or timed out, or failed to
+    ///   open the tunnel with a gateway error (502, 503, 504) or no answer; not a proxy that
+    ///   refused the tunnel (407, 403, a SOCKS refusal of its credentials), nor one whose name
+    ///   does not resolve;
     /// - the service's envelope ([`ErrorKind::Service`]) whose `code` is 429 (rate limited), 455
     ///   (maintenance), 500, 502, 503 or 504, whether the code came in an HTTP 200 body or, when
     ///   the body has none, as the HTTP status; a refusal code inside an error status (401 in a
@@ -119,8 +121,9 @@ impl Error {
     ///   with HTTP status 429, 455, 500, 502, 503 or 504.
     ///
     /// Never retried: any other status or code (among them 400, 401, 402, 413, 501 and 505), a
-    /// redirect, a reply that cannot be read, a refused chunked body, a TLS failure, a size
-    /// mismatch, a cancellation, a local error or bad input.
+    /// redirect, a reply that cannot be read, a refused chunked body, a host name that does not
+    /// resolve ([`ErrorKind::HostNotFound`]), a TLS failure, a size mismatch, a cancellation, a
+    /// local error or bad input.
     ///
     /// A retryable failure is tried again only when the upload can be repeated safely: its source
     /// can be read again (a regular file, bytes, a seekable reader, a spooled reader; not a plain

@@ -28,6 +28,7 @@
 use std::cell::Cell;
 use std::io;
 
+use crate::proxy::Blamed;
 use ureq::unversioned::transport::{
     Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout,
     TcpConnector, Transport,
@@ -64,11 +65,18 @@ pub(crate) fn clear_write_failed() {
     WRITE_FAILED.with(|f| f.set(false));
 }
 
-/// The connector chain: an HTTP CONNECT proxy when one is configured, TCP, the early-answer wrapper,
-/// TLS, and above it the wrapper that lets an answer already read survive a close without
-/// `close_notify`.
+/// The connector chain: a SOCKS proxy (with the `socks` feature; without it, a refusal of one) or
+/// an HTTP CONNECT proxy when one is configured, each with its failures marked as the proxy's; TCP,
+/// the early-answer wrapper, TLS, and above it the wrapper that lets an answer already read survive
+/// a close without `close_notify`.
 pub(crate) fn connector() -> impl Connector {
-    let chain = ().chain(ConnectProxyConnector::default());
+    #[cfg(feature = "socks")]
+    let chain = ().chain(Blamed(
+        ureq::unversioned::transport::SocksConnector::default(),
+    ));
+    #[cfg(not(feature = "socks"))]
+    let chain = ().chain(crate::proxy::NoSocks);
+    let chain = chain.chain(Blamed(ConnectProxyConnector::default()));
     let chain = chain
         .chain(TcpConnector::default())
         .chain(EarlyAnswerConnector);

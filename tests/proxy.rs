@@ -1,0 +1,391 @@
+//! Proxies, and the names the client looks up: SOCKS proxies (feature `socks`) or a refusal at
+//! `build()` without it, proxy variables read as curl reads them (one that does not parse is an
+//! error, never "no proxy"), a proxy that cannot be reached blamed on the proxy, and a host name
+//! that does not resolve reported as such and not retried.
+//!
+//! Tests that need proxy variables run in a child process of this test binary (see [`in_child`]):
+//! a variable set in the test process would reach every other test's client.
+
+mod common;
+
+use std::net::TcpListener;
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+use kie_upload::{Client, ErrorKind, ProxySource, Upload};
+use kie_upload_emulator::Config;
+#[cfg(feature = "socks")]
+use kie_upload_emulator::{Emulator, SocksProxy};
+
+/// A host name that cannot resolve and whose lookup never leaves the machine: a label of 64
+/// characters cannot be written in a DNS query (RFC 1035 allows 63), so the system's resolver
+/// refuses it before sending anything (glibc answers "Name or service not known", as for a name
+/// the DNS does not know). `.invalid` (RFC 6761) alone would still be asked of the network's DNS.
+fn unresolvable() -> String {
+    format!("{}.invalid", "x".repeat(64))
+}
+
+/// A port on 127.0.0.1 where nothing listens (bound, then closed).
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The proxy variables, all of which a child starts without.
+const PROXY_VARS: [&str; 8] = [
+    "ALL_PROXY",
+    "all_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
+/// Runs the test `name` of this binary in a child process whose environment holds `vars` (and no
+/// other proxy variable), and fails if it fails. In the child, [`child_env`] is true.
+fn in_child(name: &str, vars: &[(&str, &str)]) {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command.args([name, "--exact", "--test-threads=1", "--nocapture"]);
+    for var in PROXY_VARS {
+        command.env_remove(var);
+    }
+    command
+        .envs(vars.iter().copied())
+        .env("KIE_PROXY_TEST_CHILD", name);
+    let out = within(Duration::from_secs(60), move || command.output().unwrap());
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "child {name} failed:\n{shown}");
+    assert!(
+        shown.contains("1 passed"),
+        "child {name} ran nothing:\n{shown}"
+    );
+}
+
+/// Whether this process is the child [`in_child`] started for the test `name`.
+fn child_env(name: &str) -> bool {
+    std::env::var_os("KIE_PROXY_TEST_CHILD").is_some_and(|v| v == name)
+}
+
+/// A client of `base_url` with the proxy from the environment, as `Client::from_env` would make.
+fn env_builder(base_url: &str) -> kie_upload::ClientBuilder {
+    Client::builder()
+        .api_key(KEY)
+        .base_url(base_url)
+        .timeout(Duration::from_secs(10))
+        .retry_backoff(Duration::from_millis(10))
+}
+
+fn invalid_at_build(builder: kie_upload::ClientBuilder) -> kie_upload::Error {
+    let e = builder.build().unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::InvalidInput { .. }),
+        "{:?}",
+        e.kind()
+    );
+    assert_eq!(e.attempts(), 0);
+    e
+}
+
+// --- SOCKS -------------------------------------------------------------------------------------
+
+#[cfg(not(feature = "socks"))]
+#[test]
+fn a_socks_proxy_without_the_feature_is_refused_at_build() {
+    for url in [
+        "socks5://127.0.0.1:1080",
+        "socks5h://127.0.0.1:1080",
+        "socks4://127.0.0.1:1080",
+        "socks4a://127.0.0.1:1080",
+        "socks://user:s3cret@127.0.0.1:1080",
+    ] {
+        let e = invalid_at_build(builder_for("http://127.0.0.1:1").proxy(url));
+        let msg = message(&e);
+        assert!(msg.contains("SOCKS") && msg.contains("`socks`"), "{msg}");
+        assert!(!msg.contains("s3cret"), "{msg}");
+        assert_eq!(e.proxy_source(), Some(ProxySource::Builder));
+        assert_eq!(e.hint(), Some(kie_upload::Hint::EnableSocks));
+        let shown = e.proxy_url().unwrap();
+        assert!(
+            shown.ends_with("127.0.0.1:1080") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+    }
+}
+
+#[cfg(not(feature = "socks"))]
+#[test]
+fn a_socks_proxy_from_the_environment_without_the_feature_is_refused_at_build() {
+    const NAME: &str = "a_socks_proxy_from_the_environment_without_the_feature_is_refused_at_build";
+    if !child_env(NAME) {
+        for var in ["ALL_PROXY", "HTTPS_PROXY", "https_proxy", "all_proxy"] {
+            in_child(
+                NAME,
+                &[(var, "socks5://127.0.0.1:1080"), ("EXPECT_VAR", var)],
+            );
+        }
+        return;
+    }
+    let var = std::env::var("EXPECT_VAR").unwrap();
+    let e = invalid_at_build(env_builder("https://127.0.0.1:1"));
+    let msg = message(&e);
+    assert!(msg.contains(&var) && msg.contains("`socks`"), "{msg}");
+    assert!(matches!(e.proxy_source(), Some(ProxySource::Env(n)) if n == var));
+    // Client::new cannot fail: every upload is refused instead, nothing goes direct.
+    let e = Client::new(KEY)
+        .upload(Upload::bytes(b"x", "p").file_name("x.txt"))
+        .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidInput { .. }), "{e:?}");
+    assert!(message(&e).contains("`socks`"), "{e}");
+}
+
+#[cfg(feature = "socks")]
+#[test]
+fn uploads_go_through_a_socks_proxy_over_http_and_https() {
+    let data = payload(300_000);
+    for tls in [false, true] {
+        let emulator = emulator_with(Config::new(KEY).tls(tls));
+        let port = emulator.base_url().rsplit(':').next().unwrap().to_owned();
+        let scheme = if tls { "https" } else { "http" };
+        // socks5 and socks4 resolve the name here and send the address; socks5h and socks4a send
+        // the name for the proxy to resolve.
+        for (proto, version, by_name) in [
+            ("socks5", 5, false),
+            ("socks", 5, false),
+            ("socks5h", 5, true),
+            ("socks4", 4, false),
+            ("socks4a", 4, true),
+        ] {
+            let proxy = SocksProxy::start().unwrap();
+            let base = format!("{scheme}://localhost:{port}");
+            let client = socks_builder(&emulator, &base)
+                .proxy(proxy.url(proto))
+                .build()
+                .unwrap();
+            let name = format!("{proto}-{tls}.bin");
+            let file = client
+                .upload(Upload::bytes(&data, "socks").file_name(&name))
+                .unwrap_or_else(|e| panic!("{proto} over {scheme}: {e}"));
+            assert_eq!(emulator.stored(&format!("socks/{name}")).unwrap(), data);
+            let tunnels = proxy.tunnels();
+            assert!(!tunnels.is_empty(), "{proto} over {scheme}: no tunnel");
+            for t in &tunnels {
+                assert_eq!((t.version, t.by_name), (version, by_name), "{proto}: {t:?}");
+                let expected = if by_name { "localhost" } else { "127.0.0.1" };
+                assert_eq!(t.target, format!("{expected}:{port}"), "{proto}");
+            }
+            // The download goes through the proxy too.
+            assert_eq!(download(&client, &file.download_url), data);
+            assert!(proxy.tunnels().len() >= tunnels.len());
+        }
+    }
+}
+
+/// A builder for `base_url` (the emulator under another name) trusting the emulator's CA.
+#[cfg(feature = "socks")]
+fn socks_builder(emulator: &Emulator, base_url: &str) -> kie_upload::ClientBuilder {
+    let builder = builder_for(base_url);
+    match emulator.ca_cert_pem() {
+        Some(pem) => builder.root_certs_pem(pem),
+        None => builder,
+    }
+}
+
+#[cfg(feature = "socks")]
+#[test]
+fn a_socks_proxy_from_the_environment_is_used() {
+    const NAME: &str = "a_socks_proxy_from_the_environment_is_used";
+    if !child_env(NAME) {
+        let proxy = SocksProxy::start().unwrap();
+        in_child(NAME, &[("ALL_PROXY", &proxy.url("socks5h"))]);
+        assert_eq!(proxy.tunnels().len(), 1, "{:?}", proxy.tunnels());
+        return;
+    }
+    let emulator = emulator_with(Config::new(KEY).tls(true));
+    let client = env_builder(emulator.base_url())
+        .root_certs_pem(emulator.ca_cert_pem().unwrap())
+        .build()
+        .unwrap();
+    client
+        .upload(Upload::bytes(b"via env", "socks").file_name("e.txt"))
+        .unwrap();
+}
+
+// --- Proxy variables ---------------------------------------------------------------------------
+
+#[test]
+fn a_proxy_variable_that_does_not_parse_is_an_error_naming_it() {
+    const NAME: &str = "a_proxy_variable_that_does_not_parse_is_an_error_naming_it";
+    if !child_env(NAME) {
+        for (var, value) in [
+            ("HTTPS_PROXY", "proxy.corp.example :3128"),
+            ("https_proxy", "http://user:s3cret@bad host:1"),
+            ("ALL_PROXY", "ftp://proxy.corp.example:21"),
+            ("HTTPS_PROXY", "http://"),
+        ] {
+            in_child(NAME, &[(var, value), ("EXPECT_VAR", var)]);
+        }
+        return;
+    }
+    let var = std::env::var("EXPECT_VAR").unwrap();
+    let e = invalid_at_build(env_builder("https://127.0.0.1:1"));
+    let msg = message(&e);
+    assert!(msg.contains(&var), "{msg}");
+    assert!(!msg.contains("s3cret"), "{msg}");
+    assert!(matches!(e.proxy_source(), Some(ProxySource::Env(n)) if n == var));
+    assert_eq!(e.proxy_url(), None);
+    assert_eq!(e.hint(), Some(kie_upload::Hint::CheckProxy));
+}
+
+// --- A proxy that cannot be reached ------------------------------------------------------------
+
+#[test]
+fn a_proxy_that_cannot_be_reached_is_a_proxy_error_naming_it() {
+    let emulator = emulator();
+    let port = closed_port();
+    let client = builder(&emulator)
+        .proxy(format!("http://user:s3cret@127.0.0.1:{port}"))
+        .retries(0)
+        .build()
+        .unwrap();
+    let e = client
+        .upload(Upload::bytes(b"x", "p").file_name("x.txt"))
+        .unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Proxy { .. }),
+        "{:?}",
+        e.kind()
+    );
+    let msg = message(&e);
+    assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
+    assert!(!msg.contains("s3cret"), "{msg}");
+    assert!(msg.contains("ClientBuilder::proxy"), "{msg}");
+    assert_eq!(e.proxy_source(), Some(ProxySource::Builder));
+    assert_eq!(
+        e.proxy_url(),
+        Some(format!("http://***@127.0.0.1:{port}").as_str())
+    );
+    assert!(emulator.requests().is_empty());
+}
+
+#[test]
+fn a_proxy_from_the_environment_that_cannot_be_reached_names_the_variable() {
+    const NAME: &str = "a_proxy_from_the_environment_that_cannot_be_reached_names_the_variable";
+    if !child_env(NAME) {
+        in_child(
+            NAME,
+            &[(
+                "HTTPS_PROXY",
+                &format!("http://127.0.0.1:{}", closed_port()),
+            )],
+        );
+        return;
+    }
+    let emulator = emulator_with(Config::new(KEY).tls(true));
+    let client = env_builder(emulator.base_url())
+        .root_certs_pem(emulator.ca_cert_pem().unwrap())
+        .build()
+        .unwrap();
+    let e = client
+        .upload(Upload::bytes(b"x", "p").file_name("x.txt"))
+        .unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Proxy { .. }),
+        "{:?}",
+        e.kind()
+    );
+    let msg = message(&e);
+    assert!(msg.contains("HTTPS_PROXY"), "{msg}");
+    assert_eq!(e.proxy_source(), Some(ProxySource::Env("HTTPS_PROXY")));
+    assert!(emulator.requests().is_empty());
+}
+
+// --- Names that do not resolve -----------------------------------------------------------------
+
+#[test]
+fn a_host_that_does_not_resolve_is_named_and_not_retried() {
+    let host = unresolvable();
+    let client = builder_for(&format!("https://{host}"))
+        .retries(3)
+        .retry_backoff(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let e = within(Duration::from_secs(20), move || {
+        client
+            .upload(Upload::bytes(b"x", "p").file_name("x.txt"))
+            .unwrap_err()
+    });
+    assert!(
+        matches!(e.kind(), ErrorKind::HostNotFound { host, .. } if *host == unresolvable()),
+        "{:?}",
+        e.kind()
+    );
+    assert_eq!(e.hint(), Some(kie_upload::Hint::CheckHostName));
+    let msg = message(&e);
+    assert!(
+        msg.contains(&format!("cannot resolve host {}", unresolvable())),
+        "{msg}"
+    );
+    assert!(!e.is_retryable());
+    assert_eq!(e.attempts(), 1, "{msg}");
+    assert_eq!(e.proxy_source(), None);
+}
+
+#[test]
+fn a_proxy_host_that_does_not_resolve_is_named_and_not_retried() {
+    let emulator = emulator();
+    let client = builder(&emulator)
+        .proxy(format!("http://{}:3128", unresolvable()))
+        .retries(3)
+        .retry_backoff(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let e = within(Duration::from_secs(20), move || {
+        client
+            .upload(Upload::bytes(b"x", "p").file_name("x.txt"))
+            .unwrap_err()
+    });
+    assert!(
+        matches!(e.kind(), ErrorKind::Proxy { .. }),
+        "{:?}",
+        e.kind()
+    );
+    let msg = message(&e);
+    assert!(
+        msg.contains(&format!("cannot resolve host {}", unresolvable())),
+        "{msg}"
+    );
+    assert!(!e.is_retryable());
+    assert_eq!(e.attempts(), 1, "{msg}");
+    assert_eq!(e.proxy_source(), Some(ProxySource::Builder));
+    assert!(emulator.requests().is_empty());
+}
+
+#[test]
+fn hosts_in_no_proxy_are_reached_directly() {
+    const NAME: &str = "hosts_in_no_proxy_are_reached_directly";
+    if !child_env(NAME) {
+        let dead = format!("http://127.0.0.1:{}", closed_port());
+        for no_proxy in ["localhost, 127.0.0.1", "*"] {
+            in_child(NAME, &[("HTTPS_PROXY", &dead), ("NO_PROXY", no_proxy)]);
+        }
+        return;
+    }
+    let emulator = emulator_with(Config::new(KEY).tls(true));
+    let client = env_builder(emulator.base_url())
+        .root_certs_pem(emulator.ca_cert_pem().unwrap())
+        .build()
+        .unwrap();
+    client
+        .upload(Upload::bytes(b"direct", "p").file_name("d.txt"))
+        .unwrap();
+}
