@@ -62,7 +62,9 @@ impl Client {
     /// settings (the proxy, if any, from the environment).
     ///
     /// The key is checked when an upload starts: an empty or malformed key fails then with
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput), before anything is sent.
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput), before anything is sent. So
+    /// does a proxy variable that cannot be honoured (see [`ClientBuilder::proxy`]): every call
+    /// is refused with it, none goes around the proxy.
     pub fn new(api_key: impl Into<String>) -> Client {
         let config = ClientBuilder::new()
             .api_key(api_key)
