@@ -192,7 +192,9 @@ impl fmt::Display for Error {
                 if let Some(url) = self.proxy_url() {
                     write!(f, " {}", printable(url))?;
                 }
-                if let Some(source) = self.proxy_source() {
+                // A variable is named (both a program and its user know it); a proxy given in code
+                // is the program's own, which words it from `proxy_source()`.
+                if let Some(source @ crate::ProxySource::Env(_)) = self.proxy_source() {
                     write!(f, " (set by {source})")?;
                 }
                 write!(f, " failed: {}", printable(reason))?

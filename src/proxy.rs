@@ -168,9 +168,12 @@ fn checked(proxy: Proxy, source: ProxySource) -> Result<Chosen, Refused> {
     if is_socks(proxy.protocol()) && !cfg!(feature = "socks") {
         return Err(Refused {
             reason: format!(
-                "the proxy {} (set by {source}) is a SOCKS proxy, which needs kie-upload's \
-                 `socks` feature",
-                about.url.as_deref().unwrap_or_default()
+                "the proxy {}{} is a SOCKS proxy, which needs kie-upload's `socks` feature",
+                about.url.as_deref().unwrap_or_default(),
+                match source {
+                    ProxySource::Env(name) => format!(" (set by {name})"),
+                    _ => String::new(),
+                }
             ),
             about,
             hint: Hint::EnableSocks,
