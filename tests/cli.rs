@@ -1712,7 +1712,53 @@ fn no_message_of_the_tool_names_a_rust_item() {
             b"",
         ),
     );
+    // A SOCKS proxy without the feature, from the flag and from the environment.
+    check(
+        "socks flag",
+        run(&emulator, &["--proxy", "socks5://127.0.0.1:1", a]),
+    );
+    check(
+        "socks env",
+        finish(
+            command(&emulator)
+                .env("KIE_API_KEY", KEY)
+                .env("ALL_PROXY", "socks5://127.0.0.1:1")
+                .arg(a),
+            b"",
+        ),
+    );
     assert!(shown.len() > 15);
+}
+
+#[test]
+fn proxy_advice_names_the_flag_or_the_variable_that_set_it() {
+    let emulator = emulator_with(Config::new(KEY).tls(true));
+    let (_dir, path) = temp_file("p.txt", b"p");
+    let a = path.to_str().unwrap();
+    let out = run(
+        &emulator,
+        &["--proxy", "http://127.0.0.1:1", "--retries", "0", a],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("given to --proxy"), "{}", out.stderr);
+    let out = finish(
+        command(&emulator)
+            .env("KIE_API_KEY", KEY)
+            .env("HTTPS_PROXY", "http://127.0.0.1:1")
+            .args(["--retries", "0", a]),
+        b"",
+    );
+    assert!(
+        out.stderr.contains("(set by HTTPS_PROXY)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("in HTTPS_PROXY, or connect directly with --no-proxy"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! reads, and the place the key really came from. Never a Rust item: a user of the tool has no
 //! `ClientBuilder` to call.
 
-use kie_upload::{Error, Hint, KeySource, NotRetried};
+use kie_upload::{Error, Hint, KeySource, NotRetried, ProxySource};
 
 /// What to do about `error`, in flags, when there is something to say.
 pub(crate) fn advice(error: &Error, stdin: bool) -> Option<String> {
@@ -47,9 +47,25 @@ pub(crate) fn advice(error: &Error, stdin: bool) -> Option<String> {
                                   is complete"
             .into(),
         Hint::UploadAgain => "upload the file again".into(),
-        Hint::CheckProxy => "check the proxy URL and its credentials (--proxy, HTTPS_PROXY, \
-                             ALL_PROXY), or connect directly with --no-proxy"
-            .into(),
+        Hint::CheckProxy => match error.proxy_source() {
+            Some(ProxySource::Env(var)) => format!(
+                "check the proxy URL and its credentials in {var}, or connect directly with \
+                 --no-proxy"
+            ),
+            Some(ProxySource::Builder) => {
+                "check the URL and credentials given to --proxy, or leave it out".into()
+            }
+            _ => "check the proxy URL and its credentials (--proxy, HTTPS_PROXY, ALL_PROXY), or \
+                  connect directly with --no-proxy"
+                .into(),
+        },
+        Hint::EnableSocks => match error.proxy_source() {
+            Some(ProxySource::Env(var)) => format!(
+                "set {var} to an http:// proxy, pass --proxy or --no-proxy, or build kie-upload \
+                 with the socks feature"
+            ),
+            _ => "give --proxy an http:// proxy, or build kie-upload with the socks feature".into(),
+        },
         Hint::CheckTrustedRoots => "check the base URL, the clock, and the trusted roots \
                                     (--cacert, SSL_CERT_FILE)"
             .into(),
