@@ -276,3 +276,216 @@ fn cache_child_process() {
         println!("url {name} {}", file.download_url);
     }
 }
+
+// ---- review findings (each fails on 5283811) ----
+
+/// A racing overwrite: process A's upload of bytes A is stored, but its reply is slow; meanwhile
+/// process B overwrites the same name with bytes B and records them. A then records A over B's
+/// entry, although the service now serves B. Every later upload of A "reuses" a URL that serves B
+/// (for the rest of the day), where without the cache the next upload of A would have repaired it.
+#[test]
+fn review_a_late_record_does_not_undo_a_racing_overwrite() {
+    let emulator = emulator();
+    let cache = tempfile::tempdir().unwrap();
+    let (a_bytes, b_bytes) = (payload(2000), payload(3000));
+    // A's request only: stored at once, answered one byte every 5 ms.
+    emulator.inject(
+        kie_upload_emulator::Fault::Drip {
+            pause: Duration::from_millis(5),
+        },
+        1,
+    );
+    let (base, dir) = (emulator.base_url().to_owned(), cache.path().to_owned());
+    let a = a_bytes.clone();
+    let slow = std::thread::spawn(move || {
+        builder_for(&base)
+            .cache(UploadCache::new(dir))
+            .build()
+            .unwrap()
+            .upload(Upload::bytes(&a, "docs").file_name("a.bin"))
+            .unwrap()
+    });
+    let started = std::time::Instant::now();
+    while emulator.stored("docs/a.bin").as_deref() != Some(&a_bytes[..]) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "A never stored"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let b = cached(&emulator, cache.path());
+    assert!(
+        !b.upload(Upload::bytes(&b_bytes, "docs").file_name("a.bin"))
+            .unwrap()
+            .reused
+    );
+    slow.join().unwrap();
+    assert_eq!(emulator.stored("docs/a.bin").as_deref(), Some(&b_bytes[..]));
+    let again = b
+        .upload(Upload::bytes(&a_bytes, "docs").file_name("a.bin"))
+        .unwrap();
+    assert!(
+        common::download(&b, &again.download_url) == a_bytes,
+        "reused: {}; the URL returned for A serves B's bytes",
+        again.reused
+    );
+}
+
+/// An upload without a name is keyed by its content, so an overwrite of the name the service
+/// picked for it (the caller reuses `file_name` from the result to update the file in place)
+/// never drops it: the next name-less upload of the first bytes reuses a URL that serves others.
+#[test]
+fn review_an_overwrite_of_a_picked_name_drops_the_nameless_entry() {
+    let emulator = emulator();
+    let cache = tempfile::tempdir().unwrap();
+    let client = cached(&emulator, cache.path());
+    let (first, second) = (payload(1500), payload(2500));
+    let nameless = client.upload(Upload::bytes(&first, "docs")).unwrap();
+    let updated = client
+        .upload(Upload::bytes(&second, "docs").file_name(nameless.file_name.clone()))
+        .unwrap();
+    assert_eq!(
+        updated.download_url, nameless.download_url,
+        "not the same file"
+    );
+    let again = client.upload(Upload::bytes(&first, "docs")).unwrap();
+    assert!(
+        common::download(&client, &again.download_url) == first,
+        "reused: {}; the URL returned for the first bytes serves the second",
+        again.reused
+    );
+}
+
+/// A declared length that differs from the file is an error without a cache
+/// (`SourceLengthMismatch`, documented on `Upload::length`); with an entry for the whole file it
+/// becomes a success that returns the whole file, as if the declaration were right.
+#[test]
+fn review_a_wrong_declared_length_is_refused_even_when_cached() {
+    let emulator = emulator();
+    let cache = tempfile::tempdir().unwrap();
+    let client = cached(&emulator, cache.path());
+    let (_dir, path) = temp_file("a.bin", &payload(100));
+    client.upload_file(&path, "x").unwrap();
+    let result = client.upload(Upload::file(&path, "x").length(50));
+    assert!(
+        matches!(
+            result.as_ref().map_err(|e| e.kind()),
+            Err(kie_upload::ErrorKind::SourceLengthMismatch { .. })
+        ),
+        "a 100-byte file declared as 50 bytes: {result:?}"
+    );
+}
+
+/// Another content type is not the same upload: the service stores (and serves) the file with the
+/// type it was sent with, so a reuse hands back a file typed as the earlier upload was.
+#[test]
+fn review_another_content_type_is_another_upload() {
+    let emulator = emulator();
+    let cache = tempfile::tempdir().unwrap();
+    let client = cached(&emulator, cache.path());
+    let bytes = payload(1000);
+    let send = |t: &str| {
+        client
+            .upload(
+                Upload::bytes(&bytes, "docs")
+                    .file_name("a.bin")
+                    .content_type(t),
+            )
+            .unwrap()
+    };
+    send("text/plain");
+    assert!(
+        !send("image/png").reused,
+        "an upload asking for image/png got the text/plain upload back"
+    );
+}
+
+/// Two spellings of one base URL (scheme or host case, an explicit default port; the same backend
+/// under two brand hosts) are two identities for one service: an overwrite through one spelling
+/// does not drop the other's entry, which then hands out a URL that serves the new bytes.
+#[test]
+fn review_an_overwrite_through_another_spelling_of_the_base_url_drops_the_entry() {
+    let emulator = emulator();
+    let cache = tempfile::tempdir().unwrap();
+    let lower = cached(&emulator, cache.path());
+    let upper = builder_for(&emulator.base_url().replacen("http://", "HTTP://", 1))
+        .cache(UploadCache::new(cache.path()))
+        .build()
+        .unwrap();
+    let (first, second) = (payload(1200), payload(1300));
+    lower
+        .upload(Upload::bytes(&first, "docs").file_name("a.bin"))
+        .unwrap();
+    upper
+        .upload(Upload::bytes(&second, "docs").file_name("a.bin"))
+        .unwrap();
+    assert_eq!(emulator.stored("docs/a.bin").as_deref(), Some(&second[..]));
+    let again = lower
+        .upload(Upload::bytes(&first, "docs").file_name("a.bin"))
+        .unwrap();
+    assert!(
+        common::download(&lower, &again.download_url) == first,
+        "reused: {}; the URL returned for the first bytes serves the second",
+        again.reused
+    );
+}
+
+/// The README (and the issue) say a file is hashed "through the same open file the upload then
+/// reads": on main each attempt opens the path again, so a file replaced by rename (as editors and
+/// build tools save) between the hash and a retry is sent as the new file. The cache then (rightly)
+/// records nothing, but the README's claim is not true yet (it waits on the files branch).
+#[test]
+fn review_the_hash_and_every_attempt_read_one_open_file() {
+    let emulator = emulator();
+    let cache = tempfile::tempdir().unwrap();
+    let client = cached(&emulator, cache.path());
+    let (dir, path) = temp_file("a.bin", &payload(1000));
+    let replacement = dir.path().join("new.bin");
+    std::fs::write(&replacement, payload(1001)).unwrap();
+    emulator.inject(
+        kie_upload_emulator::Fault::Status {
+            status: 503,
+            retry_after: Some("0".into()),
+        },
+        1,
+    );
+    let (from, to) = (replacement.clone(), path.clone());
+    client
+        .upload(Upload::file(&path, "x").on_event(move |e| {
+            if matches!(e, kie_upload::Event::Retry { .. }) {
+                std::fs::rename(&from, &to).unwrap();
+            }
+        }))
+        .unwrap();
+    assert_eq!(
+        emulator.stored("x/a.bin").map(|b| b.len()),
+        Some(1000),
+        "the retry reopened the path and sent the replacement"
+    );
+}
+
+/// With no `expiresAt`, the cache trusts an upload for 24 hours (`ASSUMED_RETENTION`), but the
+/// file it returns still says (through `UploadedFile::expires_at`, `RETENTION`) that it lives 3
+/// days: the build.rs example bakes that into ASSET_EXPIRES_AT, so a binary believes a URL the
+/// library itself no longer trusts after a day.
+#[test]
+fn review_a_reused_file_does_not_claim_a_longer_life_than_the_cache_assumes() {
+    let emulator = emulator();
+    let cache = tempfile::tempdir().unwrap();
+    let client = cached(&emulator, cache.path());
+    let bytes = payload(500);
+    let send = || {
+        client
+            .upload(Upload::bytes(&bytes, "docs").file_name("a.bin"))
+            .unwrap()
+    };
+    send();
+    let reused = send();
+    assert!(reused.reused && reused.service_expires_at.is_none());
+    let limit = std::time::SystemTime::now() + kie_upload::ASSUMED_RETENTION;
+    assert!(
+        reused.expires_at().unwrap() <= limit,
+        "expires_at {:?} is past the cache's own 24 hours",
+        reused.expires_at_rfc3339()
+    );
+}

@@ -159,3 +159,151 @@ fn the_directory_and_entries_are_the_owner_s_only() {
     assert_eq!(mode(cache.dir()), 0o700);
     assert_eq!(mode(&cache.entry_path(&id(Some("a.txt")), &ABC)), 0o600);
 }
+
+// ---- review findings (each fails on 5283811) ----
+
+/// An entry file at the right name whose `expires` is out of `SystemTime`'s range (a foreign or
+/// corrupt entry, or one written by a hostile process) must be a miss, and prune must survive it:
+/// today `UNIX_EPOCH + Duration::from_secs(u64::MAX)` panics in `lookup` and in `prune`.
+#[test]
+fn review_an_entry_with_an_absurd_expiry_is_a_miss_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = UploadCache::new(dir.path());
+    let me = id(Some("a.txt"));
+    cache
+        .record(&me, &ABC, &file("2026-01-01T00:00:00Z", None))
+        .unwrap();
+    let path = cache.entry_path(&me, &ABC);
+    let mut entry: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    entry["expires"] = u64::MAX.into();
+    fs::write(&path, serde_json::to_vec(&entry).unwrap()).unwrap();
+    let now = at("2026-01-01T01:00:00Z");
+    let looked = std::panic::catch_unwind(|| matches!(cache.lookup(&me, &ABC, now), Lookup::Miss));
+    assert!(looked.is_ok(), "lookup panicked on an entry file");
+    let pruned = std::panic::catch_unwind(|| cache.prune());
+    assert!(pruned.is_ok(), "prune panicked on an entry file");
+}
+
+/// A margin larger than any life is a setting that trusts nothing, not a panic in every upload:
+/// today `now + self.margin` overflows.
+#[test]
+fn review_a_huge_margin_trusts_nothing_and_does_not_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = UploadCache::new(dir.path()).margin(Duration::MAX);
+    let me = id(Some("a.txt"));
+    cache
+        .record(&me, &ABC, &file("2026-01-01T00:00:00Z", None))
+        .unwrap();
+    let now = at("2026-01-01T01:00:00Z");
+    let looked = std::panic::catch_unwind(|| matches!(cache.lookup(&me, &ABC, now), Lookup::Miss));
+    assert!(matches!(looked, Ok(true)), "a huge margin panicked or hit");
+}
+
+/// The service sent an `expiresAt` the cache cannot read: the expiry cannot be told, so (as
+/// `record`'s own doc says) it must not be recorded; today it silently falls back to `uploadedAt`
+/// plus 24 hours, which may be far longer than what the service said.
+#[test]
+fn review_an_unreadable_expires_at_is_not_trusted_for_24_hours() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = UploadCache::new(dir.path());
+    let me = id(Some("a.txt"));
+    // Two hours, in a form parse_rfc3339 does not take (no zone).
+    let stored = file("2026-01-01T00:00:00Z", Some("2026-01-01T02:00:00"));
+    cache.record(&me, &ABC, &stored).unwrap();
+    let later = at("2026-01-01T12:00:00Z");
+    assert!(
+        matches!(cache.lookup(&me, &ABC, later), Lookup::Miss),
+        "an entry whose service expiry could not be read was trusted 10 hours after it"
+    );
+}
+
+/// The service's clock is 48 hours ahead of this machine's (or this machine's is behind: a VM
+/// restored from a snapshot, a CI container): an upload made now lives 24 hours from now by this
+/// machine's clock, but the entry, kept in the service's absolute time, is trusted for 71 hours.
+#[test]
+fn review_a_service_clock_ahead_of_ours_does_not_extend_the_trust() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = UploadCache::new(dir.path());
+    let me = id(Some("a.txt"));
+    let now = SystemTime::now();
+    let service_now = now + Duration::from_secs(48 * 3600);
+    cache
+        .record(&me, &ABC, &file(&time::format_rfc3339(service_now), None))
+        .unwrap();
+    let day_later = now + Duration::from_secs(25 * 3600);
+    assert!(
+        matches!(cache.lookup(&me, &ABC, day_later), Lookup::Miss),
+        "an upload 25 hours old by our clock (24 hours of assumed life) was trusted"
+    );
+}
+
+/// The directory already exists with wider permissions (made by hand, by another tool, or given
+/// as `--cache-dir`): the issue says it is owner-only; today it stays as it was.
+#[cfg(unix)]
+#[test]
+fn review_an_existing_directory_is_made_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("cache");
+    fs::create_dir(&shared).unwrap();
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o755)).unwrap();
+    let cache = UploadCache::new(&shared);
+    cache
+        .record(
+            &id(Some("a.txt")),
+            &ABC,
+            &file("2026-01-01T00:00:00Z", None),
+        )
+        .unwrap();
+    let mode = fs::metadata(&shared).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "the cache directory stays {mode:o}");
+}
+
+/// Another version's entries (a newer kie-upload sharing the directory) are "misses", but prune
+/// deletes them as if they were broken: two versions side by side erase each other's caches.
+#[test]
+fn review_prune_keeps_another_version_s_fresh_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = UploadCache::new(dir.path());
+    let me = id(Some("a.txt"));
+    let fresh = file(&time::format_rfc3339(SystemTime::now()), None);
+    cache.record(&me, &ABC, &fresh).unwrap();
+    let path = cache.entry_path(&me, &ABC);
+    let mut entry: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    entry["version"] = 2.into();
+    entry["newField"] = "from v2".into();
+    fs::write(&path, serde_json::to_vec(&entry).unwrap()).unwrap();
+    assert_eq!(cache.prune().unwrap(), 0, "prune deleted a fresh v2 entry");
+}
+
+/// A FIFO (or any file whose open blocks) at an entry's name is "foreign", so it must be a miss;
+/// today `read_entry` opens it for reading and blocks until a writer comes: the upload (and
+/// `prune`, which reads every entry) hangs forever. Needs a directory another user can write,
+/// or a stray `mkfifo`; the store should open entries without blocking (or check the type first).
+#[cfg(unix)]
+#[test]
+fn review_a_fifo_at_an_entry_name_is_a_miss_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = UploadCache::new(dir.path());
+    let path = cache.entry_path(&id(Some("a.txt")), &ABC);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let looker = cache.clone();
+    std::thread::spawn(move || {
+        let miss = matches!(
+            looker.lookup(&id(Some("a.txt")), &ABC, SystemTime::now()),
+            Lookup::Miss
+        );
+        let _ = tx.send(miss);
+    });
+    let answer = rx.recv_timeout(Duration::from_secs(2));
+    if answer.is_err() {
+        // Unblock the reader so the test process does not keep a stuck thread.
+        drop(fs::OpenOptions::new().write(true).open(&path));
+    }
+    assert_eq!(answer.ok(), Some(true), "the lookup blocked on a FIFO");
+}
