@@ -213,7 +213,19 @@ impl Source<'_> {
             .map_err(|e| Error::io(path.as_deref(), e))?
             > 0
         {}
-        Ok(tap.content())
+        let content = tap.content();
+        // A wrong declared length fails the upload, cached or not.
+        if let Some(declared) = self.declared.filter(|&n| n != content.len) {
+            let error = Error::new(ErrorKind::SourceLengthMismatch {
+                declared,
+                actual: content.len,
+            });
+            return Err(match &path {
+                Some(path) => error.with_path(path),
+                None => error,
+            });
+        }
+        Ok(content)
     }
 
     /// Whether the source can be read again for a retry.

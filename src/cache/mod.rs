@@ -25,7 +25,7 @@
 //! written. The directory is created owner-only on Unix: a download URL needs no credentials.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -34,7 +34,12 @@ use sha2::{Digest, Sha256};
 
 use crate::{random, time, Error, UploadedFile};
 
+mod files;
 mod reuse;
+
+use files::{
+    create_private_dir, is_entry_name, is_stale_temporary, read_small_file, write_private,
+};
 pub(crate) use reuse::Tap;
 
 /// How long an upload is assumed to live when the service does not say (no `expiresAt`): 24 hours
@@ -84,11 +89,15 @@ pub struct UploadCache {
 }
 
 /// What makes two uploads the same, apart from their bytes.
+#[derive(Clone, Copy)]
 pub(crate) struct Identity<'a> {
+    /// Normalised: scheme and host in lower case, no default port.
     pub base_url: &'a str,
     pub key_fingerprint: [u8; 32],
     pub upload_path: &'a str,
     pub file_name: Option<&'a str>,
+    /// The content type asked for, if any (the service stores and serves the file with it).
+    pub content_type: Option<&'a str>,
 }
 
 /// The bytes of an upload, by their hash.
@@ -107,7 +116,7 @@ pub(crate) enum Lookup {
     Miss,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Entry {
     version: u32,
@@ -115,9 +124,10 @@ struct Entry {
     key_fingerprint: String,
     upload_path: String,
     file_name: Option<String>,
+    content_type: Option<String>,
     sha256: String,
     len: u64,
-    /// Seconds since the Unix epoch when the service deletes the file.
+    /// Seconds since the Unix epoch when the service deletes the file, by this machine's clock.
     expires: u64,
     file: UploadedFile,
 }
@@ -173,9 +183,9 @@ impl UploadCache {
         &self.dir
     }
 
-    /// Deletes the entries that expired (by the service's clock as the entries record it), and
-    /// files left half-written; returns how many were removed. Entries other processes write
-    /// meanwhile are kept.
+    /// Deletes the entries that expired, and entry files that are not JSON; returns how many were
+    /// removed. Entries other processes write meanwhile, and entries of other versions of this
+    /// crate, are kept. A client with the cache calls this about once a day, after an upload.
     pub fn prune(&self) -> io::Result<usize> {
         let now = SystemTime::now();
         let mut removed = 0;
@@ -191,39 +201,63 @@ impl UploadCache {
             };
             if is_stale_temporary(&path, name, now) {
                 removed += usize::from(fs::remove_file(&path).is_ok());
-            } else if is_entry_name(name) && read_entry(&path).is_none_or(|e| expired(&e, now)) {
-                removed += usize::from(self.remove_if_expired(&path, now));
+            } else if is_entry_name(name) && prunable(&path, now) {
+                removed += usize::from(self.remove_if_prunable(&path, now));
             }
         }
         Ok(removed)
     }
 
-    /// Moves the entry aside, and deletes it if it is (still) expired or unreadable; a fresh one
-    /// (written by another process since it was read) goes back, unless a newer one took its place.
-    fn remove_if_expired(&self, path: &Path, now: SystemTime) -> bool {
+    /// Moves the entry aside and deletes it if it is (still) prunable; a fresh one (written by
+    /// another process since it was read) goes back, unless a newer one took its place meanwhile
+    /// (a hard link, unlike a rename, never replaces one).
+    fn remove_if_prunable(&self, path: &Path, now: SystemTime) -> bool {
         let aside = self.temporary_path();
         if fs::rename(path, &aside).is_err() {
             return false;
         }
-        if read_entry(&aside).is_none_or(|e| expired(&e, now)) || path.exists() {
-            return fs::remove_file(&aside).is_ok();
+        let prune = prunable(&aside, now);
+        if !prune && fs::hard_link(&aside, path).is_err() && !path.exists() {
+            let _ = fs::rename(&aside, path);
         }
-        let _ = fs::rename(&aside, path);
-        false
+        let _ = fs::remove_file(&aside);
+        prune
+    }
+
+    /// Prunes when the last prune (by any process) is a day old.
+    pub(crate) fn prune_now_and_then(&self) {
+        let marker = self.dir.join(".last-prune");
+        let age = fs::metadata(&marker)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok());
+        if age.is_none_or(|age| age > Duration::from_secs(24 * 60 * 60))
+            && fs::write(&marker, b"").is_ok()
+        {
+            let _ = self.prune();
+        }
     }
 
     pub(crate) fn lookup(&self, id: &Identity<'_>, content: &Content, now: SystemTime) -> Lookup {
         let Some(entry) = read_entry(&self.entry_path(id, content)) else {
             return Lookup::Miss;
         };
-        let same = entry.base_url == id.base_url
-            && entry.key_fingerprint == hex(&id.key_fingerprint)
-            && entry.upload_path == id.upload_path
-            && entry.file_name.as_deref() == id.file_name
-            && entry.sha256 == hex(&content.sha256)
-            && entry.len == content.len;
-        let trusted_until = UNIX_EPOCH + Duration::from_secs(entry.expires);
-        if same && now + self.margin < trusted_until {
+        let trusted = entry.is_for(id, content)
+            && now
+                .checked_add(self.margin)
+                .zip(expires_at(&entry))
+                .is_some_and(|(now, until)| now < until);
+        // Without a name, the entry is keyed by the content; the name the service picked must
+        // still hold these bytes (an upload under that name may have replaced them).
+        let named = Identity {
+            file_name: Some(&entry.file.file_name),
+            ..*id
+        };
+        let still_there = || match read_entry(&self.entry_path(&named, content)) {
+            Some(e) => e.sha256 == entry.sha256 && e.len == entry.len,
+            None => false,
+        };
+        if trusted && (id.file_name.is_some() || still_there()) {
             let mut file = entry.file;
             file.reused = true;
             Lookup::Hit(file)
@@ -238,13 +272,15 @@ impl UploadCache {
     }
 
     /// Records a successful upload; an upload whose expiry cannot be told is not recorded.
+    /// Without a file name it is recorded under the name the service picked as well, so that an
+    /// upload under that name drops it.
     pub(crate) fn record(
         &self,
         id: &Identity<'_>,
         content: &Content,
         file: &UploadedFile,
     ) -> io::Result<()> {
-        let Some(expires) = expiry(file) else {
+        let Some(expires) = expiry(file, SystemTime::now()) else {
             return Ok(());
         };
         let entry = Entry {
@@ -253,6 +289,7 @@ impl UploadCache {
             key_fingerprint: hex(&id.key_fingerprint),
             upload_path: id.upload_path.to_owned(),
             file_name: id.file_name.map(str::to_owned),
+            content_type: id.content_type.map(str::to_owned),
             sha256: hex(&content.sha256),
             len: content.len,
             expires: expires
@@ -263,11 +300,36 @@ impl UploadCache {
                 ..file.clone()
             },
         };
-        let json = serde_json::to_vec(&entry).map_err(io::Error::other)?;
         create_private_dir(&self.dir)?;
+        if id.file_name.is_none() && !file.file_name.is_empty() {
+            let named = Identity {
+                file_name: Some(&file.file_name),
+                ..*id
+            };
+            let entry = Entry {
+                file_name: Some(file.file_name.clone()),
+                ..entry.clone()
+            };
+            self.write(&self.entry_path(&named, content), &entry)?;
+        }
+        self.write(&self.entry_path(id, content), &entry)
+    }
+
+    /// Writes `entry` to `path` through a temporary file and a rename. An entry for other bytes
+    /// that the service stored later is kept: this upload's reply came late, and what the service
+    /// serves under the name now is the other one.
+    fn write(&self, path: &Path, entry: &Entry) -> io::Result<()> {
+        if let Some(there) = read_entry(path) {
+            let other = there.sha256 != entry.sha256 || there.len != entry.len;
+            let ours = time::parse_rfc3339(&entry.file.uploaded_at);
+            let theirs = time::parse_rfc3339(&there.file.uploaded_at);
+            if other && ours.zip(theirs).is_none_or(|(ours, theirs)| ours <= theirs) {
+                return Ok(());
+            }
+        }
+        let json = serde_json::to_vec(entry).map_err(io::Error::other)?;
         let temporary = self.temporary_path();
-        let written = write_private(&temporary, &json)
-            .and_then(|()| fs::rename(&temporary, self.entry_path(id, content)));
+        let written = write_private(&temporary, &json).and_then(|()| fs::rename(&temporary, path));
         if written.is_err() {
             let _ = fs::remove_file(&temporary);
         }
@@ -280,6 +342,9 @@ impl UploadCache {
         for part in [id.base_url, &hex(&id.key_fingerprint), id.upload_path] {
             h.update(part.as_bytes());
             h.update([0]);
+        }
+        if let Some(t) = id.content_type {
+            h.update([b"t:", t.as_bytes(), b"\0"].concat());
         }
         match id.file_name {
             Some(name) => h.update([b"n:", name.as_bytes()].concat()),
@@ -305,61 +370,58 @@ pub(crate) fn key_fingerprint(api_key: &str) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// When the service deletes the file: its `expiresAt`, else `uploadedAt` plus
-/// [`ASSUMED_RETENTION`].
-fn expiry(file: &UploadedFile) -> Option<SystemTime> {
-    let service = file
-        .service_expires_at
-        .as_deref()
-        .and_then(time::parse_rfc3339);
-    service.or_else(|| time::parse_rfc3339(&file.uploaded_at).map(|t| t + ASSUMED_RETENTION))
+/// When the service deletes the file, by this machine's clock: its `expiresAt`, else
+/// `uploadedAt` plus [`ASSUMED_RETENTION`]; with both the service's times, the file's life counts
+/// from `now`, so a service clock ahead of ours cannot stretch it. `None` when the service's
+/// times cannot be read.
+fn expiry(file: &UploadedFile, now: SystemTime) -> Option<SystemTime> {
+    let uploaded = time::parse_rfc3339(&file.uploaded_at);
+    let end = match file.service_expires_at.as_deref() {
+        Some(text) => time::parse_rfc3339(text)?,
+        None => uploaded?.checked_add(ASSUMED_RETENTION)?,
+    };
+    match uploaded.and_then(|u| end.duration_since(u).ok()) {
+        Some(life) => Some(end.min(now.checked_add(life)?)),
+        None => Some(end),
+    }
 }
 
-fn expired(entry: &Entry, now: SystemTime) -> bool {
-    UNIX_EPOCH + Duration::from_secs(entry.expires) <= now
+fn expires_at(entry: &Entry) -> Option<SystemTime> {
+    UNIX_EPOCH.checked_add(Duration::from_secs(entry.expires))
+}
+
+impl Entry {
+    fn is_for(&self, id: &Identity<'_>, content: &Content) -> bool {
+        self.base_url == id.base_url
+            && self.key_fingerprint == hex(&id.key_fingerprint)
+            && self.upload_path == id.upload_path
+            && self.file_name.as_deref() == id.file_name
+            && self.content_type.as_deref() == id.content_type
+            && self.sha256 == hex(&content.sha256)
+            && self.len == content.len
+    }
 }
 
 fn read_entry(path: &Path) -> Option<Entry> {
-    let file = fs::File::open(path).ok()?;
-    let mut text = Vec::new();
-    io::Read::read_to_end(&mut io::Read::take(file, MAX_ENTRY + 1), &mut text).ok()?;
-    let entry: Entry = serde_json::from_slice(&text).ok()?;
+    let entry: Entry = serde_json::from_slice(&read_small_file(path)?).ok()?;
     (entry.version == VERSION).then_some(entry)
 }
 
-fn is_entry_name(name: &str) -> bool {
-    name.len() == 69 && name.ends_with(".json") && name[..64].bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// A temporary file more than an hour old: a write that crashed before its rename.
-fn is_stale_temporary(path: &Path, name: &str, now: SystemTime) -> bool {
-    let old = || {
-        let modified = fs::metadata(path).and_then(|m| m.modified()).ok();
-        modified.is_some_and(|m| m + Duration::from_secs(3600) < now)
+/// Whether prune may delete the entry file: expired, or not JSON at all. Another version's
+/// entries, and files it cannot read, are left alone.
+fn prunable(path: &Path, now: SystemTime) -> bool {
+    let Some(text) = read_small_file(path) else {
+        return false;
     };
-    name.starts_with(".tmp-") && old()
+    match serde_json::from_slice::<serde_json::Value>(&text) {
+        Err(_) => true,
+        Ok(v) if v.get("version").and_then(|v| v.as_u64()) != Some(u64::from(VERSION)) => false,
+        Ok(_) => read_entry(path).is_none_or(|e| expires_at(&e).is_some_and(|until| until <= now)),
+    }
 }
 
 pub(crate) fn hex(bytes: &[u8; 32]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
 }
 
 #[cfg(test)]

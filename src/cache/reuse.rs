@@ -13,7 +13,7 @@ use crate::{Client, Error, UploadedFile};
 /// An upload the cache has not got: recorded once it succeeds with the bytes hashed before it.
 pub(crate) struct Pending<'c> {
     cache: &'c UploadCache,
-    base_url: &'c str,
+    base_url: String,
     key_fingerprint: [u8; 32],
     content: Content,
 }
@@ -31,7 +31,7 @@ impl Client {
         };
         let pending = Pending {
             cache,
-            base_url: &self.config.base_url,
+            base_url: normalised(&self.config.base_url),
             key_fingerprint: key_fingerprint(self.config.api_key()),
             content: upload.source.content()?,
         };
@@ -47,10 +47,11 @@ impl Client {
 impl Pending<'_> {
     fn identity<'u>(&'u self, upload: &'u Checked<'_>) -> Identity<'u> {
         Identity {
-            base_url: self.base_url,
+            base_url: &self.base_url,
             key_fingerprint: self.key_fingerprint,
             upload_path: &upload.upload_path,
             file_name: upload.file_name.as_deref(),
+            content_type: upload.content_type.as_deref(),
         }
     }
 
@@ -63,6 +64,7 @@ impl Pending<'_> {
                 .cache
                 .record(&self.identity(upload), &self.content, file);
         }
+        self.cache.prune_now_and_then();
     }
 }
 
@@ -98,4 +100,39 @@ impl io::Read for Tap<'_> {
         self.len += n as u64;
         Ok(n)
     }
+}
+
+/// One spelling of a base URL: the scheme and host in lower case, without the scheme's default
+/// port or a trailing `/`, so two spellings of one service share their entries (and an overwrite
+/// through one drops the other's).
+fn normalised(base_url: &str) -> String {
+    let (scheme, rest) = base_url.split_once("://").unwrap_or(("", base_url));
+    let scheme = scheme.to_ascii_lowercase();
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut authority = authority.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => ":443",
+        "http" => ":80",
+        _ => "",
+    };
+    if !default_port.is_empty() && authority.ends_with(default_port) {
+        authority.truncate(authority.len() - default_port.len());
+    }
+    format!("{scheme}://{authority}{}", path.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+#[test]
+fn spellings_of_a_base_url_are_one() {
+    for url in [
+        "HTTPS://Host.Example:443/",
+        "https://host.example",
+        "https://HOST.example/",
+    ] {
+        assert_eq!(normalised(url), "https://host.example");
+    }
+    assert_eq!(
+        normalised("http://127.0.0.1:8080/api/"),
+        "http://127.0.0.1:8080/api"
+    );
 }

@@ -20,6 +20,7 @@ fn id(name: Option<&str>) -> Identity<'_> {
         key_fingerprint: key_fingerprint("k".repeat(32).as_str()),
         upload_path: "docs",
         file_name: name,
+        content_type: None,
     }
 }
 
@@ -81,12 +82,13 @@ fn other_bytes_names_paths_or_keys_miss_and_other_bytes_replace_the_entry() {
     let mut account = id(Some("a.txt"));
     account.key_fingerprint = key_fingerprint("another key of some length");
     assert!(matches!(cache.lookup(&account, &ABC, now), Lookup::Miss));
-    // The same name with other bytes replaces the one entry: the old bytes no longer hit.
+    // The same name with other bytes, stored later, replaces the one entry: the old bytes no
+    // longer hit.
     cache
         .record(
             &id(Some("a.txt")),
             &other,
-            &file("2026-01-01T00:00:00Z", None),
+            &file("2026-01-01T00:10:00Z", None),
         )
         .unwrap();
     assert!(matches!(
@@ -160,13 +162,13 @@ fn the_directory_and_entries_are_the_owner_s_only() {
     assert_eq!(mode(&cache.entry_path(&id(Some("a.txt")), &ABC)), 0o600);
 }
 
-// ---- review findings (each fails on 5283811) ----
+// A hostile review's findings, each seen failing before its fix.
 
 /// An entry file at the right name whose `expires` is out of `SystemTime`'s range (a foreign or
 /// corrupt entry, or one written by a hostile process) must be a miss, and prune must survive it:
 /// today `UNIX_EPOCH + Duration::from_secs(u64::MAX)` panics in `lookup` and in `prune`.
 #[test]
-fn review_an_entry_with_an_absurd_expiry_is_a_miss_not_a_panic() {
+fn an_entry_with_an_absurd_expiry_is_a_miss_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let cache = UploadCache::new(dir.path());
     let me = id(Some("a.txt"));
@@ -187,7 +189,7 @@ fn review_an_entry_with_an_absurd_expiry_is_a_miss_not_a_panic() {
 /// A margin larger than any life is a setting that trusts nothing, not a panic in every upload:
 /// today `now + self.margin` overflows.
 #[test]
-fn review_a_huge_margin_trusts_nothing_and_does_not_panic() {
+fn a_huge_margin_trusts_nothing_and_does_not_panic() {
     let dir = tempfile::tempdir().unwrap();
     let cache = UploadCache::new(dir.path()).margin(Duration::MAX);
     let me = id(Some("a.txt"));
@@ -203,7 +205,7 @@ fn review_a_huge_margin_trusts_nothing_and_does_not_panic() {
 /// `record`'s own doc says) it must not be recorded; today it silently falls back to `uploadedAt`
 /// plus 24 hours, which may be far longer than what the service said.
 #[test]
-fn review_an_unreadable_expires_at_is_not_trusted_for_24_hours() {
+fn an_unreadable_expires_at_is_not_trusted_for_24_hours() {
     let dir = tempfile::tempdir().unwrap();
     let cache = UploadCache::new(dir.path());
     let me = id(Some("a.txt"));
@@ -221,7 +223,7 @@ fn review_an_unreadable_expires_at_is_not_trusted_for_24_hours() {
 /// restored from a snapshot, a CI container): an upload made now lives 24 hours from now by this
 /// machine's clock, but the entry, kept in the service's absolute time, is trusted for 71 hours.
 #[test]
-fn review_a_service_clock_ahead_of_ours_does_not_extend_the_trust() {
+fn a_service_clock_ahead_of_ours_does_not_extend_the_trust() {
     let dir = tempfile::tempdir().unwrap();
     let cache = UploadCache::new(dir.path());
     let me = id(Some("a.txt"));
@@ -241,7 +243,7 @@ fn review_a_service_clock_ahead_of_ours_does_not_extend_the_trust() {
 /// as `--cache-dir`): the issue says it is owner-only; today it stays as it was.
 #[cfg(unix)]
 #[test]
-fn review_an_existing_directory_is_made_owner_only() {
+fn an_existing_directory_is_made_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let shared = dir.path().join("cache");
@@ -262,7 +264,7 @@ fn review_an_existing_directory_is_made_owner_only() {
 /// Another version's entries (a newer kie-upload sharing the directory) are "misses", but prune
 /// deletes them as if they were broken: two versions side by side erase each other's caches.
 #[test]
-fn review_prune_keeps_another_version_s_fresh_entries() {
+fn prune_keeps_another_version_s_fresh_entries() {
     let dir = tempfile::tempdir().unwrap();
     let cache = UploadCache::new(dir.path());
     let me = id(Some("a.txt"));
@@ -282,7 +284,7 @@ fn review_prune_keeps_another_version_s_fresh_entries() {
 /// or a stray `mkfifo`; the store should open entries without blocking (or check the type first).
 #[cfg(unix)]
 #[test]
-fn review_a_fifo_at_an_entry_name_is_a_miss_not_a_hang() {
+fn a_fifo_at_an_entry_name_is_a_miss_not_a_hang() {
     let dir = tempfile::tempdir().unwrap();
     let cache = UploadCache::new(dir.path());
     let path = cache.entry_path(&id(Some("a.txt")), &ABC);
