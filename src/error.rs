@@ -225,18 +225,53 @@ impl Error {
     }
 
     /// The cause.
+    ///
+    /// ```
+    /// use kie_upload::{Client, ErrorKind, Upload};
+    ///
+    /// let e = Client::new("key").upload(Upload::bytes(b"hi", "")).unwrap_err();
+    /// assert!(matches!(e.kind(), ErrorKind::InvalidInput { .. }));
+    /// ```
     pub fn kind(&self) -> &ErrorKind {
         &self.inner.kind
     }
 
     /// How many attempts were made: 0 when the upload was refused locally before anything was sent,
     /// else at least 1.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # use kie_upload_emulator::{Config, Emulator, Fault};
+    /// # let emu = Emulator::start(Config::new("key")).unwrap();
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy()
+    /// #     .retry_backoff(std::time::Duration::ZERO).build()?;
+    /// // Three answers of 503: the first try and both default retries fail.
+    /// emu.inject(Fault::Status { status: 503, retry_after: None }, 3);
+    /// let e = client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt")).unwrap_err();
+    /// assert_eq!(e.attempts(), 3);
+    /// # Ok::<_, kie_upload::Error>(())
+    /// ```
     pub fn attempts(&self) -> u32 {
         self.inner.attempts
     }
 
     /// Why this failure, which was worth retrying, was not retried (again); `None` when it was not
     /// worth retrying or was retried until it passed or failed otherwise.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # use kie_upload_emulator::{Config, Emulator, Fault};
+    /// # let emu = Emulator::start(Config::new("key")).unwrap();
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy()
+    /// #     .retry_backoff(std::time::Duration::ZERO).build()?;
+    /// # use kie_upload::NotRetried;
+    /// emu.inject(Fault::Status { status: 503, retry_after: None }, 1);
+    /// // A plain reader cannot be read twice, so the 503 is not retried.
+    /// let e = client.upload(Upload::reader(&b"hi"[..], "notes").file_name("hi.txt")).unwrap_err();
+    /// assert_eq!(e.not_retried(), Some(NotRetried::SourceNotRepeatable));
+    /// assert_eq!(e.attempts(), 1);
+    /// # Ok::<_, kie_upload::Error>(())
+    /// ```
     pub fn not_retried(&self) -> Option<NotRetried> {
         self.inner.not_retried
     }
@@ -244,22 +279,61 @@ impl Error {
     /// Where the proxy this error concerns was set: for [`ErrorKind::Proxy`], and for an
     /// [`ErrorKind::InvalidInput`] that refused the proxy setting (a URL that does not parse, or a
     /// SOCKS proxy without the `socks` feature). `None` for errors that are not about a proxy.
+    ///
+    /// ```
+    /// use kie_upload::{Client, ProxySource};
+    ///
+    /// let e = Client::builder().api_key("key").proxy("ftp://proxy.example:21").build().unwrap_err();
+    /// assert_eq!(e.proxy_source(), Some(ProxySource::Builder));
+    /// ```
     pub fn proxy_source(&self) -> Option<crate::ProxySource> {
         self.inner.proxy.as_ref().map(|p| p.source)
     }
 
     /// The URL of the proxy this error concerns, `scheme://host:port` with any credentials shown as
     /// `***@`; `None` when the error is not about a proxy, or the setting did not parse.
+    ///
+    /// ```
+    /// use kie_upload::Client;
+    ///
+    /// use kie_upload::Upload;
+    ///
+    /// // Nothing listens on port 1: the proxy fails, and its password is not shown.
+    /// let client = Client::builder().api_key("key").proxy("http://me:pw@127.0.0.1:1").build()?;
+    /// let e = client.upload(Upload::bytes(b"hi", "notes")).unwrap_err();
+    /// assert_eq!(e.proxy_url(), Some("http://***@127.0.0.1:1"));
+    /// # Ok::<_, kie_upload::Error>(())
+    /// ```
     pub fn proxy_url(&self) -> Option<&str> {
         self.inner.proxy.as_ref().and_then(|p| p.url.as_deref())
     }
 
     /// The local file the error concerns, when there is one.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use kie_upload::Client;
+    ///
+    /// let e = Client::new("key").upload_file("/no/such/file.png", "images").unwrap_err();
+    /// assert_eq!(e.path(), Some(Path::new("/no/such/file.png")));
+    /// ```
     pub fn path(&self) -> Option<&Path> {
         self.inner.path.as_deref()
     }
 
     /// How long the server asked to wait before trying again (its `Retry-After`), when it did.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # use kie_upload_emulator::{Config, Emulator, Fault};
+    /// # let emu = Emulator::start(Config::new("key")).unwrap();
+    /// # use std::time::Duration;
+    /// emu.inject(Fault::Status { status: 429, retry_after: Some("7".into()) }, 1);
+    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().retries(0).build()?;
+    /// let e = client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt")).unwrap_err();
+    /// assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
+    /// # Ok::<_, kie_upload::Error>(())
+    /// ```
     pub fn retry_after(&self) -> Option<Duration> {
         self.inner.retry_after
     }
@@ -307,6 +381,19 @@ impl Error {
 
     /// Whether the cause is a timeout: a connect, a socket read or write, or the wait for the reply
     /// took longer than its bound.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # use kie_upload_emulator::{Config, Emulator, Fault};
+    /// # let emu = Emulator::start(Config::new("key")).unwrap();
+    /// # use std::time::Duration;
+    /// emu.inject(Fault::NeverAnswer, 1);
+    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy()
+    ///     .reply_timeout(Duration::from_millis(200)).retries(0).build()?;
+    /// let e = client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt")).unwrap_err();
+    /// assert!(e.is_timeout());
+    /// # Ok::<_, kie_upload::Error>(())
+    /// ```
     pub fn is_timeout(&self) -> bool {
         self.inner.kind == ErrorKind::Timeout
     }
