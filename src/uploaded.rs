@@ -69,6 +69,16 @@ pub struct UploadedFile {
 impl UploadedFile {
     /// When the file will be deleted: the service's `expiresAt` when it sent one, else `uploadedAt`
     /// plus three days. `None` when neither time can be parsed.
+    ///
+    /// ```
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = kie_upload::Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// # use std::time::{Duration, SystemTime};
+    /// let file = client.upload(kie_upload::Upload::bytes(b"hi", "notes").file_name("hi.txt"))?;
+    /// let left = file.expires_at().unwrap().duration_since(SystemTime::now())?;
+    /// assert!(left > Duration::from_secs(60 * 60));
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn expires_at(&self) -> Option<SystemTime> {
         if let Some(t) = self
             .service_expires_at
@@ -81,11 +91,28 @@ impl UploadedFile {
     }
 
     /// [`expires_at()`](Self::expires_at) as RFC 3339 text in UTC, for display and JSON output.
+    ///
+    /// ```
+    /// let json = r#"{"downloadUrl":"https://example.com/a","uploadedAt":"2025-01-01T12:00:00Z"}"#;
+    /// let file: kie_upload::UploadedFile = serde_json::from_str(json)?;
+    /// assert_eq!(file.expires_at_rfc3339().as_deref(), Some("2025-01-04T12:00:00.000Z"));
+    /// # Ok::<_, serde_json::Error>(())
+    /// ```
     pub fn expires_at_rfc3339(&self) -> Option<String> {
         self.expires_at().map(time::format_rfc3339)
     }
 
     /// Whether the file has expired by `now`; `false` when the expiry is unknown.
+    ///
+    /// ```
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = kie_upload::Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// # use std::time::SystemTime;
+    /// let file = client.upload(kie_upload::Upload::bytes(b"hi", "notes").file_name("hi.txt"))?;
+    /// assert!(!file.is_expired_at(SystemTime::now()));
+    /// assert!(file.is_expired_at(SystemTime::now() + kie_upload::RETENTION));
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_expired_at(&self, now: SystemTime) -> bool {
         self.expires_at().is_some_and(|t| t <= now)
     }
