@@ -134,6 +134,18 @@ struct Entry {
 
 impl UploadCache {
     /// A cache in `dir`, created (owner-only on Unix) when the first entry is written.
+    ///
+    /// ```
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let dir = tempfile::tempdir()?;
+    /// use kie_upload::{Client, Upload, UploadCache};
+    ///
+    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy()
+    ///     .cache(UploadCache::new(dir.path())).build()?;
+    /// client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?;
+    /// assert!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.reused);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(dir: impl Into<PathBuf>) -> UploadCache {
         UploadCache {
             dir: dir.into(),
@@ -142,6 +154,12 @@ impl UploadCache {
     }
 
     /// A cache in this user's cache folder: [`default_dir`](Self::default_dir).
+    ///
+    /// ```
+    /// let cache = kie_upload::UploadCache::in_default_dir()?; // nothing is created yet
+    /// assert!(cache.dir().ends_with("kie-upload"));
+    /// # Ok::<_, kie_upload::Error>(())
+    /// ```
     pub fn in_default_dir() -> Result<UploadCache, Error> {
         Self::default_dir().map(UploadCache::new).ok_or_else(|| {
             Error::invalid(
@@ -153,6 +171,13 @@ impl UploadCache {
     /// This user's cache folder for kie-upload: `$XDG_CACHE_HOME/kie-upload` or
     /// `~/.cache/kie-upload` on Linux and other Unix systems, `~/Library/Caches/kie-upload` on
     /// macOS, `%LOCALAPPDATA%\kie-upload` on Windows. `None` when the variables it needs are unset.
+    ///
+    /// ```
+    /// if let Some(dir) = kie_upload::UploadCache::default_dir() {
+    ///     println!("uploads are remembered in {}", dir.display());
+    ///     assert!(dir.is_absolute());
+    /// }
+    /// ```
     pub fn default_dir() -> Option<PathBuf> {
         let var = |name| {
             std::env::var_os(name)
@@ -173,12 +198,31 @@ impl UploadCache {
 
     /// How long before its expiry an entry stops being trusted, so a URL handed out still serves
     /// for at least this long. Default: 1 hour.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload, UploadCache};
+    /// # use std::time::Duration;
+    /// # let emu = kie_upload_emulator::Emulator::start(
+    /// #     kie_upload_emulator::Config::new("key").ttl(Duration::from_secs(3600)))?;
+    /// # let dir = tempfile::tempdir()?;
+    /// // Files live an hour here: with a margin of two, no upload is ever reused.
+    /// let cache = UploadCache::new(dir.path()).margin(Duration::from_secs(2 * 3600));
+    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().cache(cache).build()?;
+    /// client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?;
+    /// assert!(!client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.reused);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn margin(mut self, margin: Duration) -> Self {
         self.margin = margin;
         self
     }
 
     /// The directory the entries are in.
+    ///
+    /// ```
+    /// let cache = kie_upload::UploadCache::new("/var/cache/my-app");
+    /// assert_eq!(cache.dir(), std::path::Path::new("/var/cache/my-app"));
+    /// ```
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -186,6 +230,18 @@ impl UploadCache {
     /// Deletes the entries that expired, and entry files that are not JSON; returns how many were
     /// removed. Entries other processes write meanwhile, and entries of other versions of this
     /// crate, are kept. A client with the cache calls this about once a day, after an upload.
+    ///
+    /// ```
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let dir = tempfile::tempdir()?;
+    /// # use kie_upload::{Client, Upload, UploadCache};
+    /// let cache = UploadCache::new(dir.path());
+    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy()
+    ///     .cache(cache.clone()).build()?;
+    /// client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?;
+    /// assert_eq!(cache.prune()?, 0); // the entry is live: kept
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn prune(&self) -> io::Result<usize> {
         let now = SystemTime::now();
         let mut removed = 0;
