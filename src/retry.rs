@@ -134,6 +134,18 @@ impl Error {
     /// when it sent one, else for an exponential backoff with jitter from
     /// [`ClientBuilder::retry_backoff`](crate::ClientBuilder::retry_backoff) (default 500 ms,
     /// doubling, at most 10 s).
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # use kie_upload_emulator::{Config, Emulator, Fault};
+    /// # let emu = Emulator::start(Config::new("key"))?;
+    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().retries(0).build()?;
+    /// emu.inject(Fault::BodyCode { code: 455, retry_after: None }, 1); // maintenance
+    /// assert!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt")).unwrap_err().is_retryable());
+    /// emu.inject(Fault::BodyCode { code: 402, retry_after: None }, 1); // out of credits
+    /// assert!(!client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt")).unwrap_err().is_retryable());
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_retryable(&self) -> bool {
         match self.kind() {
             ErrorKind::Transport | ErrorKind::Proxy { .. } => self.is_transient(),
