@@ -100,6 +100,12 @@ impl fmt::Debug for ClientBuilder {
 
 impl ClientBuilder {
     /// A builder with every setting at its default and no key.
+    ///
+    /// ```
+    /// let client = kie_upload::ClientBuilder::new().api_key("key").build()?;
+    /// assert_eq!(client.base_url(), kie_upload::DEFAULT_BASE_URL);
+    /// # Ok::<_, kie_upload::Error>(())
+    /// ```
     pub fn new() -> ClientBuilder {
         ClientBuilder::default()
     }
@@ -114,6 +120,12 @@ impl ClientBuilder {
     ///   roots (see [`root_certs_pem`](Self::root_certs_pem)).
     ///
     /// Empty variables count as unset. Settings made after this call win over the environment.
+    ///
+    /// ```no_run
+    /// // KIE_API_KEY=... KIE_BASE_URL=... my-program
+    /// let client = kie_upload::ClientBuilder::from_env().retries(5).build()?;
+    /// # Ok::<_, kie_upload::Error>(())
+    /// ```
     pub fn from_env() -> ClientBuilder {
         let var = |name: &str| {
             std::env::var_os(name)
@@ -140,6 +152,15 @@ impl ClientBuilder {
 
     /// The API key, sent as `Authorization: Bearer <key>` to the base URL and nowhere else.
     /// Required (here, through [`api_key_file`](Self::api_key_file), or from the environment).
+    ///
+    /// ```
+    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload_emulator::{Config, Emulator, Fault};
+    /// # let emu = Emulator::start(Config::new("key"))?;
+    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// assert_eq!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.file_size, 2);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
         self.key = KeySetting::Value(api_key.into(), KeySource::Code);
         self
@@ -148,6 +169,18 @@ impl ClientBuilder {
     /// Reads the API key from a file when the client is built, trimming white space around it (a
     /// trailing newline). A file over 4 KiB (or a device that never ends) is refused with its name.
     /// Default: none.
+    ///
+    /// ```
+    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload_emulator::{Config, Emulator, Fault};
+    /// # let emu = Emulator::start(Config::new("key"))?;
+    /// # let dir = tempfile::tempdir()?;
+    /// let key_file = dir.path().join("kie.key");
+    /// std::fs::write(&key_file, "key\n")?;
+    /// let client = ClientBuilder::new().api_key_file(&key_file).base_url(emu.base_url()).no_proxy().build()?;
+    /// assert_eq!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.file_size, 2);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn api_key_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.key = KeySetting::File(path.into(), None);
         self
@@ -157,6 +190,12 @@ impl ClientBuilder {
     /// (`https://proxy.local/kie`). Default: [`DEFAULT_BASE_URL`]. A plain `http://` URL is refused
     /// unless its host is `localhost` or a loopback address, or
     /// [`allow_insecure_http`](Self::allow_insecure_http) is set.
+    ///
+    /// ```
+    /// let client = kie_upload::ClientBuilder::new().api_key("key").base_url("https://proxy.local/kie").build()?;
+    /// assert_eq!(client.base_url(), "https://proxy.local/kie");
+    /// # Ok::<_, kie_upload::Error>(())
+    /// ```
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = Some(base_url.into());
         self
@@ -164,12 +203,32 @@ impl ClientBuilder {
 
     /// Allows a plain `http://` base URL on a host other than `localhost` or a loopback address,
     /// which sends the API key across the network in clear text. Default: `false`.
+    ///
+    /// ```
+    /// use kie_upload::ClientBuilder;
+    ///
+    /// let plain = || ClientBuilder::new().api_key("key").base_url("http://uploads.lan:8080");
+    /// assert!(plain().build().is_err());
+    /// assert!(plain().allow_insecure_http(true).build().is_ok());
+    /// ```
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
         self.allow_insecure_http = allow;
         self
     }
 
     /// Sets the connect, stall and reply timeouts all at once.
+    ///
+    /// ```
+    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload_emulator::{Config, Emulator, Fault};
+    /// # let emu = Emulator::start(Config::new("key"))?;
+    /// # use std::time::Duration;
+    /// emu.inject(Fault::NeverAnswer, 1);
+    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy()
+    ///     .timeout(Duration::from_millis(200)).retries(0).build()?;
+    /// assert!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt")).unwrap_err().is_timeout());
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn timeout(self, timeout: Duration) -> Self {
         self.connect_timeout(timeout)
             .stall_timeout(timeout)
@@ -178,6 +237,13 @@ impl ClientBuilder {
 
     /// The longest wait to open a connection, TLS handshake included. Default: 30 s; at most
     /// [`MAX_DURATION`].
+    ///
+    /// ```no_run
+    /// let client = kie_upload::ClientBuilder::from_env()
+    ///     .connect_timeout(std::time::Duration::from_secs(5)) // fail fast on a dead network
+    ///     .build()?;
+    /// # Ok::<_, kie_upload::Error>(())
+    /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.timeouts.connect = timeout;
         self
@@ -185,6 +251,19 @@ impl ClientBuilder {
 
     /// The longest any single socket read or write may wait: a stall detector. An upload that keeps
     /// moving is never cut short, however long it takes. Default: 60 s; at most [`MAX_DURATION`].
+    ///
+    /// ```
+    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload_emulator::{Config, Emulator, Fault};
+    /// # let emu = Emulator::start(Config::new("key"))?;
+    /// # use std::time::Duration;
+    /// // The reply trickles in a byte a second: a stall of 100 ms ends it.
+    /// emu.inject(Fault::Drip { pause: Duration::from_secs(1) }, 1);
+    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy()
+    ///     .stall_timeout(Duration::from_millis(100)).retries(0).build()?;
+    /// assert!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt")).unwrap_err().is_timeout());
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stall_timeout(mut self, timeout: Duration) -> Self {
         self.timeouts.stall = timeout;
         self
@@ -192,6 +271,18 @@ impl ClientBuilder {
 
     /// The longest wait for the service's reply once the body is sent, its status line and headers
     /// and its body together (one deadline). Default: 120 s; at most [`MAX_DURATION`].
+    ///
+    /// ```
+    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload_emulator::{Config, Emulator, Fault};
+    /// # let emu = Emulator::start(Config::new("key"))?;
+    /// # use std::time::Duration;
+    /// emu.inject(Fault::NeverAnswer, 1);
+    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy()
+    ///     .reply_timeout(Duration::from_millis(200)).retries(0).build()?;
+    /// assert!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt")).unwrap_err().is_timeout());
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn reply_timeout(mut self, timeout: Duration) -> Self {
         self.timeouts.reply = timeout;
         self
@@ -201,6 +292,17 @@ impl ClientBuilder {
     /// on [`Error::is_retryable`]) and the upload can be repeated safely: never a plain reader, a
     /// pipe or a device (their bytes are gone), nor an upload without a file name (a repeat could
     /// store a second copy). Default: 2.
+    ///
+    /// ```
+    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload_emulator::{Config, Emulator, Fault};
+    /// # let emu = Emulator::start(Config::new("key"))?;
+    /// emu.inject(Fault::Status { status: 503, retry_after: Some("0".into()) }, 1);
+    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy().retries(1).build()?;
+    /// assert_eq!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.file_size, 2); // the second attempt passed
+    /// assert_eq!(emu.attempts("/api/file-stream-upload"), 2);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn retries(mut self, retries: u32) -> Self {
         self.retry.retries = retries;
         self
@@ -209,6 +311,20 @@ impl ClientBuilder {
     /// The wait before the first retry; each later wait doubles (up to 10 s), with jitter. A
     /// `Retry-After` from the server replaces it, up to 30 s. Default: 500 ms; at most
     /// [`MAX_DURATION`].
+    ///
+    /// ```
+    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload_emulator::{Config, Emulator, Fault};
+    /// # let emu = Emulator::start(Config::new("key"))?;
+    /// # use std::time::{Duration, Instant};
+    /// emu.inject(Fault::Status { status: 503, retry_after: None }, 1);
+    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy()
+    ///     .retry_backoff(Duration::from_millis(10)).build()?;
+    /// let started = Instant::now();
+    /// assert_eq!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.file_size, 2);
+    /// assert!(started.elapsed() < Duration::from_secs(5));
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn retry_backoff(mut self, backoff: Duration) -> Self {
         self.retry.backoff = backoff;
         self
@@ -219,6 +335,17 @@ impl ClientBuilder {
     /// large) answers before the body is sent. The client waits at most 300 ms for the
     /// `100 Continue`, then sends anyway. Turn it off for a server that answers `417`. Default:
     /// `true`.
+    ///
+    /// ```
+    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload_emulator::{Config, Emulator, Fault};
+    /// # let emu = Emulator::start(Config::new("key"))?;
+    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy()
+    ///     .expect_continue(false).build()?;
+    /// client.upload(Upload::bytes(vec![0u8; 2 << 20], "blobs").file_name("zeros.bin"))?;
+    /// assert!(!emu.requests()[0].expect_continue);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn expect_continue(mut self, on: bool) -> Self {
         self.expect_continue = Some(on);
         self
@@ -228,6 +355,18 @@ impl ClientBuilder {
     /// default roots, as curl's `--cacert` does: for a corporate proxy's CA, or a local TLS
     /// emulator. Default roots: Mozilla's (webpki-roots) with the `rustls` feature, the operating
     /// system's with `native-tls`.
+    ///
+    /// ```
+    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload_emulator::{Config, Emulator};
+    /// # let emu = Emulator::start(Config::new("key").tls(true))?;
+    /// // An emulator on https://127.0.0.1, with a certificate authority of its own.
+    /// let ca = emu.ca_cert_pem().unwrap();
+    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy()
+    ///     .root_certs_pem(ca).build()?;
+    /// assert_eq!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.file_size, 2);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn root_certs_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.tls.roots_pem = Some(pem.into());
         self.tls.roots_file = None;
@@ -236,6 +375,16 @@ impl ClientBuilder {
 
     /// Like [`root_certs_pem`](Self::root_certs_pem), reading the PEM file when the client is
     /// built. A file over 8 MiB (or a device that never ends) is refused with its name.
+    ///
+    /// ```
+    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload_emulator::{Config, Emulator};
+    /// # let emu = Emulator::start(Config::new("key").tls(true))?;
+    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy()
+    ///     .root_certs_file(emu.ca_cert_path().unwrap()).build()?;
+    /// assert_eq!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.file_size, 2);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn root_certs_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.tls.roots_file = Some(path.into());
         self.tls.roots_pem = None;
@@ -256,6 +405,17 @@ impl ClientBuilder {
     /// (naming the variable), never ignored. Hosts in `no_proxy` (or `NO_PROXY`) are reached
     /// directly: `example.com` or `.example.com` means that domain and every name under it, `*`
     /// every host.
+    ///
+    /// ```
+    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload_emulator::{Config, ConnectProxy, Emulator};
+    /// # let emu = Emulator::start(Config::new("key"))?;
+    /// let proxy = ConnectProxy::start()?;
+    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).proxy(proxy.url()).build()?;
+    /// assert_eq!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.file_size, 2);
+    /// assert_eq!(proxy.tunnels().len(), 1);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
         self.proxy = ProxySetting::Url(url.into());
         self
@@ -263,6 +423,16 @@ impl ClientBuilder {
 
     /// Connects directly, whatever proxy the environment names. Default: the environment's proxy
     /// (see [`proxy`](Self::proxy)).
+    ///
+    /// ```
+    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload_emulator::{Config, Emulator, Fault};
+    /// # let emu = Emulator::start(Config::new("key"))?;
+    /// std::env::set_var("http_proxy", "http://127.0.0.1:1"); // nothing listens there
+    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// assert_eq!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.file_size, 2);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn no_proxy(mut self) -> Self {
         self.proxy = ProxySetting::Off;
         self
@@ -291,6 +461,13 @@ impl ClientBuilder {
     /// unreadable key or root certificate file, a duration over [`MAX_DURATION`], a proxy URL or
     /// proxy variable that does not parse, or a SOCKS proxy without the `socks` feature is refused
     /// with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
+    ///
+    /// ```
+    /// use kie_upload::{ClientBuilder, ErrorKind};
+    ///
+    /// let e = ClientBuilder::new().base_url("not a url").api_key("key").build().unwrap_err();
+    /// assert!(matches!(e.kind(), ErrorKind::InvalidInput { .. }));
+    /// ```
     pub fn build(self) -> Result<Client, Error> {
         Ok(Client::with_config(self.into_config(true)?))
     }
