@@ -65,6 +65,11 @@ impl Client {
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput), before anything is sent. So
     /// does a proxy variable that cannot be honoured (see [`ClientBuilder::proxy`]): every call
     /// is refused with it, none goes around the proxy.
+    ///
+    /// ```
+    /// let client = kie_upload::Client::new("YOUR_API_KEY");
+    /// assert_eq!(client.base_url(), kie_upload::DEFAULT_BASE_URL);
+    /// ```
     pub fn new(api_key: impl Into<String>) -> Client {
         let config = ClientBuilder::new()
             .api_key(api_key)
@@ -74,23 +79,54 @@ impl Client {
     }
 
     /// A builder for any other settings.
+    ///
+    /// ```
+    /// let client = kie_upload::Client::builder().api_key("key").retries(5).build()?;
+    /// assert_eq!(client.base_url(), kie_upload::DEFAULT_BASE_URL);
+    /// # Ok::<_, kie_upload::Error>(())
+    /// ```
     pub fn builder() -> ClientBuilder {
         ClientBuilder::new()
     }
 
     /// A client configured from the environment: `ClientBuilder::from_env().build()` (see
     /// [`ClientBuilder::from_env`] for the variables).
+    ///
+    /// ```no_run
+    /// // KIE_API_KEY=... my-program
+    /// let file = kie_upload::Client::from_env()?.upload_file("photo.jpg", "images")?;
+    /// println!("{}", file.download_url);
+    /// # Ok::<_, kie_upload::Error>(())
+    /// ```
     pub fn from_env() -> Result<Client, Error> {
         ClientBuilder::from_env().build()
     }
 
     /// The base URL that endpoints are appended to, without a trailing `/`.
+    ///
+    /// ```
+    /// let client = kie_upload::Client::builder().api_key("key").base_url("https://proxy.local/kie/").build()?;
+    /// assert_eq!(client.base_url(), "https://proxy.local/kie");
+    /// # Ok::<_, kie_upload::Error>(())
+    /// ```
     pub fn base_url(&self) -> &str {
         &self.config.base_url
     }
 
     /// Uploads a local file to `upload_path` under its own name: `upload(Upload::file(path,
     /// upload_path))`.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("photo.jpg");
+    /// # std::fs::write(&path, b"jpeg")?;
+    /// let file = client.upload_file(&path, "images")?;
+    /// assert_eq!((file.file_path.as_str(), file.file_size), ("images/photo.jpg", 4));
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn upload_file(
         &self,
         path: impl AsRef<Path>,
@@ -106,6 +142,15 @@ impl Client {
     /// is checked both by HTTP status and by the body's `success` and `code`, and the `fileSize`
     /// the service reports must equal the bytes sent. Failures worth it are retried (see
     /// [`ClientBuilder::retries`]).
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// let file = client.upload(Upload::reader(&b"any reader"[..], "logs").file_name("run.log"))?;
+    /// assert_eq!(file.file_size, 10);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn upload(&self, upload: Upload<'_>) -> Result<UploadedFile, Error> {
         self.send(upload, Encoding::Multipart)
             .map_err(|e| self.config.finish(e))
@@ -119,6 +164,15 @@ impl Client {
     /// a seekable reader, or [`Upload::length`]), at least 1 byte and at most
     /// [`BASE64_MAX`](crate::BASE64_MAX): anything else is refused before anything is sent. It sends
     /// 4/3 of the file's size; prefer [`upload`](Self::upload).
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// let file = client.upload_base64(Upload::bytes(b"tiny", "icons").file_name("dot.png"))?;
+    /// assert_eq!(file.file_size, 4);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn upload_base64(&self, upload: Upload<'_>) -> Result<UploadedFile, Error> {
         self.send(upload, Encoding::Base64)
             .map_err(|e| self.config.finish(e))
@@ -129,6 +183,18 @@ impl Client {
     /// The service gives up on a download that takes over 30 seconds, and recommends this endpoint
     /// for files up to about 100 MB. Failures worth it are retried when the upload has a file name
     /// (without one, a repeat could store a second copy).
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// # use kie_upload::UrlUpload;
+    /// # let url = client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.download_url;
+    /// // The service downloads `url` itself; nothing passes through this program.
+    /// let copy = client.upload_url(UrlUpload::new(url, "copies").file_name("hi.txt"))?;
+    /// assert_eq!(copy.file_size, 2);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn upload_url(&self, upload: UrlUpload<'_>) -> Result<UploadedFile, Error> {
         self.fetch_url(upload).map_err(|e| self.config.finish(e))
     }
@@ -346,6 +412,17 @@ impl Client {
     /// written. No credentials are sent: download URLs need none. Up to 5 redirects are followed
     /// (a download may be served from elsewhere). Streams through a fixed buffer; each socket read
     /// is bounded by the stall timeout, the whole download is not.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// let file = client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?;
+    /// let mut back = Vec::new();
+    /// assert_eq!(client.download_to(&file.download_url, &mut back)?, 2);
+    /// assert_eq!(back, b"hi");
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn download_to(&self, url: &str, out: &mut impl Write) -> Result<u64, Error> {
         self.download(url, out).map_err(|e| self.config.finish(e))
     }
