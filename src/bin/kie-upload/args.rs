@@ -34,6 +34,11 @@ Options:
                          (/api/file-url-upload); takes no SRC
       --spool            copy standard input to a temporary file first, so it
                          goes with a length and can be retried
+      --reuse            print the live upload of the same bytes to the same
+                         upload path and name instead of sending them again
+                         (never with --from-url: the service fetches that)
+      --cache-dir DIR    where --reuse keeps what was uploaded (default: the
+                         user's cache folder); implies --reuse
       --base-url URL     service root, may carry a path prefix
                          (default https://kieai.redpandaai.co)
       --allow-insecure-http
@@ -147,6 +152,8 @@ pub(crate) struct Options {
     pub follow: bool,
     pub dry_run: bool,
     pub spool: bool,
+    pub reuse: bool,
+    pub cache_dir: Option<PathBuf>,
     pub allow_insecure_http: bool,
     pub verbose: bool,
     pub quiet: bool,
@@ -184,6 +191,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
         follow: false,
         dry_run: false,
         spool: false,
+        reuse: false,
+        cache_dir: None,
         allow_insecure_http: false,
         verbose: false,
         quiet: false,
@@ -211,6 +220,11 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
             Short('L') | Long("follow") => o.follow = true,
             Long("dry-run") => o.dry_run = true,
             Long("spool") => o.spool = true,
+            Long("reuse") => o.reuse = true,
+            Long("cache-dir") => {
+                o.cache_dir = Some(parser.value()?.into());
+                o.reuse = true;
+            }
             Long("allow-insecure-http") => o.allow_insecure_http = true,
             Long("completions") => {
                 let shell = text(&mut parser, "--completions")?;
@@ -241,8 +255,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
         if !o.sources.is_empty() {
             return Err("--from-url takes no SRC: the service fetches the URL itself".into());
         }
-        if o.base64 || o.verify {
-            return Err("--from-url goes with neither --base64 nor --verify".into());
+        if o.base64 || o.verify || o.reuse {
+            return Err("--from-url goes with neither --base64, --verify nor --reuse".into());
         }
     } else if o.sources.is_empty() {
         return Err(

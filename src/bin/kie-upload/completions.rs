@@ -63,6 +63,18 @@ const FLAGS: &[(Option<char>, &str, Takes, &str)] = &[
         Takes::Nothing,
         "copy standard input to a temporary file first",
     ),
+    (
+        None,
+        "reuse",
+        Takes::Nothing,
+        "reuse a live upload of the same bytes",
+    ),
+    (
+        None,
+        "cache-dir",
+        Takes::Text("DIR"),
+        "where --reuse keeps what was uploaded",
+    ),
     (None, "base-url", Takes::Text("URL"), "service root"),
     (
         None,

@@ -27,6 +27,7 @@ pub(crate) struct Output {
     failed: bool,
     /// For the summary line: sources stored and failed, bytes stored, since when.
     stored: usize,
+    reused: usize,
     failures: usize,
     bytes: u64,
     started: Instant,
@@ -39,6 +40,7 @@ impl Output {
             stdout_failed: false,
             failed: false,
             stored: 0,
+            reused: 0,
             failures: 0,
             bytes: 0,
             started: Instant::now(),
@@ -55,7 +57,11 @@ impl Output {
         file: &UploadedFile,
     ) {
         self.stored += 1;
-        self.bytes += size.unwrap_or(file.file_size);
+        if file.reused {
+            self.reused += 1;
+        } else {
+            self.bytes += size.unwrap_or(file.file_size);
+        }
         let line = if self.json {
             let mut value = serde_json::to_value(file).unwrap_or_default();
             if let Some(object) = value.as_object_mut() {
@@ -65,6 +71,9 @@ impl Output {
                 object.insert("source".into(), source.into());
                 if verified {
                     object.insert("verified".into(), true.into());
+                }
+                if file.reused {
+                    object.insert("reused".into(), true.into());
                 }
             }
             json_line(&value)
@@ -152,8 +161,13 @@ impl Output {
         } else {
             0.0
         };
+        let reused = if self.reused > 0 {
+            format!(" ({} reused)", self.reused)
+        } else {
+            String::new()
+        };
         eprint_line(&format!(
-            "kie-upload: {} stored, {} failed, {} in {secs:.1} s ({}/s)",
+            "kie-upload: {} stored{reused}, {} failed, {} in {secs:.1} s ({}/s)",
             self.stored,
             self.failures,
             HumanBytes(self.bytes),

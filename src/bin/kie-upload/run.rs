@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kie_upload::{
-    printable, Client, ClientBuilder, Error, Upload, UploadedFile, UrlUpload, BASE64_MAX,
+    printable, Client, ClientBuilder, Error, Upload, UploadCache, UploadedFile, UrlUpload,
+    BASE64_MAX,
 };
 
 use crate::args::{Options, ProxyFlag, Usage};
@@ -168,6 +169,18 @@ fn finish(
         Ok(file) => file,
         Err(e) => return out.failure(&p.label, p.path.as_deref(), &e),
     };
+    if o.verbose && file.reused {
+        let left = file
+            .expires_at()
+            .and_then(|t| t.duration_since(std::time::SystemTime::now()).ok())
+            .map_or("at an unknown time".to_owned(), |d| {
+                format!("in {}", indicatif::HumanDuration(d))
+            });
+        eprint_line(&format!(
+            "kie-upload: {}: reused, nothing sent; expires {left}",
+            printable(&p.label)
+        ));
+    }
     let mut verified = false;
     if let (true, Some(path)) = (o.verify, &p.path) {
         let why = match verify(client, path, &file) {
@@ -217,6 +230,15 @@ fn build_client(o: &Options) -> Result<Client, Usage> {
     }
     if let Some(secs) = o.timeout {
         builder = builder.timeout(Duration::from_secs(secs));
+    }
+    if o.reuse {
+        let cache = match &o.cache_dir {
+            Some(dir) => UploadCache::new(dir),
+            None => UploadCache::in_default_dir().map_err(|_| {
+                Usage("--reuse: no cache folder (HOME is not set): use --cache-dir DIR".into())
+            })?,
+        };
+        builder = builder.cache(cache);
     }
     builder.build().map_err(|e| Usage(explain(&e)))
 }
