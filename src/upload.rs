@@ -84,6 +84,18 @@ impl<'a> Upload<'a> {
     /// holds data (those under `/proc`) is streamed chunked, with an unknown length. A pipe, FIFO
     /// or device (`/dev/stdin`, `<(cmd)`) is read once, as a stream of unknown length, and is
     /// never retried.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("report.pdf");
+    /// # std::fs::write(&path, b"%PDF")?;
+    /// let file = client.upload(Upload::file(&path, "reports").file_name("q1.pdf"))?;
+    /// assert_eq!((file.file_name.as_str(), file.file_size), ("q1.pdf", 4));
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn file(path: impl AsRef<Path>, upload_path: impl Into<String>) -> Self {
         Self::new(Given::File(path.as_ref().to_path_buf()), upload_path)
     }
@@ -123,6 +135,17 @@ impl<'a> Upload<'a> {
     ///
     /// The reader must be `Send`, so that [`Client::upload_all`](crate::Client::upload_all) can run
     /// it on a worker thread: pass `std::io::stdin()` rather than a `StdinLock`.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// let log: &[u8] = b"line 1\nline 2\nline 3\n"; // or std::io::stdin(), a pipe, a socket
+    /// let file = client.upload(Upload::reader(log, "logs").file_name("run.log"))?;
+    /// assert_eq!(file.file_size, 21);
+    /// assert!(emu.requests()[0].chunked);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn reader(reader: impl Read + Send + 'a, upload_path: impl Into<String>) -> Self {
         Self::new(Given::Reader(Box::new(reader)), upload_path)
     }
@@ -130,6 +153,19 @@ impl<'a> Upload<'a> {
     /// Uploads what a seekable reader yields from its current position to its end. The length is
     /// measured by seeking, so the request has a `Content-Length`, and a failed upload can be
     /// retried: each attempt seeks back to the starting position.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// # use kie_upload_emulator::Fault;
+    /// use std::io::Cursor;
+    ///
+    /// emu.inject(Fault::Status { status: 503, retry_after: Some("0".into()) }, 1);
+    /// let upload = Upload::seekable(Cursor::new(vec![7u8; 1000]), "blobs").file_name("sevens.bin");
+    /// assert_eq!(client.upload(upload)?.file_size, 1000); // sent again after the 503
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn seekable(reader: impl Read + Seek + Send + 'a, upload_path: impl Into<String>) -> Self {
         Self::new(Given::Seekable(Box::new(reader)), upload_path)
     }
@@ -139,6 +175,16 @@ impl<'a> Upload<'a> {
     /// stays flat, and the file is gone when the upload ends, whatever the outcome. Applies to
     /// readers, and to pipes and devices named by a path (such as `/dev/stdin`); no effect on other
     /// sources. Default: off. Needs the `spool` feature.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// let upload = Upload::reader(&b"from a pipe"[..], "logs").file_name("pipe.log").spool();
+    /// assert_eq!(client.upload(upload)?.file_size, 11);
+    /// assert!(!emu.requests()[0].chunked); // sent with a Content-Length
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     #[cfg(feature = "spool")]
     #[cfg_attr(docsrs, doc(cfg(feature = "spool")))]
     pub fn spool(mut self) -> Self {
@@ -149,6 +195,15 @@ impl<'a> Upload<'a> {
     /// The file's name on the service (the API field `fileName`). Default: a file's own name; none
     /// for bytes and readers, and the service then picks a random name. Uploading the same name to
     /// the same upload path again overwrites the file.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// let file = client.upload(Upload::bytes(b"hi", "notes").file_name("hello.txt"))?;
+    /// assert_eq!(file.file_path, "notes/hello.txt");
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn file_name(mut self, file_name: impl Into<String>) -> Self {
         self.file_name = Some(file_name.into());
         self
@@ -156,6 +211,17 @@ impl<'a> Upload<'a> {
 
     /// The content type of the file. Default: guessed from the file name's extension, then (for the
     /// stream endpoint) from the source's first bytes, then `application/octet-stream`.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// let upload = Upload::bytes(b"{}", "data").file_name("empty.cfg").content_type("application/json");
+    /// client.upload(upload)?;
+    /// let part = emu.requests()[0].parts.iter().find(|p| p.filename.is_some()).cloned().unwrap();
+    /// assert_eq!(part.content_type.as_deref(), Some("application/json"));
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
         self.content_type = Some(content_type.into());
         self
@@ -167,6 +233,18 @@ impl<'a> Upload<'a> {
     /// [`ErrorKind::SourceLengthMismatch`](crate::ErrorKind::SourceLengthMismatch) and the server
     /// stores nothing; to send only the first `n` bytes of a longer stream, pass `reader.take(n)`
     /// with `length(n)`.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// use std::io::Read;
+    ///
+    /// let head = std::io::repeat(b'x').take(100); // the first 100 bytes of an endless stream
+    /// client.upload(Upload::reader(head, "blobs").length(100).file_name("x.bin"))?;
+    /// assert!(!emu.requests()[0].chunked); // sent with a Content-Length
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn length(mut self, length: u64) -> Self {
         self.length = Some(length);
         self
@@ -178,6 +256,17 @@ impl<'a> Upload<'a> {
     /// passes it, so a callback that adds up the differences (a batch's total) counts each byte
     /// once. The callback returns `()` to go on, or a [`Progress`] (`Progress::Cancel` stops the
     /// upload). Default: none.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// let mut last = 0;
+    /// client.upload(Upload::bytes(vec![0u8; 200_000], "blobs").file_name("zeros.bin")
+    ///     .on_progress(|sent, _total| last = sent))?;
+    /// assert_eq!(last, 200_000);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn on_progress<R: Into<Progress>>(
         mut self,
         progress: impl FnMut(u64, Option<u64>) -> R + Send + 'a,
@@ -188,6 +277,19 @@ impl<'a> Upload<'a> {
 
     /// Calls `hook` for each attempt, each reply's status, and each retry with its wait (see
     /// [`Event`]). Default: none.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// # use kie_upload::Event;
+    /// let mut attempts = 0;
+    /// client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt").on_event(|event| {
+    ///     if let Event::Attempt { .. } = event { attempts += 1 }
+    /// }))?;
+    /// assert_eq!(attempts, 1);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn on_event(mut self, hook: impl FnMut(&Event<'_>) + Send + 'a) -> Self {
         self.events = Some(Box::new(hook));
         self
@@ -311,6 +413,17 @@ pub(crate) struct CheckedUrl<'a> {
 impl<'a> UrlUpload<'a> {
     /// The service fetches `file_url` (an absolute `http` or `https` URL, sent exactly as given,
     /// query string and escapes included) and stores it in `upload_path`.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// # use kie_upload::UrlUpload;
+    /// # let url = client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.download_url;
+    /// let copy = client.upload_url(UrlUpload::new(url, "copies"))?;
+    /// assert!(copy.file_path.starts_with("copies/"));
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(file_url: impl Into<String>, upload_path: impl Into<String>) -> Self {
         UrlUpload {
             file_url: file_url.into(),
@@ -322,6 +435,17 @@ impl<'a> UrlUpload<'a> {
 
     /// The stored file's name (the API field `fileName`). Default: none, and the service derives
     /// one from the URL; such an upload is not retried, since a repeat could store a second copy.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// # use kie_upload::UrlUpload;
+    /// # let url = client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.download_url;
+    /// let copy = client.upload_url(UrlUpload::new(url, "copies").file_name("copy.txt"))?;
+    /// assert_eq!(copy.file_path, "copies/copy.txt");
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn file_name(mut self, file_name: impl Into<String>) -> Self {
         self.file_name = Some(file_name.into());
         self
@@ -329,6 +453,20 @@ impl<'a> UrlUpload<'a> {
 
     /// Calls `hook` for each attempt, each reply's status, and each retry with its wait (see
     /// [`Event`]). Default: none.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// # use kie_upload::{Event, UrlUpload};
+    /// # let url = client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.download_url;
+    /// let mut statuses = Vec::new();
+    /// client.upload_url(UrlUpload::new(url, "copies").file_name("hi.txt").on_event(|event| {
+    ///     if let Event::Reply { status, .. } = event { statuses.push(*status) }
+    /// }))?;
+    /// assert_eq!(statuses, [200]);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn on_event(mut self, hook: impl FnMut(&Event<'_>) + Send + 'a) -> Self {
         self.events = Some(Box::new(hook));
         self
