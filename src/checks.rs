@@ -322,4 +322,24 @@ mod tests {
             assert!(is_invalid(check_remote_url(bad)), "{bad:?}");
         }
     }
+
+    #[test]
+    fn absurd_durations_are_refused() {
+        for builder in [
+            crate::ClientBuilder::new().timeout(Duration::from_secs(u64::MAX)),
+            crate::ClientBuilder::new().stall_timeout(Duration::MAX),
+            crate::ClientBuilder::new().reply_timeout(MAX_DURATION + Duration::from_secs(1)),
+            crate::ClientBuilder::new().retry_backoff(Duration::from_secs(u64::MAX)),
+            crate::ClientBuilder::new().connect_timeout(Duration::ZERO),
+        ] {
+            let msg = invalid(builder.api_key("k").into_config(true));
+            assert!(msg.contains("maximum") || msg.contains("zero"), "{msg}");
+        }
+        crate::ClientBuilder::new()
+            .api_key("k")
+            .timeout(MAX_DURATION)
+            .retry_backoff(Duration::ZERO)
+            .into_config(true)
+            .unwrap();
+    }
 }
