@@ -187,18 +187,7 @@ impl fmt::Display for Error {
                 write!(f, "cannot resolve host {}", printable(host))?
             }
             ErrorKind::Timeout => f.write_str("timed out: the network or the server stalled")?,
-            ErrorKind::Proxy { reason } => {
-                f.write_str("the proxy")?;
-                if let Some(url) = self.proxy_url() {
-                    write!(f, " {}", printable(url))?;
-                }
-                // A variable is named (both a program and its user know it); a proxy given in code
-                // is the program's own, which words it from `proxy_source()`.
-                if let Some(source @ crate::ProxySource::Env(_)) = self.proxy_source() {
-                    write!(f, " (set by {source})")?;
-                }
-                write!(f, " failed: {}", printable(reason))?
-            }
+            ErrorKind::Proxy { reason } => self.proxy_line(f, reason)?,
             ErrorKind::Tls { reason } => write!(f, "TLS failed: {}", printable(reason))?,
             ErrorKind::Service { code, msg, .. } => {
                 let msg = printable(msg);
@@ -262,6 +251,22 @@ impl fmt::Display for Error {
             (None, n) if n > 1 => write!(f, " (after {n} attempts)"),
             (None, _) => Ok(()),
         }
+    }
+}
+
+impl Error {
+    /// The line of a proxy's failure: which proxy, and where it was set when a variable set it.
+    fn proxy_line(&self, f: &mut fmt::Formatter<'_>, reason: &str) -> fmt::Result {
+        f.write_str("the proxy")?;
+        if let Some(url) = self.proxy_url() {
+            write!(f, " {}", printable(url))?;
+        }
+        // A variable is named (both a program and its user know it); a proxy given in code is the
+        // program's own, which words it from `proxy_source()`.
+        if let Some(source @ crate::ProxySource::Env(_)) = self.proxy_source() {
+            write!(f, " (set by {source})")?;
+        }
+        write!(f, " failed: {}", printable(reason))
     }
 }
 

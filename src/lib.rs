@@ -96,6 +96,7 @@ mod cache;
 mod checks;
 mod client;
 mod config;
+mod download;
 mod envelope;
 mod error;
 mod expect;

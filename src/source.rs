@@ -200,32 +200,10 @@ impl Source<'_> {
         })
     }
 
-    /// Reads the whole source from its start through SHA-256, for the upload cache; the attempts
-    /// then read it again from its start.
+    /// The length the caller declared, if any.
     #[cfg(feature = "cache")]
-    pub(crate) fn content(&mut self) -> Result<crate::cache::Content, Error> {
-        let opened = self.open()?;
-        let path = opened.path.map(Path::to_path_buf);
-        let mut tap = crate::cache::Tap::new(opened.reader);
-        let mut buf = vec![0u8; 256 * 1024];
-        while tap
-            .read(&mut buf)
-            .map_err(|e| Error::io(path.as_deref(), e))?
-            > 0
-        {}
-        let content = tap.content();
-        // A wrong declared length fails the upload, cached or not.
-        if let Some(declared) = self.declared.filter(|&n| n != content.len) {
-            let error = Error::new(ErrorKind::SourceLengthMismatch {
-                declared,
-                actual: content.len,
-            });
-            return Err(match &path {
-                Some(path) => error.with_path(path),
-                None => error,
-            });
-        }
-        Ok(content)
+    pub(crate) fn declared(&self) -> Option<u64> {
+        self.declared
     }
 
     /// Whether the source can be read again for a retry.

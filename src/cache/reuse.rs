@@ -1,13 +1,16 @@
 //! The cache in an upload: the content hashed before it is sent and while it streams, the lookup,
 //! and the entry recorded when both hashes agree.
 
-use std::io;
+use std::io::{self, Read};
+use std::path::Path;
 use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
 use super::{key_fingerprint, Content, Identity, Lookup, UploadCache};
+use crate::source::Source;
 use crate::upload::Checked;
+use crate::ErrorKind;
 use crate::{Client, Error, UploadedFile};
 
 /// An upload the cache has not got: recorded once it succeeds with the bytes hashed before it.
@@ -65,6 +68,31 @@ impl Pending<'_> {
                 .record(&self.identity(upload), &self.content, file);
         }
         self.cache.prune_now_and_then();
+    }
+}
+
+impl Source<'_> {
+    /// Reads the whole source from its start through SHA-256, for the upload cache; the attempts
+    /// then read it again from its start.
+    pub(crate) fn content(&mut self) -> Result<Content, Error> {
+        let opened = self.open()?;
+        let path = opened.path.map(Path::to_path_buf);
+        let mut tap = Tap::new(opened.reader);
+        let mut buf = vec![0u8; 256 * 1024];
+        while tap
+            .read(&mut buf)
+            .map_err(|e| Error::io(path.as_deref(), e))?
+            > 0
+        {}
+        let content = tap.content();
+        // A wrong declared length fails the upload, cached or not.
+        if let Some(declared) = self.declared().filter(|&n| n != content.len) {
+            return Err(Error::new(ErrorKind::SourceLengthMismatch {
+                declared,
+                actual: content.len,
+            }));
+        }
+        Ok(content)
     }
 }
 

@@ -97,58 +97,6 @@ impl Error {
         e
     }
 
-    /// A failure of the HTTP client: a timeout, a TLS failure, or a broken connection.
-    pub(crate) fn transport(error: ureq::Error) -> Error {
-        let timed_out = match &error {
-            ureq::Error::Timeout(_) => true,
-            ureq::Error::Io(e) => matches!(
-                e.kind(),
-                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-            ),
-            _ => false,
-        };
-        if timed_out {
-            return Error::new(ErrorKind::Timeout).with_source(error);
-        }
-        // Our own links of the chain mark what they know: a failure on the way to the proxy, a
-        // name that did not resolve.
-        let error = match error {
-            ureq::Error::Other(e) => match e.downcast::<crate::proxy::ProxyFailed>() {
-                Ok(failed) => return crate::proxy::failure(failed.0),
-                Err(e) => match e.downcast::<crate::resolve::Unresolved>() {
-                    Ok(unresolved) => {
-                        let host = unresolved.host.clone();
-                        return Error::new(ErrorKind::HostNotFound { host })
-                            .with_source(unresolved)
-                            .transient(false);
-                    }
-                    Err(e) => ureq::Error::Other(e),
-                },
-            },
-            other => other,
-        };
-        if let Some(reason) = crate::tls::failure(&error) {
-            let mut e = Error::new(ErrorKind::Tls { reason }).with_source(error);
-            e.inner.transient = false;
-            return e;
-        }
-        if let ureq::Error::ConnectProxyFailed(_) = &error {
-            return crate::proxy::failure(error);
-        }
-        let transient = !matches!(
-            error,
-            ureq::Error::BadUri(_)
-                | ureq::Error::Http(_)
-                | ureq::Error::HostNotFound
-                | ureq::Error::InvalidProxyUrl
-                | ureq::Error::RequireHttpsOnly(_)
-                | ureq::Error::TlsRequired
-        );
-        let mut e = Error::new(ErrorKind::Transport).with_source(error);
-        e.inner.transient = transient;
-        e
-    }
-
     /// Whether this transport or proxy failure may pass if tried again (see
     /// [`is_retryable`](Error::is_retryable)).
     pub(crate) fn transient(mut self, transient: bool) -> Error {
@@ -454,68 +402,7 @@ impl From<Error> for io::Error {
     }
 }
 
+mod transport;
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn service(status: u16, code: u16) -> Error {
-        Error::new(ErrorKind::Service {
-            status,
-            code,
-            msg: "m".into(),
-        })
-    }
-
-    #[test]
-    fn error_stays_small() {
-        // Every upload's result carries this type; keep it one pointer.
-        assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
-    }
-
-    #[test]
-    fn context_beside_the_kind() {
-        let e = service(503, 503).after_attempts(3, Some(NotRetried::OutOfRetries));
-        assert_eq!(e.attempts(), 3);
-        assert!(matches!(e.kind(), ErrorKind::Service { code: 503, .. }));
-        assert!(e.to_string().ends_with("(gave up after 3 attempts)"), "{e}");
-        let e = service(503, 503).after_attempts(1, Some(NotRetried::SourceNotRepeatable));
-        assert!(
-            e.to_string().ends_with(
-                "(not retried: the source is a reader, pipe or device, which cannot be read twice)"
-            ),
-            "{e}"
-        );
-        assert_eq!(Error::invalid("x").after_attempts(1, None).attempts(), 0);
-    }
-
-    #[test]
-    fn display_does_not_repeat_the_source() {
-        let missing = io::Error::new(io::ErrorKind::NotFound, "No such file or directory");
-        let e = Error::io(Some(Path::new("/x/a.jpg")), missing);
-        assert_eq!(e.to_string(), "cannot read /x/a.jpg");
-        let source = std::error::Error::source(&e).unwrap().to_string();
-        assert_eq!(source, "No such file or directory");
-        assert_eq!(
-            e.io_error().map(io::Error::kind),
-            Some(io::ErrorKind::NotFound)
-        );
-        assert_eq!(io::Error::from(e).kind(), io::ErrorKind::NotFound);
-    }
-
-    #[test]
-    fn the_socket_s_io_error_is_reachable_and_kept() {
-        let reset = || Error::transport(ureq::Error::Io(io::ErrorKind::ConnectionReset.into()));
-        assert_eq!(
-            reset().io_error().map(io::Error::kind),
-            Some(io::ErrorKind::ConnectionReset)
-        );
-        assert_eq!(
-            io::Error::from(reset()).kind(),
-            io::ErrorKind::ConnectionReset
-        );
-        assert!(Error::transport(ureq::Error::HostNotFound)
-            .io_error()
-            .is_none());
-        assert!(Error::invalid("x").io_error().is_none());
-    }
-}
+mod tests;
