@@ -21,6 +21,20 @@ use crate::Error;
 /// });
 /// # let _ = upload;
 /// ```
+///
+/// Against a server, a cancelled upload ends in an error and nothing is stored:
+///
+/// ```
+/// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+/// # let client = kie_upload::Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+/// use kie_upload::{ErrorKind, Progress, Upload};
+///
+/// let upload = Upload::bytes(vec![0u8; 1 << 20], "blobs").file_name("zeros.bin")
+///     .on_progress(|sent, _| if sent > 0 { Progress::Cancel } else { Progress::Continue });
+/// assert_eq!(client.upload(upload).unwrap_err().kind(), &ErrorKind::Cancelled);
+/// assert!(emu.stored("blobs/zeros.bin").is_none());
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Progress {
     /// Go on uploading.

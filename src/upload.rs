@@ -15,6 +15,17 @@ use crate::{Error, Event, NotRetried};
 
 /// The largest source the base64 endpoint takes: 10 MB, the service's limit. Larger files go to the
 /// stream endpoint.
+///
+/// ```
+/// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+/// # let client = kie_upload::Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+/// use kie_upload::{Upload, BASE64_MAX};
+///
+/// let big = vec![0u8; BASE64_MAX as usize + 1];
+/// assert!(client.upload_base64(Upload::bytes(&big, "blobs").file_name("big.bin")).is_err());
+/// assert_eq!(client.upload(Upload::bytes(&big, "blobs").file_name("big.bin"))?.file_size, BASE64_MAX + 1);
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// ```
 pub const BASE64_MAX: u64 = 10_000_000;
 
 /// One file to upload, to the stream endpoint ([`Client::upload`](crate::Client::upload)) or the

@@ -21,6 +21,15 @@ pub const DEFAULT_BASE_URL: &str = "https://kieai.redpandaai.co";
 
 /// The longest any duration setting may be (a day): longer ones are refused with
 /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput), as a typo rather than a wish.
+///
+/// ```
+/// use kie_upload::{ClientBuilder, MAX_DURATION};
+/// use std::time::Duration;
+///
+/// let builder = || ClientBuilder::new().api_key("key");
+/// assert!(builder().reply_timeout(MAX_DURATION).build().is_ok());
+/// assert!(builder().reply_timeout(MAX_DURATION + Duration::from_secs(1)).build().is_err());
+/// ```
 pub const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Bodies larger than this (or of unknown length) ask the server with `Expect: 100-continue`
