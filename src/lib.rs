@@ -120,6 +120,7 @@ mod tls;
 mod transport;
 mod upload;
 mod uploaded;
+mod url_upload;
 
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
@@ -132,8 +133,9 @@ pub use kind::{ErrorKind, NotRetried};
 pub use observe::{Event, Progress};
 pub use proxy::ProxySource;
 pub use text::printable;
-pub use upload::{Upload, UrlUpload, BASE64_MAX};
+pub use upload::{Upload, BASE64_MAX};
 pub use uploaded::{UploadedFile, RETENTION};
+pub use url_upload::UrlUpload;
 
 /// Internals opened for the encoder bench only, behind the internal `_bench` feature: not part of
 /// the API, free to change.
