@@ -7,7 +7,7 @@ use crate::text::excerpt;
 use crate::{Client, Error, ErrorKind};
 
 impl Client {
-    /// Downloads `url` (a [`UploadedFile::download_url`]) into `out` and returns the number of bytes
+    /// Downloads `url` (a [`UploadedFile::download_url`](crate::UploadedFile::download_url)) into `out` and returns the number of bytes
     /// written. No credentials are sent: download URLs need none. Up to 5 redirects are followed
     /// (a download may be served from elsewhere). Streams through a fixed buffer; each socket read
     /// is bounded by the stall timeout, the whole download is not.

@@ -25,7 +25,7 @@ impl ClientBuilder {
     }
 
     /// The longest wait to open a connection, TLS handshake included. Default: 30 s; at most
-    /// [`MAX_DURATION`].
+    /// [`MAX_DURATION`](crate::MAX_DURATION).
     ///
     /// ```no_run
     /// let client = kie_upload::ClientBuilder::from_env()
@@ -39,7 +39,7 @@ impl ClientBuilder {
     }
 
     /// The longest any single socket read or write may wait: a stall detector. An upload that keeps
-    /// moving is never cut short, however long it takes. Default: 60 s; at most [`MAX_DURATION`].
+    /// moving is never cut short, however long it takes. Default: 60 s; at most [`MAX_DURATION`](crate::MAX_DURATION).
     ///
     /// ```
     /// # use kie_upload::{ClientBuilder, Upload};
@@ -59,7 +59,7 @@ impl ClientBuilder {
     }
 
     /// The longest wait for the service's reply once the body is sent, its status line and headers
-    /// and its body together (one deadline). Default: 120 s; at most [`MAX_DURATION`].
+    /// and its body together (one deadline). Default: 120 s; at most [`MAX_DURATION`](crate::MAX_DURATION).
     ///
     /// ```
     /// # use kie_upload::{ClientBuilder, Upload};
@@ -78,7 +78,7 @@ impl ClientBuilder {
     }
 
     /// How many times a failed upload is tried again, when the failure is worth it (the rules are
-    /// on [`Error::is_retryable`]) and the upload can be repeated safely: never a plain reader, a
+    /// on [`Error::is_retryable`](crate::Error::is_retryable)) and the upload can be repeated safely: never a plain reader, a
     /// pipe or a device (their bytes are gone), nor an upload without a file name (a repeat could
     /// store a second copy). Default: 2.
     ///
@@ -99,7 +99,7 @@ impl ClientBuilder {
 
     /// The wait before the first retry; each later wait doubles (up to 10 s), with jitter. A
     /// `Retry-After` from the server replaces it, up to 30 s. Default: 500 ms; at most
-    /// [`MAX_DURATION`].
+    /// [`MAX_DURATION`](crate::MAX_DURATION).
     ///
     /// ```
     /// # use kie_upload::{ClientBuilder, Upload};
