@@ -7,6 +7,16 @@ use serde::{Deserialize, Serialize};
 use crate::time;
 
 /// How long the service keeps an upload when it does not say: three days.
+///
+/// ```
+/// use kie_upload::{UploadedFile, RETENTION};
+///
+/// let file: UploadedFile = serde_json::from_str(r#"{"downloadUrl":"https://example.com/a",
+///     "uploadedAt":"2025-01-01T00:00:00Z"}"#)?;
+/// let uploaded = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_735_689_600);
+/// assert_eq!(file.expires_at(), Some(uploaded + RETENTION));
+/// # Ok::<_, serde_json::Error>(())
+/// ```
 pub const RETENTION: Duration = Duration::from_secs(3 * 24 * 60 * 60);
 
 /// A file stored by the service: what every upload call returns.

@@ -17,6 +17,10 @@ use crate::tls::TlsSettings;
 use crate::{transport, Client, Error, KeySource};
 
 /// The service's root, used unless a base URL is given.
+///
+/// ```
+/// assert_eq!(kie_upload::Client::new("key").base_url(), kie_upload::DEFAULT_BASE_URL);
+/// ```
 pub const DEFAULT_BASE_URL: &str = "https://kieai.redpandaai.co";
 
 /// The longest any duration setting may be (a day): longer ones are refused with

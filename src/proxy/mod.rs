@@ -15,6 +15,18 @@ use crate::{Error, ErrorKind, Hint};
 
 /// Where a client's proxy was set. Errors about the proxy carry it ([`Error::proxy_source`]), so
 /// that a program can word its advice in its own terms (a command-line tool, in its flags).
+///
+/// ```
+/// use kie_upload::{Client, ProxySource};
+///
+/// let e = Client::builder().api_key("key").proxy("ftp://proxy.example:21").build().unwrap_err();
+/// let advice = match e.proxy_source() {
+///     Some(ProxySource::Env(var)) => format!("fix or unset {var}"),
+///     Some(_) => "fix the --proxy flag".to_owned(),
+///     None => String::new(),
+/// };
+/// assert_eq!(advice, "fix the --proxy flag");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ProxySource {
