@@ -58,6 +58,21 @@ impl Client {
     /// });
     /// # Ok(()) }
     /// ```
+    ///
+    /// Results come in the order of the input, whichever upload ends first:
+    ///
+    /// ```
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = kie_upload::Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// use kie_upload::Upload;
+    ///
+    /// let sizes = [3_000_000, 10, 20_000];
+    /// let uploads = sizes.map(|n| Upload::bytes(vec![1u8; n], "blobs").file_name(format!("{n}.bin")));
+    /// let mut seen = Vec::new();
+    /// client.upload_all(uploads, 3, |i, result| seen.push((i, result.map(|f| f.file_size as usize).ok())));
+    /// assert_eq!(seen, [(0, Some(sizes[0])), (1, Some(sizes[1])), (2, Some(sizes[2]))]);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
     pub fn upload_all<'a>(
         &self,
         uploads: impl IntoIterator<Item = Upload<'a>>,
