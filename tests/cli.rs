@@ -1064,7 +1064,14 @@ fn ten_thousand_files_go_in_bounded_memory_with_few_files_open() {
         .unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "{stderr}");
-    assert_eq!(emulator.attempts(STREAM), FILES + 1);
+    // Every file once, and a few more attempts where a pooled connection closed at the moment of
+    // its reuse and the upload was retried (seen with every feature on, under load).
+    let attempts = emulator.attempts(STREAM);
+    assert!(
+        (FILES + 1..=FILES + 1 + FILES / 50).contains(&attempts),
+        "{attempts} attempts for {} sources",
+        FILES + 1
+    );
     eprintln!("peak {peak} KiB, at most {most_under} source files and {most_all} descriptors open");
     assert!(peak <= 32 * 1024, "peak memory {peak} KiB");
     assert!(
