@@ -1064,8 +1064,9 @@ fn ten_thousand_files_go_in_bounded_memory_with_few_files_open() {
         .unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "{stderr}");
-    // Every file once, and a few more attempts where a pooled connection closed at the moment of
-    // its reuse and the upload was retried (seen with every feature on, under load).
+    // Every file once, and a few more attempts for uploads retried after a transient failure
+    // (56 of 10,001 once, with every feature on and the machine loaded; most likely a pooled
+    // connection the emulator closed as idle just as it was reused).
     let attempts = emulator.attempts(STREAM);
     assert!(
         (FILES + 1..=FILES + 1 + FILES / 50).contains(&attempts),
