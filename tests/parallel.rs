@@ -224,8 +224,13 @@ fn a_thread_that_cannot_start_leaves_its_uploads_to_the_others() {
     for name in &names {
         std::fs::write(dir.path().join(name), name).unwrap();
     }
-    // `nobody` must reach the files.
+    // `nobody` must reach the files, and the binary: the target directory may sit under a
+    // folder only root can enter (CI's unpacked package builds under a 0700 `mktemp -d`), so run
+    // a copy from the files' folder.
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let binary = dir.path().join("kie-upload");
+    std::fs::copy(env!("CARGO_BIN_EXE_kie-upload"), &binary).unwrap();
+    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
     let limits: &[u32] = if root { &[1, 2] } else { &[1] };
     for &limit in limits {
         let mut command = Command::new("timeout");
@@ -240,7 +245,7 @@ fn a_thread_that_cannot_start_leaves_its_uploads_to_the_others() {
         }
         let output = command
             .args(["prlimit", &format!("--nproc={limit}:{limit}"), "--"])
-            .arg(env!("CARGO_BIN_EXE_kie-upload"))
+            .arg(&binary)
             .args(["-j", "4", "-p", "batch"])
             .args(&names)
             .current_dir(dir.path())
