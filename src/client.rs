@@ -278,7 +278,7 @@ impl Client {
             |attempt, events| {
                 let opened = source.open()?;
                 #[cfg(feature = "cache")]
-                let mut tap = crate::cache::Tap::new(opened.reader);
+                let mut tap = crate::cache::Tap::new(opened.reader, reuse.is_some());
                 #[cfg(feature = "cache")]
                 let opened = crate::source::Opened {
                     reader: &mut tap,
@@ -311,7 +311,7 @@ impl Client {
                 drop(payload);
                 #[cfg(feature = "cache")]
                 {
-                    sent_content = Some(tap.content());
+                    sent_content = tap.content();
                 }
                 let judged = self.judge(response, &sent, fields.upload_path, reply_from);
                 if judged.is_ok() {

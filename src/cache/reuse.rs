@@ -77,14 +77,17 @@ impl Source<'_> {
     pub(crate) fn content(&mut self) -> Result<Content, Error> {
         let opened = self.open()?;
         let path = opened.path.map(Path::to_path_buf);
-        let mut tap = Tap::new(opened.reader);
+        let mut tap = Tap::new(opened.reader, true);
         let mut buf = vec![0u8; 256 * 1024];
         while tap
             .read(&mut buf)
             .map_err(|e| Error::io(path.as_deref(), e))?
             > 0
         {}
-        let content = tap.content();
+        let content = tap.content().unwrap_or(Content {
+            sha256: [0; 32],
+            len: 0,
+        });
         // A wrong declared length fails the upload, cached or not.
         if let Some(declared) = self.declared().filter(|&n| n != content.len) {
             return Err(Error::new(ErrorKind::SourceLengthMismatch {
@@ -96,36 +99,41 @@ impl Source<'_> {
     }
 }
 
-/// A reader that hashes what passes through it: the content of a source as an attempt sends it.
+/// A reader that hashes what passes through it, when asked to: the content of a source as an
+/// attempt sends it. Without a cache it only passes the bytes on, so an upload that will not be
+/// recorded pays no hash.
 pub(crate) struct Tap<'r> {
     inner: &'r mut (dyn io::Read + Send),
-    hasher: Sha256,
+    hasher: Option<Sha256>,
     len: u64,
 }
 
 impl<'r> Tap<'r> {
-    pub(crate) fn new(inner: &'r mut (dyn io::Read + Send)) -> Self {
+    pub(crate) fn new(inner: &'r mut (dyn io::Read + Send), hash: bool) -> Self {
         Tap {
             inner,
-            hasher: Sha256::new(),
+            hasher: hash.then(Sha256::new),
             len: 0,
         }
     }
 
-    /// What passed through so far.
-    pub(crate) fn content(&self) -> Content {
-        Content {
-            sha256: self.hasher.clone().finalize().into(),
+    /// What passed through so far, if it was hashed.
+    pub(crate) fn content(&self) -> Option<Content> {
+        let hasher = self.hasher.as_ref()?;
+        Some(Content {
+            sha256: hasher.clone().finalize().into(),
             len: self.len,
-        }
+        })
     }
 }
 
 impl io::Read for Tap<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(&buf[..n]);
+            self.len += n as u64;
+        }
         Ok(n)
     }
 }
