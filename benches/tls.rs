@@ -8,8 +8,8 @@
 //!    through a rustls stream on the socket), in turns, each run's order rotated; medians of the
 //!    per-run ratios, and the CPU time of the calling thread. Then the peak memory (VmHWM) of a
 //!    process uploading it from a file and from a pipe;
-//! 2. one 1 KiB upload as a whole process, handshake included: the `kie-upload` CLI against one
-//!    `curl -F` process, alternating;
+//! 2. (the CLI as a whole process against curl: in the kie-upload-cli package, `cargo bench -p
+//!    kie-upload-cli`);
 //! 3. 1,000 uploads of 1 KiB: a new client (new pool, full handshake) for each, one pooled client,
 //!    and `upload_all` with 4 jobs;
 //! 4. the cipher's single-core speed here (ring, 16 KiB records, the suite the clients negotiated),
@@ -18,13 +18,9 @@
 //! The server notes the protocol version and cipher suite of each new connection; they are printed
 //! per client, with the number of connections.
 //!
-//! `cargo build --release --features cli && cargo bench --bench tls`: figure 2 runs the CLI as users
-//! build it (the release profile), found in the target directory beside this bench, or named by
-//! `KIE_BENCH_CLI`; `cargo bench --bench tls --features cli` would measure a CLI built with the
-//! bench profile instead. `KIE_BENCH_MIB` sets the large size (default 1024), `KIE_BENCH_RUNS` the
-//! runs of figures 1 and 3 (default 7), `KIE_BENCH_PROCESS_RUNS` the pairs of figure 2 (default
-//! 50), `KIE_BENCH_SMALL_COUNT` the uploads of figure 3 (default 1000), and `KIE_BENCH_ONLY` the
-//! figures to run (default `1,2,3,4`). Linux only (`/proc`), and curl must be installed.
+//! `KIE_BENCH_MIB` sets the large size (default 1024), `KIE_BENCH_RUNS` the runs of figures 1 and 3
+//! (default 7), `KIE_BENCH_SMALL_COUNT` the uploads of figure 3 (default 1000), and `KIE_BENCH_ONLY`
+//! the figures to run (default `1,3,4`). Linux only (`/proc`), and curl must be installed.
 //!
 //! For profiling one client alone: `KIE_BENCH_SERVE=<fileSize to report>` runs only the server and
 //! prints its URL and CA file; then run this binary again with `KIE_BENCH_CHILD=file` (or `pipe`,
@@ -511,35 +507,6 @@ fn curl_upload(url: &str, ca: &Path, path: &Path) {
     assert_eq!(output.stdout, b"200");
 }
 
-/// One `kie-upload` CLI process.
-fn cli_upload(cli: &Path, url: &str, ca: &Path, path: &Path) {
-    let status = Command::new(cli)
-        .env_clear()
-        .env("KIE_API_KEY", KEY)
-        .arg("--cacert")
-        .arg(ca)
-        .args(["--base-url", url, "--no-proxy", "-q"])
-        .arg(path)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success(), "the CLI failed");
-}
-
-/// The CLI built by `cargo bench --features cli`, or named by `KIE_BENCH_CLI`, or next to this
-/// bench's directory in the target directory.
-fn find_cli() -> Option<PathBuf> {
-    let named = std::env::var_os("KIE_BENCH_CLI").map(PathBuf::from);
-    let built = option_env!("CARGO_BIN_EXE_kie-upload").map(PathBuf::from);
-    let beside = std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.join("kie-upload")));
-    [named, built, beside]
-        .into_iter()
-        .flatten()
-        .find(|p| p.is_file())
-}
-
 /// In a child process: one upload, then the peak resident memory from the kernel.
 fn child(mode: &str) {
     let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"));
@@ -671,61 +638,6 @@ fn large(pki: &Pki, sink: &Sink, dir: &Path, size: usize, runs: usize) {
         }
     }
     sink.sessions();
-}
-
-/// Figure 2: one 1 KiB upload as a whole process, the CLI against curl.
-fn process(pki: &Pki, sink: &Sink, dir: &Path, runs: usize) {
-    let Some(cli) = find_cli() else {
-        println!(
-            "2. skipped: no kie-upload binary (cargo build --release --features cli, or set \
-             KIE_BENCH_CLI)"
-        );
-        return;
-    };
-    let file = make_file(dir, "one.bin", 1024);
-    sink.report(1024);
-    sink.sessions();
-    // One of each first, so that neither pays for a cold page cache.
-    cli_upload(&cli, &sink.url, &pki.ca_path, &file);
-    curl_upload(&sink.url, &pki.ca_path, &file);
-    sink.sessions();
-    let (mut ours, mut curl, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut ours_sessions, mut curl_sessions) = (Sessions::default(), Sessions::default());
-    for run in 0..runs {
-        let (mut a, mut b) = (0.0, 0.0);
-        for second in [false, true] {
-            let t = Instant::now();
-            if second == (run % 2 == 0) {
-                cli_upload(&cli, &sink.url, &pki.ca_path, &file);
-                a = t.elapsed().as_secs_f64();
-                ours_sessions.add(sink.sessions());
-            } else {
-                curl_upload(&sink.url, &pki.ca_path, &file);
-                b = t.elapsed().as_secs_f64();
-                curl_sessions.add(sink.sessions());
-            }
-        }
-        ours.push(a);
-        curl.push(b);
-        ratios.push(a / b);
-    }
-    let (lo, hi) = range(&ratios);
-    println!("2. one 1 KiB upload as a whole process, handshake included, median of {runs} pairs:");
-    println!(
-        "  curl -F                  {:>8.2} ms  [{}]",
-        median(curl) * 1e3,
-        curl_sessions
-    );
-    println!(
-        "  kie-upload CLI           {:>8.2} ms  [{}]",
-        median(ours) * 1e3,
-        ours_sessions
-    );
-    println!(
-        "  CLI / curl               {:.3} (median of per-pair ratios; {lo:.3}-{hi:.3}; target <= 0.4)",
-        median(ratios.clone())
-    );
-    println!("     ({})", cli.display());
 }
 
 /// Figure 3: many small uploads: a new client each, one pooled client, `upload_all` with 4 jobs.
@@ -872,18 +784,10 @@ fn main() {
     }
     let size = env_or("KIE_BENCH_MIB", 1024) << 20;
     let runs = env_or("KIE_BENCH_RUNS", 7);
-    let only = std::env::var("KIE_BENCH_ONLY").unwrap_or_else(|_| "1,2,3,4".to_owned());
+    let only = std::env::var("KIE_BENCH_ONLY").unwrap_or_else(|_| "1,3,4".to_owned());
     let wanted = |figure: &str| only.split(',').any(|f| f.trim() == figure);
     if wanted("1") {
         large(&pki, &sink, dir.path(), size, runs);
-    }
-    if wanted("2") {
-        process(
-            &pki,
-            &sink,
-            dir.path(),
-            env_or("KIE_BENCH_PROCESS_RUNS", 50),
-        );
     }
     if wanted("3") {
         small(&pki, &sink, runs, env_or("KIE_BENCH_SMALL_COUNT", 1000));

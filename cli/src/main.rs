@@ -1,5 +1,6 @@
 //! `kie-upload`: upload files (or standard input) to the kie.ai File Upload API from a shell script
-//! or a CI job, and print their download URLs. Built with `--features cli`.
+//! or a CI job, and print their download URLs. The package is kie-upload-cli; the library beside it
+//! is kie-upload.
 //!
 //! Exit status: 0 when every upload succeeded, 1 when any failed or its result could not be
 //! written (the others still run), 2 for a usage or configuration error, with nothing sent.
