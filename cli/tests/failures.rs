@@ -1,0 +1,410 @@
+//! Failures: exit statuses, one line per failed source, advice in flags, retries and -v, and no
+//! Rust type or library word in anything the tool says.
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use kie_upload_emulator::{Config, Fault};
+
+#[test]
+fn a_failed_source_exits_1_names_it_once_and_the_others_still_run() {
+    let emulator = emulator();
+    let (dir, good) = temp_file("good.txt", b"good");
+    let missing = dir.path().join("missing.jpg");
+    let out = run(
+        &emulator,
+        &[
+            good.to_str().unwrap(),
+            missing.to_str().unwrap(),
+            "-p",
+            "one",
+        ],
+    );
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stdout.lines().count(), 1);
+    let errors: Vec<_> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", out.stderr);
+    assert_eq!(errors[0].matches("missing.jpg").count(), 1, "{}", errors[0]);
+    assert!(errors[0].contains("No such file"), "{}", errors[0]);
+}
+
+#[test]
+fn usage_errors_exit_2_with_nothing_sent() {
+    let emulator = emulator();
+    let (dir, path) = temp_file("a.txt", b"a");
+    let a = path.to_str().unwrap();
+    std::fs::create_dir(dir.path().join("d1")).unwrap();
+    std::fs::create_dir(dir.path().join("d2")).unwrap();
+    let x1 = dir.path().join("d1/x.txt");
+    let x2 = dir.path().join("d2/x.txt");
+    std::fs::write(&x1, b"one").unwrap();
+    std::fs::write(&x2, b"two").unwrap();
+    let (x1, x2) = (x1.to_str().unwrap(), x2.to_str().unwrap());
+    for (args, expect) in [
+        (vec!["--bogus", a], "--bogus"),
+        (vec![], "no SRC"),
+        (vec!["-n", "x.txt", a, a], "--name"),
+        (
+            vec!["--from-url", "https://example.com/a", a],
+            "--from-url takes no SRC",
+        ),
+        (vec!["--jobs", "zero", a], "--jobs"),
+        (vec!["--jobs", "0", a], "--jobs"),
+        (vec!["--timeout", "0", a], "--timeout"),
+        (vec!["--timeout", "18446744073709551615", a], "maximum"),
+        (vec!["-", "-"], "only once"),
+        (vec!["--verify", "-"], "--verify"),
+        (vec!["--api-key", "k", a], "KIE_API_KEY"),
+        (vec!["--base-url", "http://example.com", a], "clear text"),
+        (vec!["-p", "", a], "empty upload path"),
+        (vec!["-p", "../x", a], "`..` segment"),
+        (vec!["-p", "a\\..\\b", a], "`..` segment"),
+        (vec!["-n", "a/b", a], "is a path"),
+        (vec!["-n", "", a], "empty file name"),
+        (vec!["--from-url", "ftp://x/a.png"], "not an absolute http"),
+        (
+            vec!["--proxy", "http://user:s3cret@bad host:1", a],
+            "not a proxy URL",
+        ),
+        (vec![x1, x2], "uploads/x.txt"),
+    ] {
+        let out = run(&emulator, &args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.starts_with("error: "),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(expect), "{args:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty());
+    }
+    // Two sources that would overwrite each other are both named.
+    let out = run(&emulator, &[x1, x2]);
+    assert!(
+        out.stderr.contains(x1) && out.stderr.contains(x2),
+        "{}",
+        out.stderr
+    );
+    let out = run_with(&emulator, "", &[a], b"");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("missing API key"), "{}", out.stderr);
+    assert!(emulator.requests().is_empty());
+}
+
+#[test]
+fn a_wrong_key_says_what_to_check() {
+    let emulator = emulator();
+    let (_dir, path) = temp_file("photo.jpg", b"\xff\xd8\xff");
+    let out = run_with(&emulator, "not-the-key", &[path.to_str().unwrap()], b"");
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("the service refused the API key (code 401)"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("check KIE_API_KEY"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn every_failed_source_line_starts_with_error_and_its_source() {
+    let emulator = emulator();
+    let (dir, good) = temp_file("good.txt", b"good");
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, b"").unwrap();
+    let missing = dir.path().join("missing.txt");
+    let folder = dir.path().join("folder");
+    std::fs::create_dir(&folder).unwrap();
+    let sources = [&good, &empty, &missing, &folder];
+    let args: Vec<&str> = ["--base64", "-q"]
+        .into_iter()
+        .chain(sources.iter().map(|p| p.to_str().unwrap()))
+        .collect();
+    let out = run(&emulator, &args);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    let errors: Vec<_> = out.stderr.lines().collect();
+    assert_eq!(errors.len(), 3, "{}", out.stderr);
+    for (line, source) in errors.iter().zip([&empty, &missing, &folder]) {
+        let prefix = format!("error: {}: ", source.display());
+        assert!(line.starts_with(&prefix), "{line}");
+        assert_eq!(line.matches(source.to_str().unwrap()).count(), 1, "{line}");
+    }
+    assert!(errors[0].contains("leave out --base64"), "{}", errors[0]);
+    assert!(
+        errors[2].ends_with("is a directory: use -r"),
+        "{}",
+        errors[2]
+    );
+    // A failure the service reports has the same shape, with advice in flags.
+    let out = run_with(&emulator, "not-the-key", &[good.to_str().unwrap()], b"");
+    assert!(
+        out.stderr
+            .starts_with(&format!("error: {}: the service refused", good.display())),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn advice_names_the_flags_and_where_the_key_really_came_from() {
+    let emulator = emulator();
+    let (dir, path) = temp_file("a.txt", b"a");
+    let a = path.to_str().unwrap();
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, "not-the-key\n").unwrap();
+    let key_file = key_file.to_str().unwrap();
+    let out = run_with(&emulator, "", &["--api-key-file", key_file, a], b"");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("check the key in {key_file} (--api-key-file)")),
+        "{}",
+        out.stderr
+    );
+    let out = finish(
+        command(&emulator).env("KIE_API_KEY_FILE", key_file).arg(a),
+        b"",
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "check the key in {key_file} (named by KIE_API_KEY_FILE)"
+        )),
+        "{}",
+        out.stderr
+    );
+    let out = run_with(&emulator, "not-the-key", &[a], b"");
+    assert!(out.stderr.contains("check KIE_API_KEY"), "{}", out.stderr);
+    let out = run_with(&emulator, "", &[a], b"");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--api-key-file FILE"), "{}", out.stderr);
+    // Plain http to a remote host: the flag that allows it exists.
+    let out = run(
+        &emulator,
+        &["--base-url", "http://example.com", "--dry-run", a],
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("pass --allow-insecure-http"),
+        "{}",
+        out.stderr
+    );
+    let out = run(
+        &emulator,
+        &[
+            "--base-url",
+            "http://example.com",
+            "--allow-insecure-http",
+            "--dry-run",
+            a,
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(emulator.requests().iter().all(|r| r.method != "GET"));
+}
+
+#[test]
+fn retries_and_timeout_reach_the_library() {
+    let emulator = emulator();
+    let (_dir, path) = temp_file("r.txt", b"retry me");
+    let unavailable = Fault::Status {
+        status: 503,
+        retry_after: Some("0".into()),
+    };
+    emulator.inject(unavailable.clone(), 1);
+    let out = run(&emulator, &["--retries", "0", path.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(emulator.attempts(STREAM), 1);
+
+    emulator.inject(unavailable, 1);
+    let out = run(&emulator, &["--retries", "1", path.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(emulator.attempts(STREAM), 3);
+
+    emulator.inject(Fault::NeverAnswer, 1);
+    let started = Instant::now();
+    let out = run(
+        &emulator,
+        &["--timeout", "1", "--retries", "0", path.to_str().unwrap()],
+    );
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("timed out"), "{}", out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn verbose_logs_attempts_statuses_and_retries() {
+    let emulator = emulator();
+    let (_dir, path) = temp_file("v.txt", b"loud");
+    emulator.inject(
+        Fault::Status {
+            status: 503,
+            retry_after: Some("0".into()),
+        },
+        1,
+    );
+    let out = run(&emulator, &["-v", path.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let log = &out.stderr;
+    assert!(
+        log.contains("attempt 1: POST /api/file-stream-upload"),
+        "{log}"
+    );
+    assert!(log.contains("attempt 1: HTTP 503 after"), "{log}");
+    assert!(
+        log.contains("attempt 1 failed:") && log.contains("retrying in 0 ms"),
+        "{log}"
+    );
+    assert!(log.contains("attempt 2: HTTP 200 after"), "{log}");
+    assert_eq!(out.stdout.lines().count(), 1);
+}
+
+/// Whether a message names a Rust item: a path (`::`), or a type or method of the library.
+fn names_a_rust_item(text: &str) -> bool {
+    text.contains("::")
+        || [
+            "Client",
+            "Upload",
+            "ClientBuilder",
+            "Error",
+            "allow_insecure_http",
+            "spool()",
+        ]
+        .iter()
+        .any(|item| text.contains(item))
+}
+
+#[test]
+fn no_message_of_the_tool_names_a_rust_item() {
+    let emulator = emulator();
+    let (dir, path) = temp_file("a.txt", b"abc");
+    let a = path.to_str().unwrap();
+    let mut shown = Vec::new();
+    let mut check = |what: &str, out: Run| {
+        assert_ne!(out.code, 0, "{what}: {}", out.stderr);
+        assert!(!names_a_rust_item(&out.stderr), "{what}: {}", out.stderr);
+        assert!(!names_a_rust_item(&out.stdout), "{what}: {}", out.stdout);
+        shown.push(what.to_owned());
+    };
+    // InvalidInput, as usage errors: a missing key, a bad upload path, plain http.
+    check("no key", run_with(&emulator, "", &[a], b""));
+    check("bad path", run(&emulator, &["-p", "../x", a]));
+    check(
+        "plain http",
+        run(&emulator, &["--base-url", "http://example.com", a]),
+    );
+    check("both keys", {
+        let key_file = dir.path().join("key");
+        std::fs::write(&key_file, KEY).unwrap();
+        finish(
+            command(&emulator)
+                .env("KIE_API_KEY", KEY)
+                .env("KIE_API_KEY_FILE", &key_file)
+                .arg(a),
+            b"",
+        )
+    });
+    // Io: a source that is gone.
+    check("missing", run(&emulator, &["--json", "missing-file.txt"]));
+    // Base64 of a source of unknown length, and of an empty one.
+    check(
+        "base64 stdin",
+        run_with(&emulator, KEY, &["--base64", "-n", "x", "-"], b""),
+    );
+    // Transport: nothing listens.
+    check(
+        "transport",
+        run(
+            &emulator,
+            &["--base-url", "http://127.0.0.1:1", "--retries", "0", a],
+        ),
+    );
+    // Timeout.
+    emulator.inject(Fault::NeverAnswer, 1);
+    check(
+        "timeout",
+        run(&emulator, &["--timeout", "1", "--retries", "0", a]),
+    );
+    // Service: a refused key, no credits, a busy service.
+    check(
+        "service 401",
+        run_with(&emulator, "not-the-key", &["--json", a], b""),
+    );
+    for code in [402, 413, 417, 500] {
+        emulator.inject(
+            Fault::BodyCode {
+                code,
+                retry_after: None,
+            },
+            3,
+        );
+        check(
+            &format!("code {code}"),
+            run(&emulator, &["--json", "--retries", "0", a]),
+        );
+    }
+    // Http, Redirect, BadReply, StoredSizeMismatch, LengthRequired.
+    emulator.inject(Fault::Html { status: 502 }, 3);
+    check("html", run(&emulator, &["--retries", "0", a]));
+    emulator.inject(
+        Fault::Redirect {
+            status: 302,
+            location: "https://elsewhere.example/".into(),
+        },
+        1,
+    );
+    check("redirect", run(&emulator, &[a]));
+    emulator.inject(Fault::MalformedJson, 1);
+    check("bad reply", run(&emulator, &[a]));
+    emulator.inject(Fault::WrongSize, 3);
+    check("stored size", run(&emulator, &["--retries", "0", a]));
+    emulator.inject(
+        Fault::RefuseChunked {
+            status: 411,
+            code: None,
+        },
+        1,
+    );
+    check(
+        "length required",
+        run_with(&emulator, KEY, &["-n", "x", "-"], b"stdin"),
+    );
+    // Tls: a certificate not trusted.
+    let tls = emulator_with(Config::new(KEY).tls(true));
+    check("tls", run(&tls, &[a]));
+    // Proxy: one that refuses the tunnel.
+    check(
+        "proxy",
+        finish(
+            in_clean_env(Command::new(env!("CARGO_BIN_EXE_kie-upload")), &tls)
+                .env("KIE_API_KEY", KEY)
+                .args(["--proxy", "http://127.0.0.1:1", "--retries", "0", a]),
+            b"",
+        ),
+    );
+    // A SOCKS proxy without the feature, from the flag and from the environment.
+    check(
+        "socks flag",
+        run(&emulator, &["--proxy", "socks5://127.0.0.1:1", a]),
+    );
+    check(
+        "socks env",
+        finish(
+            command(&emulator)
+                .env("KIE_API_KEY", KEY)
+                .env("ALL_PROXY", "socks5://127.0.0.1:1")
+                .arg(a),
+            b"",
+        ),
+    );
+    assert!(shown.len() > 15);
+}

@@ -1,0 +1,148 @@
+//! -r: every regular file under a folder, symbolic links, names the service cannot store, and
+//! --dry-run.
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::os::unix::ffi::OsStrExt;
+
+use common::*;
+
+/// A folder for `-r` tests: `top.txt`, `sub/b.txt`, `sub/a.txt`, `sub/deeper/c.txt`.
+fn tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("sub/deeper")).unwrap();
+    for (name, data) in [
+        ("top.txt", "top"),
+        ("sub/b.txt", "bee"),
+        ("sub/a.txt", "ay"),
+        ("sub/deeper/c.txt", "sea"),
+    ] {
+        std::fs::write(dir.path().join(name), data).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn recursive_uploads_every_file_under_a_folder_to_its_folder_in_sorted_order() {
+    let emulator = emulator();
+    let dir = tree();
+    let root = dir.path().to_str().unwrap();
+    let out = run(&emulator, &["-r", "-j", "3", "-p", "site/", "--json", root]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let paths: Vec<_> = lines
+        .iter()
+        .map(|v| v["filePath"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "site/sub/a.txt",
+            "site/sub/b.txt",
+            "site/sub/deeper/c.txt",
+            "site/top.txt"
+        ]
+    );
+    assert_eq!(lines[0]["source"], format!("{root}/sub/a.txt"));
+    assert_eq!(emulator.stored("site/sub/deeper/c.txt").unwrap(), b"sea");
+
+    // Without -r a folder fails, in the one error format, and the other sources still run.
+    let (_other, file) = temp_file("f.txt", b"f");
+    let out = run(&emulator, &[root, file.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("error: {root}: is a directory: use -r")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout.lines().count(), 1);
+}
+
+#[test]
+fn symbolic_links_are_skipped_unless_follow_and_a_loop_is_reported() {
+    let emulator = emulator();
+    let dir = tree();
+    let root = dir.path().to_str().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("o.txt"), b"outside").unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("sub/linked")).unwrap();
+    // A loop: a link back to the top.
+    std::os::unix::fs::symlink("../..", dir.path().join("sub/deeper/up")).unwrap();
+
+    let out = run(&emulator, &["-r", "-q", root]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 4);
+    assert!(
+        out.stderr.contains("2 symbolic links not followed"),
+        "{}",
+        out.stderr
+    );
+    assert!(emulator.stored("uploads/sub/linked/o.txt").is_none());
+
+    let out = run(&emulator, &["-r", "-L", "-q", root]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 5, "{}", out.stdout);
+    assert_eq!(
+        emulator.stored("uploads/sub/linked/o.txt").unwrap(),
+        b"outside"
+    );
+    let errors: Vec<_> = out.stderr.lines().collect();
+    assert_eq!(errors.len(), 1, "{}", out.stderr);
+    assert!(
+        errors[0].starts_with(&format!("error: {root}/sub/deeper/up: symbolic link loop")),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn names_the_service_cannot_store_are_reported_before_anything_is_sent() {
+    let emulator = emulator();
+    let dir = tree();
+    let root = dir.path().to_str().unwrap();
+    std::fs::write(
+        dir.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9.txt")),
+        b"x",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("sub/bell\x07.txt"), b"x").unwrap();
+    let out = run(&emulator, &["-r", root]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("caf\\xe9.txt") || out.stderr.contains("caf"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("not UTF-8"), "{}", out.stderr);
+    assert!(out.stderr.contains("control character"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Try 'kie-upload --help'"),
+        "{}",
+        out.stderr
+    );
+    assert!(emulator.requests().is_empty());
+}
+
+#[test]
+fn dry_run_prints_source_upload_path_name_and_size_and_sends_nothing() {
+    let emulator = emulator();
+    let dir = tree();
+    let root = dir.path().to_str().unwrap();
+    let out = run(&emulator, &["-r", "--dry-run", "-p", "p", root]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let lines: Vec<_> = out.stdout.lines().collect();
+    assert_eq!(lines[0], format!("{root}/sub/a.txt\tp/sub\ta.txt\t2"));
+    assert_eq!(lines[3], format!("{root}/top.txt\tp\ttop.txt\t3"));
+    let out = run(&emulator, &["-r", "--dry-run", "--json", root]);
+    let v: serde_json::Value = serde_json::from_str(out.stdout.lines().nth(2).unwrap()).unwrap();
+    assert_eq!(v["uploadPath"], "uploads/sub/deeper");
+    assert_eq!(v["fileName"], "c.txt");
+    assert_eq!(v["size"], 3);
+    assert!(emulator.requests().is_empty());
+}
