@@ -5,16 +5,15 @@
 use std::time::Duration;
 
 use crate::config::{Timeouts, DEFAULT_BASE_URL, MAX_DURATION};
-use crate::{Error, Hint, BASE64_MAX};
+use crate::{Error, ErrorKind, BASE64_MAX};
 
 pub(crate) fn check_api_key(key: &str) -> Result<(), Error> {
     if key.trim().is_empty() {
-        // The advice, which depends on where the key was looked for, is the caller's.
-        return Err(Error::invalid("missing API key"));
+        return Err(Error::api_key("missing API key"));
     }
     // Never echo the key: it may be a real one with a stray newline.
     if key.chars().any(|c| c.is_control() || !c.is_ascii()) {
-        return Err(Error::invalid(
+        return Err(Error::api_key(
             "the API key holds a control or non-ASCII character (a stray newline?)",
         ));
     }
@@ -76,11 +75,8 @@ pub(crate) fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<Str
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback());
     if !https && !loopback && !allow_insecure_http {
-        return Err(Error::invalid(format!(
-            "base URL {url:?} is plain http to a host other than localhost or a loopback address, \
-             which would send the API key in clear text"
-        ))
-        .with_hint(Hint::AllowInsecureHttp));
+        let base_url = url.to_owned();
+        return Err(Error::refused(ErrorKind::InsecureHttp { base_url }));
     }
     Ok(url.trim_end_matches('/').to_owned())
 }
@@ -185,28 +181,16 @@ pub(crate) fn check_remote_url(url: &str) -> Result<(), Error> {
 
 /// Checks a source's length for the base64 endpoint, known before anything is sent: at least 1
 /// byte, at most [`BASE64_MAX`].
-pub(crate) fn check_base64_length(len: Option<u64>) -> Result<u64, Error> {
-    match len {
-        None => Err(Error::invalid(
-            "the base64 endpoint needs a source of known length (or set Upload::length)",
-        )
-        .with_hint(Hint::UseStreamEndpoint)),
-        Some(0) => Err(Error::invalid(
-            "the source is empty, and the base64 endpoint takes no empty data",
-        )
-        .with_hint(Hint::UseStreamEndpoint)),
-        Some(len) if len > BASE64_MAX => Err(Error::invalid(format!(
-            "{len} bytes is over the base64 endpoint's limit of {BASE64_MAX}"
-        ))
-        .with_hint(Hint::UseStreamEndpoint)),
-        Some(len) => Ok(len),
+pub(crate) fn check_base64_length(length: Option<u64>) -> Result<u64, Error> {
+    match length {
+        Some(len) if len > 0 && len <= BASE64_MAX => Ok(len),
+        length => Err(Error::refused(ErrorKind::Base64Refused { length })),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ErrorKind;
 
     fn is_invalid(result: Result<impl std::fmt::Debug, Error>) -> bool {
         matches!(
@@ -236,11 +220,16 @@ mod tests {
         check_base_url("http://[::1]:8080", false).unwrap();
         check_base_url("http://127.5.6.7", false).unwrap();
         check_base_url("http://example.com", true).unwrap();
-        for bad in [
+        for plain in [
             "http://example.com",
             "http://10.0.0.1:80",
             "http://evil.localhost",
             "http://localhost.evil.com",
+        ] {
+            let e = check_base_url(plain, false).unwrap_err();
+            assert!(matches!(e.kind(), ErrorKind::InsecureHttp { base_url } if base_url == plain));
+        }
+        for bad in [
             "ftp://x",
             "kieai.redpandaai.co",
             "https://",
@@ -255,6 +244,7 @@ mod tests {
     #[test]
     fn key_errors_do_not_echo_the_key() {
         let err = check_api_key("sk-secret\n").unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::ApiKey { .. }));
         assert!(!err.to_string().contains("sk-secret"));
         assert!(check_api_key("  ").is_err());
         check_api_key("abc123").unwrap();
@@ -302,7 +292,9 @@ mod tests {
         assert_eq!(check_base64_length(Some(1)).unwrap(), 1);
         assert_eq!(check_base64_length(Some(BASE64_MAX)).unwrap(), BASE64_MAX);
         for bad in [None, Some(0), Some(BASE64_MAX + 1)] {
-            assert!(is_invalid(check_base64_length(bad)), "{bad:?}");
+            let e = check_base64_length(bad).unwrap_err();
+            assert_eq!(e.kind(), &ErrorKind::Base64Refused { length: bad });
+            assert_eq!(e.attempts(), 0);
         }
     }
 
@@ -326,16 +318,16 @@ mod tests {
     #[test]
     fn absurd_durations_are_refused() {
         for builder in [
-            crate::ClientBuilder::new().timeout(Duration::from_secs(u64::MAX)),
-            crate::ClientBuilder::new().stall_timeout(Duration::MAX),
-            crate::ClientBuilder::new().reply_timeout(MAX_DURATION + Duration::from_secs(1)),
-            crate::ClientBuilder::new().retry_backoff(Duration::from_secs(u64::MAX)),
-            crate::ClientBuilder::new().connect_timeout(Duration::ZERO),
+            crate::Client::builder().timeout(Duration::from_secs(u64::MAX)),
+            crate::Client::builder().stall_timeout(Duration::MAX),
+            crate::Client::builder().reply_timeout(MAX_DURATION + Duration::from_secs(1)),
+            crate::Client::builder().retry_backoff(Duration::from_secs(u64::MAX)),
+            crate::Client::builder().connect_timeout(Duration::ZERO),
         ] {
             let msg = invalid(builder.api_key("k").into_config(true));
             assert!(msg.contains("maximum") || msg.contains("zero"), "{msg}");
         }
-        crate::ClientBuilder::new()
+        crate::Client::builder()
             .api_key("k")
             .timeout(MAX_DURATION)
             .retry_backoff(Duration::ZERO)

@@ -88,8 +88,8 @@ impl Client {
         ClientBuilder::new()
     }
 
-    /// A client configured from the environment: `ClientBuilder::from_env().build()` (see
-    /// [`ClientBuilder::from_env`] for the variables).
+    /// A client configured from the environment: `Client::builder().with_env().build()` (see
+    /// [`ClientBuilder::with_env`] for the variables).
     ///
     /// ```no_run
     /// // KIE_API_KEY=... my-program
@@ -98,7 +98,7 @@ impl Client {
     /// # Ok::<_, kie_upload::Error>(())
     /// ```
     pub fn from_env() -> Result<Client, Error> {
-        ClientBuilder::from_env().build()
+        ClientBuilder::new().with_env().build()
     }
 
     /// The base URL that endpoints are appended to, without a trailing `/`.
@@ -225,7 +225,7 @@ impl Client {
             &upload.upload_path,
             upload.file_name.as_deref(),
         );
-        self.config.retry.run(
+        self.config.retrying(
             upload.cannot_repeat,
             &mut upload.events,
             |attempt, events| {
@@ -272,7 +272,7 @@ impl Client {
         let (source, progress) = (&mut upload.source, &mut upload.progress);
         #[cfg(feature = "cache")]
         let mut sent_content = None;
-        let file = self.config.retry.run(
+        let file = self.config.retrying(
             upload.cannot_repeat,
             &mut upload.events,
             |attempt, events| {
@@ -398,7 +398,7 @@ impl Client {
         upload_path: &str,
         reply_from: Instant,
     ) -> Result<UploadedFile, Error> {
-        let response = response.map_err(Error::transport)?;
+        let response = response.map_err(reply::failure)?;
         let context = Context {
             key: self.config.api_key(),
             upload_path,

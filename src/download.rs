@@ -37,7 +37,7 @@ impl Client {
             .max_redirects(5)
             .build()
             .call()
-            .map_err(Error::transport)?;
+            .map_err(crate::reply::failure)?;
         let status = response.status().as_u16();
         let mut body = response.into_body();
         if !(200..300).contains(&status) {
@@ -55,7 +55,7 @@ impl Client {
         io::copy(&mut body.as_reader(), out).map_err(|e| {
             // A failed socket read comes back wrapped in io::Error; keep it a transport error.
             match e.downcast::<ureq::Error>() {
-                Ok(e) => Error::transport(e),
+                Ok(e) => crate::reply::failure(e),
                 Err(e) => Error::io(None, e),
             }
         })

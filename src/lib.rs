@@ -54,9 +54,10 @@
 //! ([`ErrorKind::Transport`], [`ErrorKind::Timeout`]), a local error ([`ErrorKind::Io`]), bad input
 //! refused before anything is sent ([`ErrorKind::InvalidInput`]), and the checks that keep a
 //! truncated upload from ever passing as a success ([`ErrorKind::SourceLengthMismatch`],
-//! [`ErrorKind::StoredSizeMismatch`]). Beside the kind, [`Error::attempts`] and
-//! [`Error::not_retried`] say how the retries went. No error, log line or `Debug` output ever
-//! contains the API key, even when a server echoes it back.
+//! [`ErrorKind::StoredSizeMismatch`]). Each kind says what to do about it. Beside the kind,
+//! [`Error::attempts`] and [`Error::not_retried`] say how the retries went, and
+//! [`Error::setting`] where a refused key or a failed proxy was set. No error, log line or `Debug`
+//! output ever contains the API key, even when a server echoes it back.
 //!
 //! Failures worth retrying (the rules are on [`Error::is_retryable`]) are retried when the upload
 //! can be repeated safely: its source can be read again (a regular file, bytes, a seekable reader)
@@ -79,7 +80,8 @@
 //!   file first, for servers that refuse chunked bodies.
 //! - `socks`: SOCKS4, SOCKS4a, SOCKS5 and SOCKS5h proxies ([`ClientBuilder::proxy`], or the
 //!   environment's). Without it a SOCKS proxy is refused when the client is built.
-//! - `cli`: the `kie-upload` command-line tool.
+//!
+//! The `kie-upload` command-line tool is a package of its own, `kie-upload-cli`.
 //!
 //! With neither TLS feature, only `http://` base URLs work (a local emulator, a TLS-terminating
 //! proxy on loopback).
@@ -100,9 +102,7 @@ mod download;
 mod envelope;
 mod error;
 mod expect;
-mod hint;
 mod key;
-mod kind;
 mod local_file;
 mod mime;
 mod observe;
@@ -124,14 +124,11 @@ mod url_upload;
 
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
-pub use cache::{UploadCache, ASSUMED_RETENTION};
+pub use cache::UploadCache;
 pub use client::Client;
-pub use config::{ClientBuilder, DEFAULT_BASE_URL, MAX_DURATION};
-pub use error::Error;
-pub use hint::{Hint, KeySource};
-pub use kind::{ErrorKind, NotRetried};
+pub use config::{ClientBuilder, DEFAULT_BASE_URL};
+pub use error::{Error, ErrorKind, NotRetried};
 pub use observe::{Event, Progress};
-pub use proxy::ProxySource;
 pub use text::printable;
 pub use upload::{Upload, BASE64_MAX};
 pub use uploaded::{UploadedFile, RETENTION};

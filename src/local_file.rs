@@ -20,7 +20,7 @@ const ROOTS_FILE_MAX: u64 = 8 * 1024 * 1024;
 /// Reads the API key from `path`, trimmed of the white space around it.
 pub(crate) fn read_key(path: &Path) -> Result<String, Error> {
     let cannot = |e: &dyn std::fmt::Display| {
-        Error::invalid(format!(
+        Error::api_key(format!(
             "cannot read the API key file {}: {e}",
             path.display()
         ))
@@ -28,7 +28,7 @@ pub(crate) fn read_key(path: &Path) -> Result<String, Error> {
     let bytes = read_capped(path, KEY_FILE_MAX)
         .map_err(|e| cannot(&e))?
         .ok_or_else(|| {
-            Error::invalid(format!(
+            Error::api_key(format!(
                 "the API key file {} holds more than {} KiB: name the file that holds only the key",
                 path.display(),
                 KEY_FILE_MAX / 1024
@@ -37,7 +37,7 @@ pub(crate) fn read_key(path: &Path) -> Result<String, Error> {
     let text = String::from_utf8(bytes).map_err(|e| cannot(&e))?;
     let key = text.trim().to_owned();
     if key.is_empty() {
-        return Err(Error::invalid(format!(
+        return Err(Error::api_key(format!(
             "the API key file {} is empty",
             path.display()
         )));

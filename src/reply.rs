@@ -1,5 +1,6 @@
-//! The service's answer to one POST, read from ureq: a redirect reported with its `Location`, the
-//! body read (capped, under one deadline) and cleaned of the API key, then handed to the envelope's
+//! The outcome of one request as ureq hands it over: a failure turned into an error kind
+//! ([`failure`]), or the service's answer read: a redirect reported with its `Location`, the body
+//! read (capped, under one deadline) and cleaned of the API key, then handed to the envelope's
 //! rules (`envelope/`), with the `Retry-After` it carried.
 
 use std::io::{self, Read};
@@ -85,10 +86,92 @@ fn read_capped(body: &mut ureq::Body, status: u16, deadline: Instant) -> Result<
                         status,
                         reason: format!("the reply is larger than {MAX_REPLY} bytes"),
                     }),
-                    Ok(e) => Error::transport(e),
-                    Err(e) => Error::transport(ureq::Error::Io(e)),
+                    Ok(e) => failure(e),
+                    Err(e) => failure(ureq::Error::Io(e)),
                 })
             }
         }
+    }
+}
+
+/// A failure of the HTTP client as an error: a timeout, a name that did not resolve, a TLS or
+/// proxy failure, or a broken connection, each marked as worth retrying or not. A socket's
+/// [`io::Error`] is kept as the source itself, so that [`Error::io_error`] finds it.
+pub(crate) fn failure(error: ureq::Error) -> Error {
+    let timed_out = match &error {
+        ureq::Error::Timeout(_) => true,
+        ureq::Error::Io(e) => matches!(
+            e.kind(),
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+        ),
+        _ => false,
+    };
+    // Our own links of the chain mark what they know: a failure on the way to the proxy, a name
+    // that did not resolve.
+    let error = match error {
+        ureq::Error::Other(e) => match e.downcast::<crate::proxy::ProxyFailed>() {
+            Ok(failed) => return crate::proxy::failure(failed.0),
+            Err(e) => match e.downcast::<crate::resolve::Unresolved>() {
+                Ok(unresolved) => {
+                    let host = unresolved.host.clone();
+                    return Error::new(ErrorKind::HostNotFound { host })
+                        .with_source(unresolved)
+                        .transient(false);
+                }
+                Err(e) => ureq::Error::Other(e),
+            },
+        },
+        ureq::Error::ConnectProxyFailed(_) => return crate::proxy::failure(error),
+        other => other,
+    };
+    let (kind, transient) = if timed_out {
+        (ErrorKind::Timeout, true)
+    } else if let Some(reason) = crate::tls::failure(&error) {
+        (ErrorKind::Tls { reason }, false)
+    } else {
+        let transient = !matches!(
+            error,
+            ureq::Error::BadUri(_)
+                | ureq::Error::Http(_)
+                | ureq::Error::HostNotFound
+                | ureq::Error::InvalidProxyUrl
+                | ureq::Error::RequireHttpsOnly(_)
+                | ureq::Error::TlsRequired
+        );
+        (ErrorKind::Transport, transient)
+    };
+    let e = Error::new(kind).transient(transient);
+    match error {
+        ureq::Error::Io(io) => e.with_source(io),
+        error => e.with_source(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_socket_s_io_error_is_reachable_and_kept() {
+        let reset = || failure(ureq::Error::Io(io::ErrorKind::ConnectionReset.into()));
+        assert_eq!(reset().kind(), &ErrorKind::Transport);
+        assert!(reset().is_retryable());
+        assert_eq!(
+            reset().io_error().map(io::Error::kind),
+            Some(io::ErrorKind::ConnectionReset)
+        );
+        assert_eq!(
+            io::Error::from(reset()).kind(),
+            io::ErrorKind::ConnectionReset
+        );
+        let stalled = failure(ureq::Error::Io(io::ErrorKind::TimedOut.into()));
+        assert_eq!(stalled.kind(), &ErrorKind::Timeout);
+        assert_eq!(
+            stalled.io_error().map(io::Error::kind),
+            Some(io::ErrorKind::TimedOut)
+        );
+        let unknown = failure(ureq::Error::HostNotFound);
+        assert!(unknown.io_error().is_none());
+        assert!(!unknown.is_retryable());
     }
 }

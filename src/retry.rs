@@ -1,5 +1,5 @@
-//! The retry policy: which failures are tried again, how long to wait (a server's `Retry-After`
-//! read here too), and how the error after the last attempt says what happened.
+//! The retry policy: when a failure worth it ([`Error::is_retryable`]) is tried again, how long to
+//! wait (a server's `Retry-After` read here too), and the attempts recorded beside the error.
 
 use std::thread;
 use std::time::{Duration, SystemTime};
@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use crate::observe::{emit, Event, EventFn};
 use crate::random::random_u64;
 use crate::time;
-use crate::{Error, ErrorKind, NotRetried};
+use crate::{Error, NotRetried};
 
 /// The longest wait a `Retry-After` header can impose.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -100,70 +100,6 @@ pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-impl Error {
-    /// Whether trying the same upload again may succeed. This is the one statement of the retry
-    /// rules; the rest of the documentation links here.
-    ///
-    /// Worth retrying:
-    /// - a connection that could not be opened or broke ([`ErrorKind::Transport`]): refused,
-    ///   reset, closed early, or answered before the whole body was sent; but not a URL or proxy
-    ///   URL that does not parse, or an `https`-only refusal;
-    /// - a stall or timeout ([`ErrorKind::Timeout`]);
-    /// - a proxy ([`ErrorKind::Proxy`]) that refused the connection or timed out, or failed to
-    ///   open the tunnel with a gateway error (502, 503, 504) or no answer; not a proxy that
-    ///   refused the tunnel (407, 403, a SOCKS refusal of its credentials), nor one whose name
-    ///   does not resolve;
-    /// - the service's envelope ([`ErrorKind::Service`]) whose `code` is 429 (rate limited), 455
-    ///   (maintenance), 500, 502, 503 or 504, whether the code came in an HTTP 200 body or, when
-    ///   the body has none, as the HTTP status; a refusal code inside an error status (401 in a
-    ///   503) is not retried, nor is code 0 (a refusal that gives no code);
-    /// - a reply that is not the service's JSON ([`ErrorKind::Http`], a proxy's or CDN's page)
-    ///   with HTTP status 429, 455, 500, 502, 503 or 504.
-    ///
-    /// Never retried: any other status or code (among them 400, 401, 402, 413, 501 and 505), a
-    /// redirect, a reply that cannot be read, a refused chunked body, a host name that does not
-    /// resolve ([`ErrorKind::HostNotFound`]), a TLS failure, a size mismatch, a cancellation, a
-    /// local error or bad input.
-    ///
-    /// A retryable failure is tried again only when the upload can be repeated safely: its source
-    /// can be read again (a regular file, bytes, a seekable reader, a spooled reader; not a plain
-    /// reader, a pipe or a device) and it has a file name (a repeat without one could store a
-    /// second copy); else [`not_retried`](Error::not_retried) says why not. Up to
-    /// [`ClientBuilder::retries`](crate::ClientBuilder::retries) retries (default 2) are made;
-    /// each waits for the server's `Retry-After` ([`retry_after`](Error::retry_after)) up to 30 s
-    /// when it sent one, else for an exponential backoff with jitter from
-    /// [`ClientBuilder::retry_backoff`](crate::ClientBuilder::retry_backoff) (default 500 ms,
-    /// doubling, at most 10 s).
-    ///
-    /// ```
-    /// # use kie_upload::{Client, Upload};
-    /// # use kie_upload_emulator::{Config, Emulator, Fault};
-    /// # let emu = Emulator::start(Config::new("key"))?;
-    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().retries(0).build()?;
-    /// emu.inject(Fault::BodyCode { code: 455, retry_after: None }, 1); // maintenance
-    /// assert!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt")).unwrap_err().is_retryable());
-    /// emu.inject(Fault::BodyCode { code: 402, retry_after: None }, 1); // out of credits
-    /// assert!(!client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt")).unwrap_err().is_retryable());
-    /// # Ok::<_, Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn is_retryable(&self) -> bool {
-        match self.kind() {
-            ErrorKind::Transport | ErrorKind::Proxy { .. } => self.is_transient(),
-            ErrorKind::Timeout => true,
-            ErrorKind::Service { status, code, .. } => {
-                retryable_status(*code) || (*code == *status && retryable_status(*status))
-            }
-            ErrorKind::Http { status, .. } => retryable_status(*status),
-            _ => false,
-        }
-    }
-}
-
-/// The statuses and body codes worth retrying: see [`Error::is_retryable`].
-pub(crate) fn retryable_status(code: u16) -> bool {
-    matches!(code, 429 | 455 | 500 | 502 | 503 | 504)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,11 +188,6 @@ mod tests {
             .unwrap_err();
         assert_eq!(calls.get(), 1);
         assert_eq!(err.not_retried(), Some(NotRetried::SourceNotRepeatable));
-        assert!(
-            err.to_string()
-                .contains("(not retried: the source is a reader"),
-            "{err}"
-        );
     }
 
     #[test]
@@ -292,54 +223,5 @@ mod tests {
         );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-3", now), None);
-    }
-
-    fn service(status: u16, code: u16) -> Error {
-        Error::new(ErrorKind::Service {
-            status,
-            code,
-            msg: "m".into(),
-        })
-    }
-
-    #[test]
-    fn retryable_causes() {
-        assert!(service(200, 429).is_retryable());
-        assert!(service(200, 455).is_retryable());
-        assert!(service(503, 503).is_retryable());
-        assert!(!service(200, 401).is_retryable());
-        assert!(!service(400, 400).is_retryable());
-        // A refusal inside a 503 envelope is still a refusal.
-        assert!(!service(503, 401).is_retryable());
-        // An envelope without a code is a refusal that says nothing more: not retried.
-        assert!(!service(200, 0).is_retryable());
-        let http = |status| {
-            Error::new(ErrorKind::Http {
-                status,
-                excerpt: String::new(),
-            })
-        };
-        assert!(http(502).is_retryable());
-        assert!(!http(413).is_retryable());
-        // As is_retryable states them: 429, 455, 500, 502-504; never 501 or 505.
-        for code in [429, 455, 500, 502, 503, 504] {
-            assert!(http(code).is_retryable(), "{code}");
-            assert!(service(200, code).is_retryable(), "{code}");
-            assert!(service(code, code).is_retryable(), "{code}");
-        }
-        for code in [400, 401, 402, 404, 411, 413, 417, 422, 501, 505] {
-            assert!(!http(code).is_retryable(), "{code}");
-            assert!(!service(200, code).is_retryable(), "{code}");
-        }
-        assert!(!Error::invalid("x").is_retryable());
-        assert!(!Error::new(ErrorKind::Cancelled).is_retryable());
-        assert!(
-            Error::transport(ureq::Error::Io(std::io::ErrorKind::ConnectionReset.into()))
-                .is_retryable()
-        );
-        assert!(!Error::transport(ureq::Error::HostNotFound).is_retryable());
-        assert!(
-            Error::transport(ureq::Error::Io(std::io::ErrorKind::TimedOut.into())).is_timeout()
-        );
     }
 }

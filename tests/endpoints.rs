@@ -78,29 +78,35 @@ fn base64_refuses_oversize_empty_and_unknown_length_sources_locally() {
     let emulator = emulator();
     let client = client(&emulator);
     let big = vec![0u8; BASE64_MAX as usize + 1];
-    let refused = |upload: Upload<'_>, expect: &str| {
+    // The kind says what to do (use the stream endpoint) and carries the length; the line says
+    // what failed.
+    let refused = |upload: Upload<'_>, length: Option<u64>, expect: &str| {
         let e = client.upload_base64(upload).unwrap_err();
-        assert!(matches!(e.kind(), ErrorKind::InvalidInput { .. }), "{e:?}");
-        // What failed is the line; what to do, the hint.
-        let shown = format!(
-            "{e} {}",
-            e.hint().map(|h| h.to_string()).unwrap_or_default()
+        assert!(
+            matches!(e.kind(), ErrorKind::Base64Refused { length: l, .. } if *l == length),
+            "{e:?}"
         );
-        assert!(shown.contains(expect), "{shown}");
-        assert_eq!(e.hint(), Some(kie_upload::Hint::UseStreamEndpoint));
+        assert_eq!(e.attempts(), 0);
+        assert!(message(&e).contains(expect), "{e}");
     };
     refused(
         Upload::bytes(&big, "p").file_name("big.bin"),
-        "stream endpoint",
+        Some(BASE64_MAX + 1),
+        "over the base64 endpoint's limit",
     );
-    refused(Upload::bytes(b"", "p").file_name("empty.bin"), "empty");
+    refused(
+        Upload::bytes(b"", "p").file_name("empty.bin"),
+        Some(0),
+        "empty",
+    );
     refused(
         Upload::reader(Unsized(&b"abc"[..]), "p").file_name("r"),
+        None,
         "known length",
     );
     // A file whose size reads as 0 although it holds data: its length is not known.
     #[cfg(target_os = "linux")]
-    refused(Upload::file("/proc/self/status", "p"), "known length");
+    refused(Upload::file("/proc/self/status", "p"), None, "known length");
     assert!(emulator.requests().is_empty());
 }
 

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use kie_upload::{Client, Error, ErrorKind, Hint, NotRetried, Upload, UploadedFile, UrlUpload};
+use kie_upload::{Client, Error, ErrorKind, NotRetried, Upload, UploadedFile, UrlUpload};
 use kie_upload_emulator::{Config, Emulator, Fault};
 
 /// Every timeout of the clients here.
@@ -152,7 +152,9 @@ fn retries_run_out() {
             e.attempts() == 3
                 && e.not_retried() == Some(NotRetried::OutOfRetries)
                 && matches!(e.kind(), ErrorKind::Service { code: 503, .. })
-                && e.to_string().ends_with("(gave up after 3 attempts)")
+                // The line is the same however many attempts were made.
+                && e.to_string().starts_with("the service refused the upload (code 503)")
+                && !e.to_string().contains("attempt")
         }),
         Expect::Fails(1, not_retried),
     );
@@ -211,7 +213,7 @@ fn a_connection_closed_mid_body() {
 
 #[test]
 fn a_server_that_stops_reading() {
-    let stalled = |e: &Error| e.is_timeout();
+    let stalled = |e: &Error| e.kind() == &ErrorKind::Timeout;
     check(&Case {
         fault: Fault::StopReading { bytes: 64 * 1024 },
         times: 1,
@@ -232,7 +234,7 @@ fn a_server_that_never_answers() {
         times: 1,
         size: 100_000,
         file: Expect::Success(2),
-        reader: Expect::Fails(1, |e| e.is_timeout() && not_retried(e)),
+        reader: Expect::Fails(1, |e| e.kind() == &ErrorKind::Timeout && not_retried(e)),
         per_attempt: BOUND * 2,
     });
 }
@@ -246,7 +248,7 @@ fn a_dripping_reply() {
         times: 1,
         size: 10_000,
         file: Expect::Success(2),
-        reader: Expect::Fails(1, |e| e.is_timeout()),
+        reader: Expect::Fails(1, |e| e.kind() == &ErrorKind::Timeout),
         per_attempt: BOUND * 2,
     });
 }
@@ -338,11 +340,8 @@ fn a_redirect_reaches_no_one() {
 #[test]
 fn a_server_that_wants_a_length() {
     let refused = |e: &Error| matches!(e.kind(), ErrorKind::Service { code: 411, .. });
-    let wants_length = |e: &Error| {
-        matches!(e.kind(), ErrorKind::LengthRequired { status: 411, .. })
-            && e.hint() == Some(Hint::SendWithLength)
-            && e.hint().unwrap().to_string().contains("spool")
-    };
+    let wants_length =
+        |e: &Error| matches!(e.kind(), ErrorKind::LengthRequired { status: 411, .. });
     check(&quick(
         status(411),
         Expect::Fails(1, refused),
@@ -384,7 +383,8 @@ fn an_upload_without_a_name_is_not_repeated() {
     let err = client.upload(Upload::bytes(b"anonymous", "p")).unwrap_err();
     assert_eq!(emulator.attempts(STREAM), 1);
     assert_eq!(err.not_retried(), Some(NotRetried::NoFileName));
-    assert!(err.to_string().contains("no file name"), "{err}");
+    // Why it was not retried is beside the cause, not in its line.
+    assert!(!err.to_string().contains("retried"), "{err}");
 }
 
 #[test]
@@ -485,11 +485,8 @@ fn early_refusals_are_the_server_s_answer_never_retried() {
                 status: 200,
                 code: Some(401),
             },
-            |e| {
-                refused(401)(e)
-                    && e.hint().unwrap().to_string()
-                        == "check the key given to Client::new or ClientBuilder::api_key"
-            },
+            // Given in code: no variable or file to point at.
+            |e| refused(401)(e) && e.setting().is_none(),
         ),
         (
             Fault::RefuseAfter {
@@ -505,11 +502,7 @@ fn early_refusals_are_the_server_s_answer_never_retried() {
                 status: 200,
                 code: Some(402),
             },
-            |e| {
-                refused(402)(e)
-                    && e.hint() == Some(Hint::TopUpCredits)
-                    && e.hint().unwrap().to_string().contains("out of credits")
-            },
+            |e| refused(402)(e),
         ),
         (
             Fault::RefuseAfter {
@@ -517,14 +510,7 @@ fn early_refusals_are_the_server_s_answer_never_retried() {
                 status: 413,
                 code: None,
             },
-            |e| {
-                matches!(e.kind(), ErrorKind::Http { status: 413, .. })
-                    && e.hint() == Some(Hint::SendSmallerFile)
-                    && e.hint()
-                        .unwrap()
-                        .to_string()
-                        .contains("larger than the server or a proxy")
-            },
+            |e| matches!(e.kind(), ErrorKind::Http { status: 413, .. }),
         ),
         // One that refuses at the headers, before any of the body.
         (

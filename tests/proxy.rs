@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-use kie_upload::{Client, ErrorKind, ProxySource, Upload};
+use kie_upload::{Client, ErrorKind, Event, Upload};
 use kie_upload_emulator::Config;
 #[cfg(feature = "socks")]
 use kie_upload_emulator::{Emulator, SocksProxy};
@@ -112,8 +112,8 @@ fn a_socks_proxy_without_the_feature_is_refused_at_build() {
         let msg = message(&e);
         assert!(msg.contains("SOCKS") && msg.contains("`socks`"), "{msg}");
         assert!(!msg.contains("s3cret"), "{msg}");
-        assert_eq!(e.proxy_source(), Some(ProxySource::Builder));
-        assert_eq!(e.hint(), Some(kie_upload::Hint::EnableSocks));
+        // Given in code: no variable to name.
+        assert_eq!(e.setting(), None);
         let shown = e.proxy_url().unwrap();
         assert!(
             shown.ends_with("127.0.0.1:1080") && !shown.contains("s3cret"),
@@ -139,7 +139,7 @@ fn a_socks_proxy_from_the_environment_without_the_feature_is_refused_at_build() 
     let e = invalid_at_build(env_builder("https://127.0.0.1:1"));
     let msg = message(&e);
     assert!(msg.contains(&var) && msg.contains("`socks`"), "{msg}");
-    assert!(matches!(e.proxy_source(), Some(ProxySource::Env(n)) if n == var));
+    assert_eq!(e.setting(), Some(var.as_str()));
     // Client::new cannot fail: every upload is refused instead, nothing goes direct.
     let e = Client::new(KEY)
         .upload(Upload::bytes(b"x", "p").file_name("x.txt"))
@@ -243,9 +243,8 @@ fn a_proxy_variable_that_does_not_parse_is_an_error_naming_it() {
     let msg = message(&e);
     assert!(msg.contains(&var), "{msg}");
     assert!(!msg.contains("s3cret"), "{msg}");
-    assert!(matches!(e.proxy_source(), Some(ProxySource::Env(n)) if n == var));
+    assert_eq!(e.setting(), Some(var.as_str()));
     assert_eq!(e.proxy_url(), None);
-    assert_eq!(e.hint(), Some(kie_upload::Hint::CheckProxy));
 }
 
 // --- A proxy that cannot be reached ------------------------------------------------------------
@@ -270,14 +269,41 @@ fn a_proxy_that_cannot_be_reached_is_a_proxy_error_naming_it() {
     let msg = message(&e);
     assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
     assert!(!msg.contains("s3cret"), "{msg}");
-    // A proxy given in code is the program's own to word (from `proxy_source()`).
+    // A proxy given in code is the program's own to word: no variable set it.
     assert!(!msg.contains("set by"), "{msg}");
-    assert_eq!(e.proxy_source(), Some(ProxySource::Builder));
+    assert_eq!(e.setting(), None);
     assert_eq!(
         e.proxy_url(),
         Some(format!("http://***@127.0.0.1:{port}").as_str())
     );
     assert!(emulator.requests().is_empty());
+}
+
+/// A retry's event carries the error as the caller gets it in the end: the same line, naming the
+/// proxy, and the same context beside it.
+#[test]
+fn a_retry_event_carries_the_error_the_caller_gets() {
+    let emulator = emulator();
+    let port = closed_port();
+    let client = builder(&emulator)
+        .proxy(format!("http://user:s3cret@127.0.0.1:{port}"))
+        .retries(1)
+        .build()
+        .unwrap();
+    let mut retried = Vec::new();
+    let upload = Upload::bytes(b"x", "p")
+        .file_name("x.txt")
+        .on_event(|event| {
+            if let Event::Retry { error, .. } = event {
+                message(error);
+                retried.push((error.to_string(), error.proxy_url().map(str::to_owned)));
+            }
+        });
+    let e = client.upload(upload).unwrap_err();
+    assert_eq!(e.attempts(), 2);
+    let url = format!("http://***@127.0.0.1:{port}");
+    assert_eq!(retried, [(message(&e), Some(url.clone()))]);
+    assert!(retried[0].0.contains(&url), "{}", retried[0].0);
 }
 
 #[test]
@@ -308,7 +334,7 @@ fn a_proxy_from_the_environment_that_cannot_be_reached_names_the_variable() {
     );
     let msg = message(&e);
     assert!(msg.contains("HTTPS_PROXY"), "{msg}");
-    assert_eq!(e.proxy_source(), Some(ProxySource::Env("HTTPS_PROXY")));
+    assert_eq!(e.setting(), Some("HTTPS_PROXY"));
     assert!(emulator.requests().is_empty());
 }
 
@@ -332,7 +358,6 @@ fn a_host_that_does_not_resolve_is_named_and_not_retried() {
         "{:?}",
         e.kind()
     );
-    assert_eq!(e.hint(), Some(kie_upload::Hint::CheckHostName));
     let msg = message(&e);
     assert!(
         msg.contains(&format!("cannot resolve host {}", unresolvable())),
@@ -340,7 +365,7 @@ fn a_host_that_does_not_resolve_is_named_and_not_retried() {
     );
     assert!(!e.is_retryable());
     assert_eq!(e.attempts(), 1, "{msg}");
-    assert_eq!(e.proxy_source(), None);
+    assert_eq!((e.setting(), e.proxy_url()), (None, None));
 }
 
 #[test]
@@ -369,7 +394,11 @@ fn a_proxy_host_that_does_not_resolve_is_named_and_not_retried() {
     );
     assert!(!e.is_retryable());
     assert_eq!(e.attempts(), 1, "{msg}");
-    assert_eq!(e.proxy_source(), Some(ProxySource::Builder));
+    assert_eq!(e.setting(), None);
+    assert_eq!(
+        e.proxy_url(),
+        Some(format!("http://{}:3128", unresolvable()).as_str())
+    );
     assert!(emulator.requests().is_empty());
 }
 

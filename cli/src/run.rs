@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kie_upload::{
-    printable, Client, ClientBuilder, Error, Upload, UploadCache, UploadedFile, UrlUpload,
-    BASE64_MAX,
+    printable, Client, Error, Upload, UploadCache, UploadedFile, UrlUpload, BASE64_MAX,
 };
 
 use crate::args::{Options, ProxyFlag, Usage};
@@ -207,7 +206,7 @@ fn finish(
 /// The client: the environment's settings (`KIE_API_KEY` or `KIE_API_KEY_FILE`, `KIE_BASE_URL`,
 /// `SSL_CERT_FILE`, the proxy variables), then the flags, which win.
 fn build_client(o: &Options) -> Result<Client, Usage> {
-    let mut builder = ClientBuilder::from_env().retries(o.retries);
+    let mut builder = Client::builder().with_env().retries(o.retries);
     if let Some(file) = &o.api_key_file {
         builder = builder.api_key_file(file);
     }

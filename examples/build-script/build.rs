@@ -1,7 +1,7 @@
 //! The build.rs recipe: generate an asset from a file in this crate, upload it with kie-upload, and
 //! bake its download URL into the binary (`env!("ASSET_URL")`, `env!("ASSET_EXPIRES_AT")`).
 //!
-//! Configuration comes from the environment, through `ClientBuilder::from_env()`:
+//! Configuration comes from the environment, through `ClientBuilder::with_env()`:
 //! - `KIE_API_KEY_FILE`: a file holding the API key. Required; without it the upload is skipped
 //!   with a warning and the URL is empty. The key is read from a file, never from `KIE_API_KEY`,
 //!   because a build script must name every variable it reads in `cargo:rerun-if-env-changed`,
@@ -29,7 +29,7 @@ use std::process::ExitCode;
 use std::time::{Duration, UNIX_EPOCH};
 use std::{env, fs};
 
-use kie_upload::{ClientBuilder, Upload, UploadCache};
+use kie_upload::{Client, Upload, UploadCache};
 
 /// The file the asset is generated from, relative to this crate's root.
 const INPUT: &str = "assets/greeting.txt";
@@ -103,7 +103,8 @@ fn emit(baked: &Baked) {
 
 /// Uploads the asset with the configuration the environment gives.
 fn upload(path: &Path) -> Result<Baked, String> {
-    let client = ClientBuilder::from_env()
+    let client = Client::builder()
+        .with_env()
         // The key from the file only, whatever KIE_API_KEY says.
         .api_key_file(env::var_os("KIE_API_KEY_FILE").unwrap_or_default())
         // A build should not hang on a dead network for the default minutes.

@@ -43,10 +43,11 @@ use files::{
 };
 pub(crate) use reuse::Tap;
 
-/// How long an upload is assumed to live when the service does not say (no `expiresAt`): 24 hours
-/// from `uploadedAt`. The service's pages disagree (3 days on the endpoint pages, "deleted after
-/// 24 hours" on the quickstart), so the cache takes the shorter and never hands out a dead URL.
-pub const ASSUMED_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+/// The cache's own policy: how long an upload is trusted to live when the service does not say (no
+/// `expiresAt`), 24 hours from `uploadedAt`. The service documents 3 days
+/// ([`RETENTION`](crate::RETENTION)), but one of its pages says "deleted after 24 hours", so the
+/// cache takes the shorter and never hands out a dead URL.
+const ASSUMED_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Entry files of this version and no other are read.
 const VERSION: u32 = 1;
@@ -63,8 +64,12 @@ const MAX_ENTRY: u64 = 64 * 1024;
 /// [`upload_base64`](crate::Client::upload_base64) return the earlier upload, without sending a
 /// byte, when the same bytes (SHA-256 and length) went to the same upload path under the same file
 /// name, through the same base URL with the same key, and that upload is still trusted: until its
-/// expiry (the service's `expiresAt`, else `uploadedAt` plus [`ASSUMED_RETENTION`]) minus the
-/// [`margin`](Self::margin). The result then has [`UploadedFile::reused`] set.
+/// expiry minus the [`margin`](Self::margin). The result then has [`UploadedFile::reused`] set.
+///
+/// The expiry is the service's `expiresAt` when it sends one. Otherwise the cache assumes 24 hours
+/// from `uploadedAt`, not the 3 days the service documents ([`RETENTION`](crate::RETENTION)):
+/// one of the service's pages says uploads are deleted after 24 hours, and a cache must never
+/// hand out a dead URL.
 ///
 /// Uploading other bytes under a name the cache holds replaces what the service serves at that
 /// URL, and drops the old entry. The service warns that a CDN may go on serving the old bytes for

@@ -9,12 +9,13 @@ use std::time::Duration;
 use ureq::Agent;
 
 use crate::checks::{check_base_url, check_durations};
-use crate::key::{KeyOrigin, KeySetting};
+use crate::key::{self, KeySetting};
+use crate::observe::EventFn;
 use crate::proxy::{self, ProxySetting};
 use crate::resolve::NamedLookup;
 use crate::retry::RetryPolicy;
 use crate::tls::TlsSettings;
-use crate::{transport, Client, Error, KeySource};
+use crate::{transport, Client, Error, ErrorKind, NotRetried};
 
 /// The service's root, used unless a base URL is given.
 ///
@@ -23,18 +24,9 @@ use crate::{transport, Client, Error, KeySource};
 /// ```
 pub const DEFAULT_BASE_URL: &str = "https://kieai.redpandaai.co";
 
-/// The longest any duration setting may be (a day): longer ones are refused with
-/// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput), as a typo rather than a wish.
-///
-/// ```
-/// use kie_upload::{ClientBuilder, MAX_DURATION};
-/// use std::time::Duration;
-///
-/// let builder = || ClientBuilder::new().api_key("key");
-/// assert!(builder().reply_timeout(MAX_DURATION).build().is_ok());
-/// assert!(builder().reply_timeout(MAX_DURATION + Duration::from_secs(1)).build().is_err());
-/// ```
-pub const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+/// The longest any duration setting may be (a day): longer ones are refused as a typo rather
+/// than a wish.
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Bodies larger than this (or of unknown length) ask the server with `Expect: 100-continue`
 /// before they are sent, as curl does.
@@ -62,17 +54,19 @@ impl Default for Timeouts {
     }
 }
 
-/// The settings of a [`Client`](crate::Client): `Client::builder().api_key(key).build()?`.
+/// The settings of a [`Client`](crate::Client), from [`Client::builder`](crate::Client::builder):
+/// `Client::builder().api_key(key).build()?`.
 ///
-/// Every setting has a default; only the API key is required. Nothing is checked until
-/// [`build`](Self::build), which refuses bad settings with
-/// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
+/// Every setting has a default; only the API key is required. Settings are applied in the order
+/// they are called, so a later one wins (also over [`with_env`](Self::with_env)). Nothing is
+/// checked until [`build`](Self::build), which refuses bad settings.
 ///
 /// ```no_run
 /// use std::time::Duration;
 ///
 /// # fn main() -> Result<(), kie_upload::Error> {
-/// let client = kie_upload::ClientBuilder::from_env()   // KIE_API_KEY or KIE_API_KEY_FILE, ...
+/// let client = kie_upload::Client::builder()
+///     .with_env()                                        // KIE_API_KEY or KIE_API_KEY_FILE, ...
 ///     .base_url("https://proxy.internal/kie")            // a path prefix is kept
 ///     .connect_timeout(Duration::from_secs(10))
 ///     .retries(4)
@@ -81,11 +75,9 @@ impl Default for Timeouts {
 /// println!("{}", file.download_url);
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ClientBuilder {
     key: KeySetting,
-    /// Whether the environment was read for a key (`from_env`), for the advice when none is set.
-    key_from_env: bool,
     base_url: Option<String>,
     allow_insecure_http: bool,
     timeouts: Timeouts,
@@ -112,70 +104,76 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// A builder with every setting at its default and no key.
-    ///
-    /// ```
-    /// let client = kie_upload::ClientBuilder::new().api_key("key").build()?;
-    /// assert_eq!(client.base_url(), kie_upload::DEFAULT_BASE_URL);
-    /// # Ok::<_, kie_upload::Error>(())
-    /// ```
-    pub fn new() -> ClientBuilder {
-        ClientBuilder::default()
+    /// Every setting at its default, and no key: see [`Client::builder`](crate::Client::builder).
+    pub(crate) fn new() -> ClientBuilder {
+        ClientBuilder {
+            key: KeySetting::Unset,
+            base_url: None,
+            allow_insecure_http: false,
+            timeouts: Timeouts::default(),
+            retry: RetryPolicy::default(),
+            expect_continue: None,
+            tls: TlsSettings::default(),
+            proxy: ProxySetting::FromEnv,
+            #[cfg(feature = "cache")]
+            cache: None,
+        }
     }
 
-    /// A builder with the settings the environment gives:
+    /// Takes the settings the environment gives, each as if its setter were called here (so a
+    /// setter called later wins, and a variable that is unset or empty changes nothing):
     /// - the key from `KIE_API_KEY`, or from the file named by `KIE_API_KEY_FILE` (its trailing
     ///   newline trimmed; the file form keeps the key out of `build.rs` fingerprints and
-    ///   process listings). Both set at once is an error at [`build`](Self::build), unless a key is
-    ///   then given in code;
+    ///   process listings). Both set at once is an [`ErrorKind::ApiKey`] at
+    ///   [`build`](Self::build), unless a key is given by a later call;
     /// - the base URL from `KIE_BASE_URL`;
-    /// - extra trusted roots from the PEM file named by `SSL_CERT_FILE`, which replace the default
+    /// - trusted roots from the PEM file named by `SSL_CERT_FILE`, which replace the default
     ///   roots (see [`root_certs_pem`](Self::root_certs_pem)).
     ///
-    /// Empty variables count as unset. Settings made after this call win over the environment.
+    /// The proxy variables are read by every client unless a proxy is set in code (see
+    /// [`proxy`](Self::proxy)). [`Client::from_env`](crate::Client::from_env) is
+    /// `Client::builder().with_env().build()`.
     ///
     /// ```no_run
     /// // KIE_API_KEY=... KIE_BASE_URL=... my-program
-    /// let client = kie_upload::ClientBuilder::from_env().retries(5).build()?;
+    /// let client = kie_upload::Client::builder().with_env().retries(5).build()?;
     /// # Ok::<_, kie_upload::Error>(())
     /// ```
-    pub fn from_env() -> ClientBuilder {
+    pub fn with_env(mut self) -> Self {
         let var = |name: &str| {
             std::env::var_os(name)
-                .filter(|v| !v.is_empty())
                 .map(|v| v.to_string_lossy().trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let mut builder = ClientBuilder::new();
-        builder.key = match (var("KIE_API_KEY"), std::env::var_os("KIE_API_KEY_FILE")) {
-            (Some(_), Some(file)) if !file.is_empty() => KeySetting::Conflict,
-            (_, Some(file)) if !file.is_empty() => {
-                KeySetting::File(file.into(), Some("KIE_API_KEY_FILE"))
-            }
-            (Some(key), _) => KeySetting::Value(key, KeySource::Env("KIE_API_KEY")),
-            _ => KeySetting::Unset,
-        };
-        builder.key_from_env = true;
-        builder.base_url = var("KIE_BASE_URL");
-        if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty()) {
-            builder.tls.roots_file = Some(file.into());
+        let file = std::env::var_os("KIE_API_KEY_FILE").filter(|f| !f.is_empty());
+        match (var("KIE_API_KEY"), file) {
+            (Some(_), Some(_)) => self.key = KeySetting::Conflict,
+            (None, Some(file)) => self.key = KeySetting::File(file.into()),
+            (Some(key), None) => self.key = KeySetting::Value(key, Some("KIE_API_KEY")),
+            (None, None) => {}
         }
-        builder
+        if let Some(url) = var("KIE_BASE_URL") {
+            self.base_url = Some(url);
+        }
+        if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty()) {
+            self = self.root_certs_file(file);
+        }
+        self
     }
 
     /// The API key, sent as `Authorization: Bearer <key>` to the base URL and nowhere else.
     /// Required (here, through [`api_key_file`](Self::api_key_file), or from the environment).
     ///
     /// ```
-    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload::{Client, Upload};
     /// # use kie_upload_emulator::{Config, Emulator, Fault};
     /// # let emu = Emulator::start(Config::new("key"))?;
-    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
     /// assert_eq!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.file_size, 2);
     /// # Ok::<_, Box<dyn std::error::Error>>(())
     /// ```
     pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
-        self.key = KeySetting::Value(api_key.into(), KeySource::Code);
+        self.key = KeySetting::Value(api_key.into(), None);
         self
     }
 
@@ -184,18 +182,18 @@ impl ClientBuilder {
     /// Default: none.
     ///
     /// ```
-    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload::{Client, Upload};
     /// # use kie_upload_emulator::{Config, Emulator, Fault};
     /// # let emu = Emulator::start(Config::new("key"))?;
     /// # let dir = tempfile::tempdir()?;
     /// let key_file = dir.path().join("kie.key");
     /// std::fs::write(&key_file, "key\n")?;
-    /// let client = ClientBuilder::new().api_key_file(&key_file).base_url(emu.base_url()).no_proxy().build()?;
+    /// let client = Client::builder().api_key_file(&key_file).base_url(emu.base_url()).no_proxy().build()?;
     /// assert_eq!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.file_size, 2);
     /// # Ok::<_, Box<dyn std::error::Error>>(())
     /// ```
     pub fn api_key_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.key = KeySetting::File(path.into(), None);
+        self.key = KeySetting::File(path.into());
         self
     }
 
@@ -205,7 +203,7 @@ impl ClientBuilder {
     /// [`allow_insecure_http`](Self::allow_insecure_http) is set.
     ///
     /// ```
-    /// let client = kie_upload::ClientBuilder::new().api_key("key").base_url("https://proxy.local/kie").build()?;
+    /// let client = kie_upload::Client::builder().api_key("key").base_url("https://proxy.local/kie").build()?;
     /// assert_eq!(client.base_url(), "https://proxy.local/kie");
     /// # Ok::<_, kie_upload::Error>(())
     /// ```
@@ -218,9 +216,9 @@ impl ClientBuilder {
     /// which sends the API key across the network in clear text. Default: `false`.
     ///
     /// ```
-    /// use kie_upload::ClientBuilder;
+    /// use kie_upload::Client;
     ///
-    /// let plain = || ClientBuilder::new().api_key("key").base_url("http://uploads.lan:8080");
+    /// let plain = || Client::builder().api_key("key").base_url("http://uploads.lan:8080");
     /// assert!(plain().build().is_err());
     /// assert!(plain().allow_insecure_http(true).build().is_ok());
     /// ```
@@ -248,15 +246,16 @@ impl ClientBuilder {
         self
     }
 
-    /// Checks the settings and builds the client: a missing or malformed key, a bad base URL, an
-    /// unreadable key or root certificate file, a duration over [`MAX_DURATION`], a proxy URL or
-    /// proxy variable that does not parse, or a SOCKS proxy without the `socks` feature is refused
-    /// with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput).
+    /// Checks the settings and builds the client. A missing, unreadable or malformed key is
+    /// refused with [`ErrorKind::ApiKey`], a plain `http://` base URL to a remote host with
+    /// [`ErrorKind::InsecureHttp`]; a bad base URL, an unreadable root certificate file, a
+    /// duration over a day, a proxy URL or proxy variable that does not parse, or a SOCKS proxy
+    /// without the `socks` feature with [`ErrorKind::InvalidInput`].
     ///
     /// ```
-    /// use kie_upload::{ClientBuilder, ErrorKind};
+    /// use kie_upload::{Client, ErrorKind};
     ///
-    /// let e = ClientBuilder::new().base_url("not a url").api_key("key").build().unwrap_err();
+    /// let e = Client::builder().base_url("not a url").api_key("key").build().unwrap_err();
     /// assert!(matches!(e.kind(), ErrorKind::InvalidInput { .. }));
     /// ```
     pub fn build(self) -> Result<Client, Error> {
@@ -266,9 +265,9 @@ impl ClientBuilder {
     /// Checks every setting and returns them with the agent they make. With `key_required` false,
     /// a missing or bad key is left for the first upload to report.
     pub(crate) fn into_config(self, key_required: bool) -> Result<Config, Error> {
-        let (api_key, key) = self.key.resolve(self.key_from_env)?;
+        let (api_key, key_setting) = self.key.resolve()?;
         if key_required {
-            key.check(&api_key)?;
+            key::check(&api_key, key_setting.as_deref())?;
         }
         let base_url = check_base_url(
             self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
@@ -306,7 +305,7 @@ impl ClientBuilder {
             proxy: chosen.map(|c| c.about),
             refused,
             api_key,
-            key,
+            key_setting,
             base_url,
             timeouts: self.timeouts,
             retry: self.retry,
@@ -325,7 +324,8 @@ pub(crate) struct Config {
     /// A proxy setting that `Client::new` could not refuse: every upload is refused with it.
     refused: Option<proxy::Refused>,
     api_key: String,
-    key: KeyOrigin,
+    /// Where the key was set (a variable or a file), for the errors about it.
+    key_setting: Option<String>,
     pub base_url: String,
     pub timeouts: Timeouts,
     pub retry: RetryPolicy,
@@ -351,7 +351,7 @@ impl Config {
     /// could not refuse) is checked.
     pub(crate) fn authorization(&self) -> Result<String, Error> {
         self.usable()?;
-        self.key.check(&self.api_key)?;
+        key::check(&self.api_key, self.key_setting.as_deref())?;
         Ok(format!("Bearer {}", self.api_key))
     }
 
@@ -368,14 +368,31 @@ impl Config {
         &self.api_key
     }
 
-    /// An error as it leaves the client: the key and URL passwords cut out of its text, and
-    /// where the key came from beside it.
+    /// An error as it leaves the client (or reaches a retry's event): the key and URL passwords
+    /// cut out of its text, and beside it which proxy, or where the key came from, when it
+    /// concerns them.
     pub(crate) fn finish(&self, error: Error) -> Error {
-        let error = error.leaving_client(&self.api_key, self.key.source());
-        match (&self.proxy, error.kind()) {
-            (Some(about), crate::ErrorKind::Proxy { .. }) => error.with_proxy(about),
+        let error = error.redacted(&self.api_key);
+        match (error.kind(), &self.proxy) {
+            (ErrorKind::Proxy { .. }, Some(about)) => about.mark(error),
+            (ErrorKind::Service { code: 401, .. } | ErrorKind::ApiKey { .. }, _) => {
+                error.with_setting(self.key_setting.as_deref())
+            }
             _ => error,
         }
+    }
+
+    /// Runs `attempt` under the retry policy (see [`RetryPolicy::run`]), each failure finished
+    /// before anything sees it, so that a retry's event carries the error the caller would get.
+    pub(crate) fn retrying<T>(
+        &self,
+        cannot_repeat: Option<NotRetried>,
+        events: &mut Option<EventFn<'_>>,
+        mut attempt: impl FnMut(u32, &mut Option<EventFn<'_>>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.retry.run(cannot_repeat, events, |n, events| {
+            attempt(n, events).map_err(|e| self.finish(e))
+        })
     }
 }
 

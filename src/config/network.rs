@@ -11,12 +11,12 @@ impl ClientBuilder {
     /// system's with `native-tls`.
     ///
     /// ```
-    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload::{Client, Upload};
     /// # use kie_upload_emulator::{Config, Emulator};
     /// # let emu = Emulator::start(Config::new("key").tls(true))?;
     /// // An emulator on https://127.0.0.1, with a certificate authority of its own.
     /// let ca = emu.ca_cert_pem().unwrap();
-    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy()
+    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy()
     ///     .root_certs_pem(ca).build()?;
     /// assert_eq!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.file_size, 2);
     /// # Ok::<_, Box<dyn std::error::Error>>(())
@@ -31,10 +31,10 @@ impl ClientBuilder {
     /// built. A file over 8 MiB (or a device that never ends) is refused with its name.
     ///
     /// ```
-    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload::{Client, Upload};
     /// # use kie_upload_emulator::{Config, Emulator};
     /// # let emu = Emulator::start(Config::new("key").tls(true))?;
-    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy()
+    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy()
     ///     .root_certs_file(emu.ca_cert_path().unwrap()).build()?;
     /// assert_eq!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.file_size, 2);
     /// # Ok::<_, Box<dyn std::error::Error>>(())
@@ -61,11 +61,11 @@ impl ClientBuilder {
     /// every host.
     ///
     /// ```
-    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload::{Client, Upload};
     /// # use kie_upload_emulator::{Config, ConnectProxy, Emulator};
     /// # let emu = Emulator::start(Config::new("key"))?;
     /// let proxy = ConnectProxy::start()?;
-    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).proxy(proxy.url()).build()?;
+    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).proxy(proxy.url()).build()?;
     /// assert_eq!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.file_size, 2);
     /// assert_eq!(proxy.tunnels().len(), 1);
     /// # Ok::<_, Box<dyn std::error::Error>>(())
@@ -79,11 +79,11 @@ impl ClientBuilder {
     /// (see [`proxy`](Self::proxy)).
     ///
     /// ```
-    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload::{Client, Upload};
     /// # use kie_upload_emulator::{Config, Emulator, Fault};
     /// # let emu = Emulator::start(Config::new("key"))?;
     /// std::env::set_var("http_proxy", "http://127.0.0.1:1"); // nothing listens there
-    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
     /// assert_eq!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.file_size, 2);
     /// # Ok::<_, Box<dyn std::error::Error>>(())
     /// ```

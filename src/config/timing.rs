@@ -8,14 +8,14 @@ impl ClientBuilder {
     /// Sets the connect, stall and reply timeouts all at once.
     ///
     /// ```
-    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload::{Client, Upload};
     /// # use kie_upload_emulator::{Config, Emulator, Fault};
     /// # let emu = Emulator::start(Config::new("key"))?;
     /// # use std::time::Duration;
     /// emu.inject(Fault::NeverAnswer, 1);
-    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy()
+    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy()
     ///     .timeout(Duration::from_millis(200)).retries(0).build()?;
-    /// assert!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt")).unwrap_err().is_timeout());
+    /// assert!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt")).unwrap_err().kind() == &kie_upload::ErrorKind::Timeout);
     /// # Ok::<_, Box<dyn std::error::Error>>(())
     /// ```
     pub fn timeout(self, timeout: Duration) -> Self {
@@ -24,11 +24,10 @@ impl ClientBuilder {
             .reply_timeout(timeout)
     }
 
-    /// The longest wait to open a connection, TLS handshake included. Default: 30 s; at most
-    /// [`MAX_DURATION`](crate::MAX_DURATION).
+    /// The longest wait to open a connection, TLS handshake included. Default: 30 s; at most a day.
     ///
     /// ```no_run
-    /// let client = kie_upload::ClientBuilder::from_env()
+    /// let client = kie_upload::Client::builder().with_env()
     ///     .connect_timeout(std::time::Duration::from_secs(5)) // fail fast on a dead network
     ///     .build()?;
     /// # Ok::<_, kie_upload::Error>(())
@@ -39,18 +38,18 @@ impl ClientBuilder {
     }
 
     /// The longest any single socket read or write may wait: a stall detector. An upload that keeps
-    /// moving is never cut short, however long it takes. Default: 60 s; at most [`MAX_DURATION`](crate::MAX_DURATION).
+    /// moving is never cut short, however long it takes. Default: 60 s; at most a day.
     ///
     /// ```
-    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload::{Client, Upload};
     /// # use kie_upload_emulator::{Config, Emulator, Fault};
     /// # let emu = Emulator::start(Config::new("key"))?;
     /// # use std::time::Duration;
     /// // The reply trickles in a byte a second: a stall of 100 ms ends it.
     /// emu.inject(Fault::Drip { pause: Duration::from_secs(1) }, 1);
-    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy()
+    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy()
     ///     .stall_timeout(Duration::from_millis(100)).retries(0).build()?;
-    /// assert!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt")).unwrap_err().is_timeout());
+    /// assert!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt")).unwrap_err().kind() == &kie_upload::ErrorKind::Timeout);
     /// # Ok::<_, Box<dyn std::error::Error>>(())
     /// ```
     pub fn stall_timeout(mut self, timeout: Duration) -> Self {
@@ -59,17 +58,17 @@ impl ClientBuilder {
     }
 
     /// The longest wait for the service's reply once the body is sent, its status line and headers
-    /// and its body together (one deadline). Default: 120 s; at most [`MAX_DURATION`](crate::MAX_DURATION).
+    /// and its body together (one deadline). Default: 120 s; at most a day.
     ///
     /// ```
-    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload::{Client, Upload};
     /// # use kie_upload_emulator::{Config, Emulator, Fault};
     /// # let emu = Emulator::start(Config::new("key"))?;
     /// # use std::time::Duration;
     /// emu.inject(Fault::NeverAnswer, 1);
-    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy()
+    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy()
     ///     .reply_timeout(Duration::from_millis(200)).retries(0).build()?;
-    /// assert!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt")).unwrap_err().is_timeout());
+    /// assert!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt")).unwrap_err().kind() == &kie_upload::ErrorKind::Timeout);
     /// # Ok::<_, Box<dyn std::error::Error>>(())
     /// ```
     pub fn reply_timeout(mut self, timeout: Duration) -> Self {
@@ -83,11 +82,11 @@ impl ClientBuilder {
     /// store a second copy). Default: 2.
     ///
     /// ```
-    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload::{Client, Upload};
     /// # use kie_upload_emulator::{Config, Emulator, Fault};
     /// # let emu = Emulator::start(Config::new("key"))?;
     /// emu.inject(Fault::Status { status: 503, retry_after: Some("0".into()) }, 1);
-    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy().retries(1).build()?;
+    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().retries(1).build()?;
     /// assert_eq!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.file_size, 2); // the second attempt passed
     /// assert_eq!(emu.attempts("/api/file-stream-upload"), 2);
     /// # Ok::<_, Box<dyn std::error::Error>>(())
@@ -98,16 +97,15 @@ impl ClientBuilder {
     }
 
     /// The wait before the first retry; each later wait doubles (up to 10 s), with jitter. A
-    /// `Retry-After` from the server replaces it, up to 30 s. Default: 500 ms; at most
-    /// [`MAX_DURATION`](crate::MAX_DURATION).
+    /// `Retry-After` from the server replaces it, up to 30 s. Default: 500 ms; at most a day.
     ///
     /// ```
-    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload::{Client, Upload};
     /// # use kie_upload_emulator::{Config, Emulator, Fault};
     /// # let emu = Emulator::start(Config::new("key"))?;
     /// # use std::time::{Duration, Instant};
     /// emu.inject(Fault::Status { status: 503, retry_after: None }, 1);
-    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy()
+    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy()
     ///     .retry_backoff(Duration::from_millis(10)).build()?;
     /// let started = Instant::now();
     /// assert_eq!(client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?.file_size, 2);
@@ -126,10 +124,10 @@ impl ClientBuilder {
     /// `true`.
     ///
     /// ```
-    /// # use kie_upload::{ClientBuilder, Upload};
+    /// # use kie_upload::{Client, Upload};
     /// # use kie_upload_emulator::{Config, Emulator, Fault};
     /// # let emu = Emulator::start(Config::new("key"))?;
-    /// let client = ClientBuilder::new().api_key("key").base_url(emu.base_url()).no_proxy()
+    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy()
     ///     .expect_continue(false).build()?;
     /// client.upload(Upload::bytes(vec![0u8; 2 << 20], "blobs").file_name("zeros.bin"))?;
     /// assert!(!emu.requests()[0].expect_continue);

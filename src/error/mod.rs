@@ -1,18 +1,25 @@
-//! The one error type: [`Error`] and the context beside its cause (attempts, why it was not retried,
-//! the local path, the wait the server asked for, where the key came from). The cause is in
-//! `kind.rs`, the advice in `hint.rs`.
+//! The one error type, in one place: [`Error`] and the context beside its cause (attempts, why it
+//! was not retried, the local path, the wait the server asked for, which proxy, where a setting
+//! came from); the cause itself ([`ErrorKind`]), the line `Display` shows and the retry rules are
+//! in `kind.rs`. Nothing here knows the HTTP client, the proxy, TLS or the transport: the code that
+//! makes a request turns their failures into a kind (`reply.rs`).
 
-use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::text::{mask_passwords, redact};
-use crate::{ErrorKind, Hint, KeySource, NotRetried};
+
+mod kind;
+
+pub use kind::{ErrorKind, NotRetried};
 
 /// Everything that can go wrong in an upload.
 ///
-/// The cause is an [`ErrorKind`], matched the same way after one attempt or several:
+/// The cause is an [`ErrorKind`], matched the same way after one attempt or several; what to do
+/// about each kind is said on it. Beside the cause sit the context ([`attempts`](Error::attempts),
+/// [`not_retried`](Error::not_retried), [`path`](Error::path), [`setting`](Error::setting), ...)
+/// and the underlying error, [`source()`](std::error::Error::source):
 ///
 /// ```
 /// use kie_upload::{Client, ErrorKind, Upload};
@@ -21,43 +28,42 @@ use crate::{ErrorKind, Hint, KeySource, NotRetried};
 ///     match client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt")) {
 ///         Ok(file) => println!("{}", file.download_url),
 ///         Err(e) => match e.kind() {
-///             ErrorKind::Service { code: 401, .. } => eprintln!("the key was refused: {e}"),
+///             ErrorKind::Service { code: 401, .. } => match e.setting() {
+///                 Some(from) => eprintln!("{e}: check {from}"),
+///                 None => eprintln!("{e}: check the key given in code"),
+///             },
 ///             ErrorKind::InvalidInput { .. } => eprintln!("fix the input: {e}"),
 ///             _ if e.is_retryable() => eprintln!("try again later ({} attempts): {e}", e.attempts()),
-///             _ => match e.hint() {
-///                 Some(hint) => eprintln!("error: {e}\nhint: {hint}"),
-///                 None => eprintln!("error: {e}"),
-///             },
+///             _ => eprintln!("error: {e}"),
 ///         },
 ///     }
 /// }
 /// ```
 ///
-/// `Display` is one short line that says what failed; what to do about it is [`Error::hint`], a
-/// [`Hint`] a program can word in its own terms; the underlying error, when there is one, is
-/// [`source()`](std::error::Error::source) (and [`io_error`](Error::io_error)), not repeated in
-/// the line. No error,
-/// in `Display` or `Debug`, ever holds the API key: text from the network is cleaned of it (in any
-/// encoding) before it enters an error, and control and bidirectional characters in it are escaped
-/// when shown.
+/// `Display` is one short lowercase line that says what failed: no advice, no count of attempts,
+/// and not the text of [`source()`](std::error::Error::source) (or [`io_error`](Error::io_error)).
+/// No error, in `Display` or `Debug`, ever holds the API key: text from the network is cleaned of
+/// it (in any encoding) before it enters an error, and control and bidirectional characters in it
+/// are escaped when shown. A retry's [`Event::Retry`](crate::Event::Retry) carries the error just
+/// as the caller would get it.
+#[derive(Debug)]
 pub struct Error {
     inner: Box<Inner>,
 }
 
+#[derive(Debug)]
 struct Inner {
     kind: ErrorKind,
     attempts: u32,
     not_retried: Option<NotRetried>,
     path: Option<PathBuf>,
     retry_after: Option<Duration>,
-    /// The proxy the error concerns, and where it was set.
-    proxy: Option<crate::proxy::About>,
-    /// Whether a transport failure may pass if tried again (a reset may, an unknown host does not).
+    /// The proxy the error concerns, its credentials masked.
+    proxy_url: Option<String>,
+    /// Where the key or proxy the error concerns was set: a variable's name, or the key file.
+    setting: Option<String>,
+    /// Whether a transport or proxy failure may pass if tried again (a reset may, a refusal not).
     transient: bool,
-    /// Advice set where the error was made, when the kind alone cannot say it.
-    hint: Option<Hint>,
-    /// Where the client's key came from, for the advice on a refused key.
-    key_source: Option<KeySource>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -70,24 +76,32 @@ impl Error {
                 not_retried: None,
                 path: None,
                 retry_after: None,
-                proxy: None,
+                proxy_url: None,
+                setting: None,
                 transient: true,
-                hint: None,
-                key_source: None,
                 source: None,
             }),
         }
     }
 
+    /// Refused locally, before anything was sent: no attempt was made.
+    pub(crate) fn refused(kind: ErrorKind) -> Error {
+        let mut e = Error::new(kind);
+        e.inner.attempts = 0;
+        e
+    }
+
     /// Bad input, refused before anything was sent. A password in a URL the reason quotes is
     /// masked.
     pub(crate) fn invalid(reason: impl Into<String>) -> Error {
-        let reason: String = reason.into();
-        let mut e = Error::new(ErrorKind::InvalidInput {
-            reason: mask_passwords(&reason).into_owned(),
-        });
-        e.inner.attempts = 0;
-        e
+        let reason = mask_passwords(&reason.into()).into_owned();
+        Error::refused(ErrorKind::InvalidInput { reason })
+    }
+
+    /// A key that is missing or cannot be used.
+    pub(crate) fn api_key(reason: impl Into<String>) -> Error {
+        let reason = reason.into();
+        Error::refused(ErrorKind::ApiKey { reason })
     }
 
     /// A local file (at `path`, when there is one) or the source reader failed.
@@ -95,19 +109,6 @@ impl Error {
         let mut e = Error::new(ErrorKind::Io).with_source(source);
         e.inner.path = path.map(Path::to_path_buf);
         e
-    }
-
-    /// Whether this transport or proxy failure may pass if tried again (see
-    /// [`is_retryable`](Error::is_retryable)).
-    pub(crate) fn transient(mut self, transient: bool) -> Error {
-        self.inner.transient = transient;
-        self
-    }
-
-    /// Records which proxy the error concerns (for a proxy failure or a refused proxy setting).
-    pub(crate) fn with_proxy(mut self, about: &crate::proxy::About) -> Error {
-        self.inner.proxy = Some(about.clone());
-        self
     }
 
     pub(crate) fn with_source(
@@ -118,37 +119,13 @@ impl Error {
         self
     }
 
-    /// Sets the advice, where the kind alone cannot say it.
-    pub(crate) fn with_hint(mut self, hint: Hint) -> Error {
-        self.inner.hint = Some(hint);
+    /// Whether this transport or proxy failure may pass if tried again (see
+    /// [`is_retryable`](Error::is_retryable)).
+    pub(crate) fn transient(mut self, transient: bool) -> Error {
+        self.inner.transient = transient;
         self
     }
 
-    /// Records where the client's key came from, and cuts the key (in any encoding) and URL
-    /// passwords out of every text the kind holds: the last step before an error leaves a client.
-    pub(crate) fn leaving_client(mut self, key: &str, source: Option<&KeySource>) -> Error {
-        if self.inner.key_source.is_none() {
-            self.inner.key_source = source.cloned();
-        }
-        let clean = |text: &mut String| {
-            if let std::borrow::Cow::Owned(clean) = redact(text, key) {
-                *text = clean;
-            }
-        };
-        match &mut self.inner.kind {
-            ErrorKind::InvalidInput { reason }
-            | ErrorKind::Proxy { reason }
-            | ErrorKind::Tls { reason }
-            | ErrorKind::BadReply { reason, .. } => clean(reason),
-            ErrorKind::Service { msg, .. } => clean(msg),
-            ErrorKind::Http { excerpt, .. } => clean(excerpt),
-            ErrorKind::Redirect { location, .. } => clean(location),
-            _ => {}
-        }
-        self
-    }
-
-    /// Names the local file the error is about.
     pub(crate) fn with_path(mut self, path: &Path) -> Error {
         self.inner.path = Some(path.to_path_buf());
         self
@@ -156,6 +133,44 @@ impl Error {
 
     pub(crate) fn with_retry_after(mut self, wait: Option<Duration>) -> Error {
         self.inner.retry_after = wait;
+        self
+    }
+
+    /// Records which proxy the error concerns, and the variable that set it.
+    pub(crate) fn with_proxy(mut self, url: Option<&str>, var: Option<&str>) -> Error {
+        self.inner.proxy_url = url.map(str::to_owned);
+        self.inner.setting = var.map(str::to_owned);
+        self
+    }
+
+    /// Records where the setting the error concerns came from, unless that is known already.
+    pub(crate) fn with_setting(mut self, setting: Option<&str>) -> Error {
+        if self.inner.setting.is_none() {
+            self.inner.setting = setting.map(str::to_owned);
+        }
+        self
+    }
+
+    /// Cuts the key (in any encoding) and URL passwords out of every text the kind holds: the
+    /// last step before an error leaves a client, or reaches a retry's event.
+    pub(crate) fn redacted(mut self, key: &str) -> Error {
+        let clean = |text: &mut String| {
+            if let std::borrow::Cow::Owned(clean) = redact(text, key) {
+                *text = clean;
+            }
+        };
+        match &mut self.inner.kind {
+            ErrorKind::InvalidInput { reason }
+            | ErrorKind::ApiKey { reason }
+            | ErrorKind::Proxy { reason }
+            | ErrorKind::Tls { reason }
+            | ErrorKind::BadReply { reason, .. } => clean(reason),
+            ErrorKind::Service { msg, .. } => clean(msg),
+            ErrorKind::Http { excerpt, .. } => clean(excerpt),
+            ErrorKind::Redirect { location, .. } => clean(location),
+            ErrorKind::InsecureHttp { base_url } => clean(base_url),
+            _ => {}
+        }
         self
     }
 
@@ -224,27 +239,32 @@ impl Error {
         self.inner.not_retried
     }
 
-    /// Where the proxy this error concerns was set: for [`ErrorKind::Proxy`], and for an
-    /// [`ErrorKind::InvalidInput`] that refused the proxy setting (a URL that does not parse, or a
-    /// SOCKS proxy without the `socks` feature). `None` for errors that are not about a proxy.
+    /// Where the API key or the proxy this error concerns was set, when it was not set in code:
+    /// the environment variable's name (`KIE_API_KEY`, `HTTPS_PROXY`, ...), or the path of the
+    /// file the key was read from. It is set for a key the service refused
+    /// ([`ErrorKind::Service`] with code 401) or that cannot be used ([`ErrorKind::ApiKey`]), for
+    /// a proxy that failed ([`ErrorKind::Proxy`]) and for a proxy setting refused when the client
+    /// was built; `None` for a key or proxy given in code, and for every other error.
     ///
     /// ```
-    /// use kie_upload::{Client, ProxySource};
+    /// use kie_upload::Client;
     ///
-    /// let e = Client::builder().api_key("key").proxy("ftp://proxy.example:21").build().unwrap_err();
-    /// assert_eq!(e.proxy_source(), Some(ProxySource::Builder));
+    /// let dir = tempfile::tempdir()?;
+    /// let key_file = dir.path().join("kie.key");
+    /// std::fs::write(&key_file, "")?;
+    /// let e = Client::builder().api_key_file(&key_file).build().unwrap_err();
+    /// assert_eq!(e.setting(), key_file.to_str());
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
     /// ```
-    pub fn proxy_source(&self) -> Option<crate::ProxySource> {
-        self.inner.proxy.as_ref().map(|p| p.source)
+    pub fn setting(&self) -> Option<&str> {
+        self.inner.setting.as_deref()
     }
 
     /// The URL of the proxy this error concerns, `scheme://host:port` with any credentials shown as
     /// `***@`; `None` when the error is not about a proxy, or the setting did not parse.
     ///
     /// ```
-    /// use kie_upload::Client;
-    ///
-    /// use kie_upload::Upload;
+    /// use kie_upload::{Client, Upload};
     ///
     /// // Nothing listens on port 1: the proxy fails, and its password is not shown.
     /// let client = Client::builder().api_key("key").proxy("http://me:pw@127.0.0.1:1").build()?;
@@ -253,7 +273,7 @@ impl Error {
     /// # Ok::<_, kie_upload::Error>(())
     /// ```
     pub fn proxy_url(&self) -> Option<&str> {
-        self.inner.proxy.as_ref().and_then(|p| p.url.as_deref())
+        self.inner.proxy_url.as_deref()
     }
 
     /// The local file the error concerns, when there is one.
@@ -297,77 +317,12 @@ impl Error {
     /// assert_eq!(e.io_error().map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
     /// ```
     pub fn io_error(&self) -> Option<&io::Error> {
-        let source = self.inner.source.as_deref()?;
-        if let Some(e) = source.downcast_ref::<io::Error>() {
-            return Some(e);
-        }
-        match source.downcast_ref::<ureq::Error>()? {
-            ureq::Error::Io(e) => Some(e),
-            _ => None,
-        }
+        self.inner.source.as_deref()?.downcast_ref::<io::Error>()
     }
 
     /// Whether a transport or proxy failure may pass if tried again.
-    pub(crate) fn is_transient(&self) -> bool {
+    fn is_transient(&self) -> bool {
         self.inner.transient
-    }
-
-    /// The advice set where the error was made, if any.
-    pub(crate) fn given_hint(&self) -> Option<&Hint> {
-        self.inner.hint.as_ref()
-    }
-
-    /// Where the client's key came from, once the error has left the client.
-    pub(crate) fn key_source(&self) -> Option<&KeySource> {
-        self.inner.key_source.as_ref()
-    }
-
-    /// The HTTP client's error underneath, when there is one.
-    pub(crate) fn ureq_error(&self) -> Option<&ureq::Error> {
-        self.inner.source.as_deref()?.downcast_ref::<ureq::Error>()
-    }
-
-    /// Whether the cause is a timeout: a connect, a socket read or write, or the wait for the reply
-    /// took longer than its bound.
-    ///
-    /// ```
-    /// # use kie_upload::{Client, Upload};
-    /// # use kie_upload_emulator::{Config, Emulator, Fault};
-    /// # let emu = Emulator::start(Config::new("key")).unwrap();
-    /// # use std::time::Duration;
-    /// emu.inject(Fault::NeverAnswer, 1);
-    /// let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy()
-    ///     .reply_timeout(Duration::from_millis(200)).retries(0).build()?;
-    /// let e = client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt")).unwrap_err();
-    /// assert!(e.is_timeout());
-    /// # Ok::<_, kie_upload::Error>(())
-    /// ```
-    pub fn is_timeout(&self) -> bool {
-        self.inner.kind == ErrorKind::Timeout
-    }
-}
-
-impl fmt::Debug for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("Error");
-        d.field("kind", &self.inner.kind)
-            .field("attempts", &self.inner.attempts);
-        if let Some(why) = self.inner.not_retried {
-            d.field("not_retried", &why);
-        }
-        if let Some(path) = &self.inner.path {
-            d.field("path", path);
-        }
-        if let Some(wait) = self.inner.retry_after {
-            d.field("retry_after", &wait);
-        }
-        if let Some(proxy) = &self.inner.proxy {
-            d.field("proxy", proxy);
-        }
-        if let Some(source) = &self.inner.source {
-            d.field("source", source);
-        }
-        d.finish()
     }
 }
 
@@ -382,11 +337,14 @@ impl std::error::Error for Error {
 
 impl From<Error> for io::Error {
     /// Keeps the kind where one fits: the underlying [`io_error`](Error::io_error)'s own for
-    /// [`ErrorKind::Io`] and [`ErrorKind::Transport`], `InvalidInput`,
-    /// `TimedOut`, `UnexpectedEof` for a short source, `InvalidData` for a bad reply.
+    /// [`ErrorKind::Io`] and [`ErrorKind::Transport`], `InvalidInput` for what was refused
+    /// locally, `TimedOut`, `UnexpectedEof` for a short source, `InvalidData` for a bad reply.
     fn from(e: Error) -> io::Error {
         let kind = match e.kind() {
-            ErrorKind::InvalidInput { .. } => io::ErrorKind::InvalidInput,
+            ErrorKind::InvalidInput { .. }
+            | ErrorKind::ApiKey { .. }
+            | ErrorKind::InsecureHttp { .. }
+            | ErrorKind::Base64Refused { .. } => io::ErrorKind::InvalidInput,
             ErrorKind::Io | ErrorKind::Transport => {
                 e.io_error().map_or(io::ErrorKind::Other, io::Error::kind)
             }
@@ -401,8 +359,6 @@ impl From<Error> for io::Error {
         io::Error::new(kind, e)
     }
 }
-
-mod transport;
 
 #[cfg(test)]
 mod tests;

@@ -11,41 +11,7 @@ use std::io;
 use ureq::unversioned::transport::{ConnectionDetails, Connector, Transport};
 use ureq::{Proxy, ProxyProtocol};
 
-use crate::{Error, ErrorKind, Hint};
-
-/// Where a client's proxy was set. Errors about the proxy carry it ([`Error::proxy_source`]), so
-/// that a program can word its advice in its own terms (a command-line tool, in its flags).
-///
-/// ```
-/// use kie_upload::{Client, ProxySource};
-///
-/// let e = Client::builder().api_key("key").proxy("ftp://proxy.example:21").build().unwrap_err();
-/// let advice = match e.proxy_source() {
-///     Some(ProxySource::Env(var)) => format!("fix or unset {var}"),
-///     Some(_) => "fix the --proxy flag".to_owned(),
-///     None => String::new(),
-/// };
-/// assert_eq!(advice, "fix the --proxy flag");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ProxySource {
-    /// [`ClientBuilder::proxy`](crate::ClientBuilder::proxy).
-    Builder,
-    /// The environment variable of this name: `https_proxy`, `HTTPS_PROXY`, `http_proxy`,
-    /// `all_proxy` or `ALL_PROXY`.
-    Env(&'static str),
-}
-
-impl fmt::Display for ProxySource {
-    /// `ClientBuilder::proxy`, or the variable's name.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProxySource::Builder => f.write_str("ClientBuilder::proxy"),
-            ProxySource::Env(name) => f.write_str(name),
-        }
-    }
-}
+use crate::{Error, ErrorKind};
 
 /// Where the proxy setting comes from.
 #[derive(Clone, Default)]
@@ -90,11 +56,19 @@ pub(crate) struct Chosen {
     pub about: About,
 }
 
-/// Which proxy (its URL with the credentials masked) and where it was set.
+/// Which proxy (its URL with the credentials masked), and the variable that set it (`None` for
+/// [`ClientBuilder::proxy`](crate::ClientBuilder::proxy)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct About {
     pub url: Option<String>,
-    pub source: ProxySource,
+    pub var: Option<&'static str>,
+}
+
+impl About {
+    /// `error`, said to concern this proxy.
+    pub(crate) fn mark(&self, error: Error) -> Error {
+        error.with_proxy(self.url.as_deref(), self.var)
+    }
 }
 
 /// A proxy setting refused when the client is built. Kept as data, so that a client made by
@@ -103,14 +77,11 @@ pub(crate) struct About {
 pub(crate) struct Refused {
     reason: String,
     about: About,
-    hint: Hint,
 }
 
 impl Refused {
     pub(crate) fn error(&self) -> Error {
-        Error::invalid(self.reason.clone())
-            .with_proxy(&self.about)
-            .with_hint(self.hint.clone())
+        self.about.mark(Error::invalid(self.reason.clone()))
     }
 }
 
@@ -141,11 +112,12 @@ pub(crate) fn from_env(
     else {
         return Ok(None);
     };
-    let source = ProxySource::Env(name);
     let not_a_url = || Refused {
         reason: format!("{name} is not a proxy URL such as http://proxy.local:3128"),
-        about: About { url: None, source },
-        hint: Hint::CheckProxy,
+        about: About {
+            url: None,
+            var: Some(name),
+        },
     };
     let value = value.to_str().ok_or_else(not_a_url)?.trim();
     if value.is_empty() {
@@ -155,40 +127,38 @@ pub(crate) fn from_env(
     let exempt = ["no_proxy", "NO_PROXY"].iter().find_map(|&n| var(n));
     let exempt = exempt.as_deref().and_then(|v| v.to_str()).unwrap_or("");
     let proxy = with_no_proxy(proxy, exempt).map_err(|_| not_a_url())?;
-    checked(proxy, source).map(Some)
+    checked(proxy, Some(name)).map(Some)
 }
 
 /// The proxy given to the builder, used for every request whatever the environment says.
 pub(crate) fn from_url(url: &str) -> Result<Chosen, Refused> {
-    let source = ProxySource::Builder;
     // Not echoed: the caller has it, and it may carry the proxy's password.
     let proxy = Proxy::new(url.trim()).map_err(|_| Refused {
         reason: "the proxy URL given is not a proxy URL such as http://proxy.local:3128".into(),
-        about: About { url: None, source },
-        hint: Hint::CheckProxy,
+        about: About {
+            url: None,
+            var: None,
+        },
     })?;
-    checked(proxy, source)
+    checked(proxy, None)
 }
 
 /// Refuses a SOCKS proxy when the `socks` feature is off: going direct instead would send the
 /// traffic around a proxy that may be there for privacy or policy.
-fn checked(proxy: Proxy, source: ProxySource) -> Result<Chosen, Refused> {
+fn checked(proxy: Proxy, var: Option<&'static str>) -> Result<Chosen, Refused> {
     let about = About {
         url: Some(masked(&proxy)),
-        source,
+        var,
     };
     if is_socks(proxy.protocol()) && !cfg!(feature = "socks") {
+        let set_by = var.map(|name| format!(" (set by {name})"));
         return Err(Refused {
             reason: format!(
                 "the proxy {}{} is a SOCKS proxy, which needs kie-upload's `socks` feature",
                 about.url.as_deref().unwrap_or_default(),
-                match source {
-                    ProxySource::Env(name) => format!(" (set by {name})"),
-                    _ => String::new(),
-                }
+                set_by.unwrap_or_default()
             ),
             about,
-            hint: Hint::EnableSocks,
         });
     }
     Ok(Chosen { proxy, about })
@@ -276,7 +246,7 @@ impl<In: Transport, C: Connector<In>> Connector<In> for Blamed<C> {
 }
 
 /// A failure on the way to the proxy or in its handshake, as it travels through ureq (as
-/// `ureq::Error::Other`) to [`Error::transport`](crate::Error).
+/// `ureq::Error::Other`) to `reply::failure`.
 #[derive(Debug)]
 pub(crate) struct ProxyFailed(pub ureq::Error);
 

@@ -119,19 +119,17 @@ pub fn message(err: &Error) -> String {
     err.to_string()
 }
 
-/// Asserts the error's line and its hint, as the library words them, name no command-line flag
-/// (`--` and a letter): flags are the CLI's words, not the library's.
+/// Asserts the error's line, as the library words it, names no command-line flag (`--` and a
+/// letter): flags are the CLI's words, not the library's.
 pub fn assert_no_flag(err: &Error) {
-    let hint = err.hint().map(|h| h.to_string()).unwrap_or_default();
-    for text in [err.to_string(), hint] {
-        let b = text.as_bytes();
-        let flag = (0..b.len().saturating_sub(2)).any(|i| {
-            b[i] == b'-' && b[i + 1] == b'-' && b[i + 2].is_ascii_alphabetic()
-                // A longer run of dashes (a PEM armour line) is not a flag.
-                && (i == 0 || b[i - 1] != b'-')
-        });
-        assert!(!flag, "a library message names a flag: {text}");
-    }
+    let text = err.to_string();
+    let b = text.as_bytes();
+    let flag = (0..b.len().saturating_sub(2)).any(|i| {
+        b[i] == b'-' && b[i + 1] == b'-' && b[i + 2].is_ascii_alphabetic()
+            // A longer run of dashes (a PEM armour line) is not a flag.
+            && (i == 0 || b[i - 1] != b'-')
+    });
+    assert!(!flag, "a library message names a flag: {text}");
 }
 
 /// A whole HTTP/1.1 response with the given status line, content type and body, for
