@@ -466,3 +466,151 @@ fn the_hash_and_every_attempt_read_one_open_file() {
         "the retry reopened the path and sent the replacement"
     );
 }
+
+// Issue 24: a cache folder that is not the cache's alone. Each test failed before its fix.
+
+/// Issue 24 item 1: a `.last-prune` planted as a symbolic link is replaced, never followed: the
+/// file it points to keeps its bytes (it was truncated to 0 bytes).
+#[cfg(unix)]
+#[test]
+fn a_last_prune_link_is_not_followed() {
+    let emulator = emulator();
+    let cache = tempfile::tempdir().unwrap();
+    let (_dir, victim) = temp_file("notes.txt", b"the user's notes");
+    // Old enough for a prune to be due, by the marker's time as a link would have it read.
+    age(&victim, Duration::from_secs(2 * 24 * 3600));
+    std::os::unix::fs::symlink(&victim, cache.path().join(".last-prune")).unwrap();
+    let client = cached(&emulator, cache.path());
+    client
+        .upload(Upload::bytes(b"hi", "x").file_name("hi.txt"))
+        .unwrap();
+    assert_eq!(fs::read(&victim).unwrap(), b"the user's notes");
+}
+
+/// Issue 24 item 1: a `.last-prune` planted as a FIFO without a writer does not block the upload
+/// (it blocked in `open()` forever, after the upload had succeeded).
+#[cfg(unix)]
+#[test]
+fn a_last_prune_fifo_does_not_block() {
+    let emulator = emulator();
+    let cache = tempfile::tempdir().unwrap();
+    let fifo = cache.path().join(".last-prune");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    // Old enough for a prune to be due (`touch` sets the time without opening it).
+    assert!(std::process::Command::new("touch")
+        .args(["-d", "2 days ago"])
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let client = cached(&emulator, cache.path());
+    let done = common::within(Duration::from_secs(20), move || {
+        client
+            .upload(Upload::bytes(b"hi", "x").file_name("hi.txt"))
+            .is_ok()
+    });
+    assert!(done);
+}
+
+/// Sets a file's modification time `ago` into the past.
+fn age(path: &std::path::Path, ago: Duration) {
+    let file = fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(std::time::SystemTime::now() - ago)
+        .unwrap();
+}
+
+/// Issue 24 item 2: given a folder that holds the user's files, pruning deletes the cache's own
+/// expired entries and nothing else: not the user's `.tmp-*` files, nor a JSON file of theirs
+/// named like an entry (all three were deleted).
+#[test]
+fn prune_deletes_only_what_the_cache_made() {
+    let emulator = emulator_with(Config::new(KEY).ttl(Duration::from_secs(1)));
+    let cache = tempfile::tempdir().unwrap();
+    let theirs = [
+        ".tmp-draft.txt".to_owned(),
+        ".tmp-1234-abcd".to_owned(),
+        format!("{}.json", "ab".repeat(32)),
+    ];
+    for name in &theirs {
+        let path = cache.path().join(name);
+        fs::write(&path, b"{\"the user's\": true}").unwrap();
+        age(&path, Duration::from_secs(3 * 3600));
+    }
+    let client = cached(&emulator, cache.path());
+    client
+        .upload(Upload::bytes(b"hi", "x").file_name("hi.txt"))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(UploadCache::new(cache.path()).prune().unwrap(), 1);
+    for name in &theirs {
+        assert!(cache.path().join(name).exists(), "prune deleted {name}");
+    }
+}
+
+/// The permission bits of `path`.
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// Issue 24 item 3: a folder given to the cache is used as it is: a shared 1777 one, a 2775 one
+/// and a read-only one keep their modes (each was made 0700).
+#[cfg(unix)]
+#[test]
+fn a_given_folder_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let emulator = emulator();
+    let parent = tempfile::tempdir().unwrap();
+    for (i, given) in [0o1777, 0o2755, 0o755, 0o500].into_iter().enumerate() {
+        let dir = parent.path().join(format!("c{i}"));
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(given)).unwrap();
+        let client = cached(&emulator, &dir);
+        let upload = || Upload::bytes(b"hi", "x").file_name(format!("{i}.txt"));
+        client.upload(upload()).unwrap();
+        client.upload(upload()).unwrap();
+        assert_eq!(mode(&dir), given, "the mode of a folder given changed");
+    }
+}
+
+/// Issue 24 item 3: a folder others can write to without the sticky bit, or one owned by another
+/// user (when the test can make one: as root), is refused: nothing is recorded or reused, and
+/// `prune` says why (the folder was made 0700 and used).
+#[cfg(unix)]
+#[test]
+fn a_folder_open_to_others_or_another_user_s_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let emulator = emulator();
+    let parent = tempfile::tempdir().unwrap();
+    let open = parent.path().join("open");
+    fs::create_dir(&open).unwrap();
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
+    let mut refused = vec![(open, "without the sticky bit")];
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if status.lines().any(|l| l.starts_with("Uid:\t0\t")) {
+        let theirs = parent.path().join("theirs");
+        fs::create_dir(&theirs).unwrap();
+        std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+        refused.push((theirs, "another user"));
+    }
+    for (dir, why) in refused {
+        let before = mode(&dir);
+        let client = cached(&emulator, &dir);
+        let upload = || Upload::bytes(b"hi", "x").file_name("hi.txt");
+        assert!(!client.upload(upload()).unwrap().reused);
+        assert!(!client.upload(upload()).unwrap().reused, "{dir:?} was used");
+        assert_eq!(mode(&dir), before);
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            0,
+            "{dir:?} was written"
+        );
+        let err = UploadCache::new(&dir).prune().unwrap_err();
+        assert!(err.to_string().contains(why), "{err}");
+    }
+}

@@ -14,15 +14,15 @@
 //! - other bytes under the same name replace the entry, which drops the old bytes' entry at once,
 //!   for every process using the directory; the client also removes it before sending them, so a
 //!   failed overwrite cannot leave the old URL trusted;
-//! - anything unreadable (half-written by a crash, truncated, corrupt, another version's) is a
-//!   miss, never an error and never a hit;
+//! - anything unreadable (half-written by a crash, truncated, corrupt, another version's, a link,
+//!   a FIFO) is a miss, never an error, never a hit and never deleted;
 //! - pruning moves an expired entry aside under a temporary name before it deletes it, and puts it
 //!   back if it turns out to be fresh (another process wrote it meanwhile): it never deletes a new
 //!   entry of another process.
 //!
 //! The key's fingerprint is the SHA-256 of a versioned prefix and the key: a real key is long and
 //! random, so this is one-way, and another account's entries never match. The key itself is never
-//! written. The directory is created owner-only on Unix: a download URL needs no credentials.
+//! written. The folder rules (what is created, deleted, refused) are on [`UploadCache`].
 
 use std::fs;
 use std::io;
@@ -32,15 +32,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{random, time, Error, UploadedFile};
+use crate::{time, Error, UploadedFile, RETENTION};
 
 mod files;
 mod prune;
 mod reuse;
 
-use files::{
-    create_private_dir, is_entry_name, is_stale_temporary, read_small_file, write_private,
-};
+use files::{check_dir, create_private_dir, is_entry_name, is_stale_temporary, read_small_file};
 pub(crate) use reuse::Tap;
 
 /// The cache's own policy: how long an upload is trusted to live when the service does not say (no
@@ -67,9 +65,29 @@ const MAX_ENTRY: u64 = 64 * 1024;
 /// expiry minus the [`margin`](Self::margin). The result then has [`UploadedFile::reused`] set.
 ///
 /// The expiry is the service's `expiresAt` when it sends one. Otherwise the cache assumes 24 hours
-/// from `uploadedAt`, not the 3 days the service documents ([`RETENTION`](crate::RETENTION)):
-/// one of the service's pages says uploads are deleted after 24 hours, and a cache must never
-/// hand out a dead URL.
+/// from `uploadedAt` (from the reply's arrival without one), not the 3 days the service documents
+/// ([`RETENTION`](crate::RETENTION)): one of the service's pages says uploads are deleted after 24
+/// hours, and a cache must never hand out a dead URL. It never trusts more than those 3 days,
+/// whatever `expiresAt` says, nor a reply that expires before it was uploaded.
+///
+/// # Its folder
+///
+/// - **What it creates**: the folder, when the first entry is written, with any missing folders
+///   above it, owner-only (mode 0700 on Unix); in it, one entry per upload
+///   (`<64 hex digits>.json`, mode 0600), temporary files named `.kie-upload-<16 hex
+///   digits>.tmp` that become entries by a rename, and `.last-prune`, whose time is the last
+///   [`prune`](Self::prune).
+/// - **What it deletes**: entries of this version of this crate that expired or that other bytes
+///   replace, and its own temporary files left over an hour by a crash. Nothing else, whatever
+///   its name.
+/// - **What it does with a folder it is given**: uses it as it is. It never changes the mode of a
+///   folder it did not create: a read-only one stays read-only (and nothing is recorded).
+/// - **What it refuses** (on Unix): a folder owned by another user, or writable by its group or
+///   others without the sticky bit, as ssh refuses a key folder open to others: someone else
+///   could put entries there, and an entry is a URL handed out as this user's upload. Nothing is
+///   then read from it or written to it; the uploads themselves go on.
+///
+/// Deleting the folder, or anything in it, is always safe: the next upload is sent again.
 ///
 /// Uploading other bytes under a name the cache holds replaces what the service serves at that
 /// URL, and drops the old entry. The service warns that a CDN may go on serving the old bytes for
@@ -234,6 +252,9 @@ impl UploadCache {
     }
 
     pub(crate) fn lookup(&self, id: &Identity<'_>, content: &Content, now: SystemTime) -> Lookup {
+        if check_dir(&self.dir).is_err() {
+            return Lookup::Miss;
+        }
         let Some(entry) = read_entry(&self.entry_path(id, content)) else {
             return Lookup::Miss;
         };
@@ -323,12 +344,7 @@ impl UploadCache {
             }
         }
         let json = serde_json::to_vec(entry).map_err(io::Error::other)?;
-        let temporary = self.temporary_path();
-        let written = write_private(&temporary, &json).and_then(|()| fs::rename(&temporary, path));
-        if written.is_err() {
-            let _ = fs::remove_file(&temporary);
-        }
-        written
+        files::replace(&self.dir, path, &json)
     }
 
     fn entry_path(&self, id: &Identity<'_>, content: &Content) -> PathBuf {
@@ -349,11 +365,7 @@ impl UploadCache {
     }
 
     fn temporary_path(&self) -> PathBuf {
-        self.dir.join(format!(
-            ".tmp-{}-{:016x}",
-            std::process::id(),
-            random::random_u64()
-        ))
+        self.dir.join(files::temporary_name())
     }
 }
 
@@ -366,19 +378,21 @@ pub(crate) fn key_fingerprint(api_key: &str) -> [u8; 32] {
 }
 
 /// When the service deletes the file, by this machine's clock: its `expiresAt`, else
-/// `uploadedAt` plus [`ASSUMED_RETENTION`]; with both the service's times, the file's life counts
-/// from `now`, so a service clock ahead of ours cannot stretch it. `None` when the service's
-/// times cannot be read.
+/// [`ASSUMED_RETENTION`] after `uploadedAt` (or after now, the reply's arrival, without one), and
+/// never more than the [`RETENTION`] the service documents. The file's life counts from `now`,
+/// so a service clock ahead of ours cannot stretch it. `None` when a time cannot be read, or the
+/// reply cannot be true (it expires before it was uploaded).
 fn expiry(file: &UploadedFile, now: SystemTime) -> Option<SystemTime> {
-    let uploaded = time::parse_rfc3339(&file.uploaded_at);
+    let from = match file.uploaded_at.as_str() {
+        "" => now,
+        text => time::parse_rfc3339(text)?,
+    };
     let end = match file.service_expires_at.as_deref() {
         Some(text) => time::parse_rfc3339(text)?,
-        None => uploaded?.checked_add(ASSUMED_RETENTION)?,
+        None => from.checked_add(ASSUMED_RETENTION)?,
     };
-    match uploaded.and_then(|u| end.duration_since(u).ok()) {
-        Some(life) => Some(end.min(now.checked_add(life)?)),
-        None => Some(end),
-    }
+    let life = end.duration_since(from).ok()?.min(RETENTION);
+    Some(from.checked_add(life)?.min(now.checked_add(life)?))
 }
 
 fn expires_at(entry: &Entry) -> Option<SystemTime> {

@@ -1,11 +1,15 @@
-//! Pruning: expired entries deleted without losing another process's new ones.
+//! Pruning: expired entries deleted without losing another process's new ones, and nothing
+//! deleted that this crate did not make.
 
 use super::*;
 
 impl UploadCache {
-    /// Deletes the entries that expired, and entry files that are not JSON; returns how many were
-    /// removed. Entries other processes write meanwhile, and entries of other versions of this
-    /// crate, are kept. A client with the cache calls this about once a day, after an upload.
+    /// Deletes the entries that expired, and temporary files of this crate's left by a crash
+    /// over an hour ago; returns how many were removed. Nothing else is deleted: not a file that
+    /// does not parse as an entry of this version of this crate (another version's, or anyone
+    /// else's), not one written by another process meanwhile. A client with the cache calls this
+    /// about once a day, after an upload. Fails when the folder is refused (see
+    /// [`UploadCache`]).
     ///
     /// ```
     /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
@@ -21,7 +25,7 @@ impl UploadCache {
     pub fn prune(&self) -> io::Result<usize> {
         let now = SystemTime::now();
         let mut removed = 0;
-        let entries = match fs::read_dir(&self.dir) {
+        let entries = match check_dir(&self.dir).and_then(|()| fs::read_dir(&self.dir)) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
             Err(e) => return Err(e),
@@ -49,37 +53,33 @@ impl UploadCache {
             return false;
         }
         let prune = prunable(&aside, now);
-        if !prune && fs::hard_link(&aside, path).is_err() && !path.exists() {
+        if !prune && fs::hard_link(&aside, path).is_err() && fs::symlink_metadata(path).is_err() {
             let _ = fs::rename(&aside, path);
         }
         let _ = fs::remove_file(&aside);
         prune
     }
 
-    /// Prunes when the last prune (by any process) is a day old.
+    /// Prunes when the last prune (by any process) is a day old. The marker is looked at without
+    /// following a link and replaced by a rename: whatever someone put at its name, a link or a
+    /// FIFO, is never opened.
     pub(crate) fn prune_now_and_then(&self) {
         let marker = self.dir.join(".last-prune");
-        let age = fs::metadata(&marker)
-            .and_then(|m| m.modified())
+        let age = fs::symlink_metadata(&marker)
             .ok()
+            .filter(fs::Metadata::is_file)
+            .and_then(|m| m.modified().ok())
             .and_then(|t| t.elapsed().ok());
         if age.is_none_or(|age| age > Duration::from_secs(24 * 60 * 60))
-            && fs::write(&marker, b"").is_ok()
+            && check_dir(&self.dir).is_ok()
+            && files::replace(&self.dir, &marker, b"").is_ok()
         {
             let _ = self.prune();
         }
     }
 }
 
-/// Whether prune may delete the entry file: expired, or not JSON at all. Another version's
-/// entries, and files it cannot read, are left alone.
+/// Whether prune may delete the entry file: an entry of this version of this crate, expired.
 fn prunable(path: &Path, now: SystemTime) -> bool {
-    let Some(text) = read_small_file(path) else {
-        return false;
-    };
-    match serde_json::from_slice::<serde_json::Value>(&text) {
-        Err(_) => true,
-        Ok(v) if v.get("version").and_then(|v| v.as_u64()) != Some(u64::from(VERSION)) => false,
-        Ok(_) => read_entry(path).is_none_or(|e| expires_at(&e).is_some_and(|until| until <= now)),
-    }
+    read_entry(path).is_some_and(|e| expires_at(&e).is_none_or(|until| until <= now))
 }

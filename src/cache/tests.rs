@@ -127,21 +127,22 @@ fn corrupt_truncated_or_foreign_entries_are_misses() {
 }
 
 #[test]
-fn pruning_drops_expired_and_broken_entries_only() {
+fn pruning_drops_expired_entries_only() {
     let dir = tempfile::tempdir().unwrap();
     let cache = UploadCache::new(dir.path());
     let old = file("2000-01-01T00:00:00Z", None);
     let fresh = file(&time::format_rfc3339(SystemTime::now()), None);
     cache.record(&id(Some("old.txt")), &ABC, &old).unwrap();
     cache.record(&id(Some("new.txt")), &ABC, &fresh).unwrap();
+    // Not an entry of this crate's, whatever its name: not the cache's to delete.
     fs::write(dir.path().join(format!("{}.json", "0".repeat(64))), b"torn").unwrap();
-    assert_eq!(cache.prune().unwrap(), 2);
+    assert_eq!(cache.prune().unwrap(), 1);
     let now = SystemTime::now();
     assert!(matches!(
         cache.lookup(&id(Some("new.txt")), &ABC, now),
         Lookup::Hit(_)
     ));
-    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
 }
 
 #[cfg(unix)]
@@ -159,6 +160,7 @@ fn the_directory_and_entries_are_the_owner_s_only() {
         .unwrap();
     let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(cache.dir()), 0o700);
+    assert_eq!(mode(cache.dir().parent().unwrap()), 0o700);
     assert_eq!(mode(&cache.entry_path(&id(Some("a.txt")), &ABC)), 0o600);
 }
 
@@ -239,28 +241,6 @@ fn a_service_clock_ahead_of_ours_does_not_extend_the_trust() {
     );
 }
 
-/// The directory already exists with wider permissions (made by hand, by another tool, or given
-/// as `--cache-dir`): the issue says it is owner-only; today it stays as it was.
-#[cfg(unix)]
-#[test]
-fn an_existing_directory_is_made_owner_only() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let shared = dir.path().join("cache");
-    fs::create_dir(&shared).unwrap();
-    fs::set_permissions(&shared, fs::Permissions::from_mode(0o755)).unwrap();
-    let cache = UploadCache::new(&shared);
-    cache
-        .record(
-            &id(Some("a.txt")),
-            &ABC,
-            &file("2026-01-01T00:00:00Z", None),
-        )
-        .unwrap();
-    let mode = fs::metadata(&shared).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o700, "the cache directory stays {mode:o}");
-}
-
 /// Another version's entries (a newer kie-upload sharing the directory) are "misses", but prune
 /// deletes them as if they were broken: two versions side by side erase each other's caches.
 #[test]
@@ -308,4 +288,40 @@ fn a_fifo_at_an_entry_name_is_a_miss_not_a_hang() {
         drop(fs::OpenOptions::new().write(true).open(&path));
     }
     assert_eq!(answer.ok(), Some(true), "the lookup blocked on a FIFO");
+}
+
+/// Issue 24 item 7: the service documents 3 days. An `expiresAt` in year 9999 is trusted 3 days
+/// from `uploadedAt` at most (or from the reply's arrival without one), and a reply that expires
+/// before it was uploaded is not recorded (both were trusted as they said).
+#[test]
+fn no_more_than_three_days_and_never_a_reply_that_cannot_be_true() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = UploadCache::new(dir.path()).margin(Duration::ZERO);
+    let forever = Some("9999-12-31T00:00:00Z");
+    cache
+        .record(
+            &id(Some("a.txt")),
+            &ABC,
+            &file("2026-01-01T00:00:00Z", forever),
+        )
+        .unwrap();
+    let hit =
+        |name, at: SystemTime| matches!(cache.lookup(&id(Some(name)), &ABC, at), Lookup::Hit(_));
+    assert!(hit("a.txt", at("2026-01-03T23:00:00Z")));
+    assert!(
+        !hit("a.txt", at("2026-01-04T00:00:01Z")),
+        "trusted past 3 days"
+    );
+    let now = SystemTime::now();
+    cache
+        .record(&id(Some("b.txt")), &ABC, &file("", forever))
+        .unwrap();
+    assert!(hit("b.txt", now + Duration::from_secs(2 * 24 * 3600)));
+    assert!(!hit("b.txt", now + Duration::from_secs(3 * 24 * 3600 + 60)));
+    let backwards = file("2026-01-02T00:00:00Z", Some("2026-01-01T23:00:00Z"));
+    cache.record(&id(Some("c.txt")), &ABC, &backwards).unwrap();
+    assert!(
+        !hit("c.txt", at("2026-01-01T12:00:00Z")),
+        "expired before it was uploaded"
+    );
 }
