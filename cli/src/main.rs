@@ -8,6 +8,7 @@
 mod advice;
 mod args;
 mod completions;
+mod limits;
 mod output;
 mod run;
 mod verify;
@@ -20,6 +21,7 @@ use args::{Command, Usage, USAGE};
 use output::{eprint_line, Output};
 
 fn main() -> ExitCode {
+    limits::ignore_file_size_signal();
     match try_main() {
         Ok(code) => code,
         Err(Usage(msg)) => {

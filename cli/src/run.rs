@@ -14,6 +14,7 @@ use kie_upload::{
 };
 
 use crate::args::{Options, ProxyFlag, Usage};
+use crate::limits::{fit_jobs, Found};
 use crate::output::{describe, eprint_line, explain, log_event, Bars, Output};
 use crate::verify::{can_verify, verify, Mismatch};
 use crate::walk::walk;
@@ -75,9 +76,7 @@ pub(crate) fn run(o: &Options, out: &mut Output) -> Result<(), Usage> {
             let p = &plan[j];
             report_refused(out, j);
             let result = match &p.path {
-                Some(path) => {
-                    client.upload_base64(settings(Upload::file(path, &p.upload_path), p, o, &bars))
-                }
+                Some(path) => client.upload_base64(settings(from_file(path, p), p, o, &bars)),
                 None => match read_stdin_for_base64() {
                     Ok(bytes) => client.upload_base64(settings(
                         Upload::bytes(&bytes, &p.upload_path),
@@ -101,13 +100,20 @@ pub(crate) fn run(o: &Options, out: &mut Output) -> Result<(), Usage> {
         let uploads = sendable.iter().map(|&j| {
             let p = &plan[j];
             let upload = match &p.path {
-                Some(path) => Upload::file(path, &p.upload_path),
+                Some(path) => from_file(path, p),
                 None if o.spool => Upload::reader(io::stdin(), &p.upload_path).spool(),
                 None => Upload::reader(io::stdin(), &p.upload_path),
             };
             settings(upload, p, o, &bars)
         });
-        client.upload_all(uploads, o.jobs, |i, result| {
+        let jobs = fit_jobs(o.jobs.min(sendable.len()));
+        if o.verbose && jobs < o.jobs.min(sendable.len()) {
+            eprint_line(&format!(
+                "kie-upload: -j {} lowered to {jobs}: the limit on open files allows no more",
+                o.jobs
+            ));
+        }
+        client.upload_all(uploads, jobs, |i, result| {
             let j = sendable[i];
             report_refused(out, j);
             finish(&client, o, out, &plan[j], result);
@@ -491,6 +497,17 @@ fn name_from(path: &Path, source: &OsString) -> Option<String> {
             ));
             Some(lossy)
         }
+    }
+}
+
+/// The upload of a local file: one the plan found to be a regular file is opened when its upload
+/// starts, without blocking, and only if it still is one; a pipe or device named on purpose
+/// (`<(cmd)`, `/dev/stdin`), and a file under /dev or /proc that says it is empty but holds data,
+/// go to the library by their path.
+fn from_file<'a>(path: &Path, p: &Planned) -> Upload<'a> {
+    match p.size {
+        Some(_) if !is_system_path(path) => Upload::seekable(Found::new(path), &p.upload_path),
+        _ => Upload::file(path, &p.upload_path),
     }
 }
 

@@ -31,7 +31,7 @@ pub(crate) enum Mismatch {
 /// bytes that match.
 pub(crate) fn verify(client: &Client, path: &Path, file: &UploadedFile) -> Result<u64, Mismatch> {
     let local_error = |e: io::Error| Mismatch::Differs(format!("{}: {e}", path.display()));
-    let local = File::open(path).map_err(local_error)?;
+    let local = crate::limits::open_found(path).map_err(local_error)?;
     let local_len = local.metadata().map_err(local_error)?.len();
     let mut compare = Compare {
         local: io::BufReader::with_capacity(64 * 1024, local),

@@ -146,3 +146,55 @@ fn dry_run_prints_source_upload_path_name_and_size_and_sends_nothing() {
     assert_eq!(v["size"], 3);
     assert!(emulator.requests().is_empty());
 }
+
+/// Issue 24 item 8: a file the walk found, turned into a FIFO without a writer before its upload
+/// starts, fails at once with a line that says so, and the batch ends (it blocked in `open()`
+/// forever, which `--timeout` does not cover).
+#[test]
+fn a_file_turned_into_a_fifo_after_the_walk_fails_without_hanging() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    // Each reply waits 2 s: time to swap the second file while the first is in flight.
+    let emulator =
+        emulator_with(kie_upload_emulator::Config::new(KEY).answer_delay(Duration::from_secs(2)));
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+    std::fs::write(&a, "first").unwrap();
+    std::fs::write(&b, "second").unwrap();
+    let mut child = command(&emulator)
+        .env("KIE_API_KEY", KEY)
+        .args(["-r", "-j", "1", "-p", "walk", "--timeout", "3"])
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let bound = Instant::now() + Duration::from_secs(20);
+    while emulator.attempts(STREAM) == 0 && Instant::now() < bound {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::fs::remove_file(&b).unwrap();
+    assert!(Command::new("mkfifo").arg(&b).status().unwrap().success());
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > bound {
+            let _ = child.kill();
+            // Unblock an open() on the FIFO, so the stuck process can go.
+            drop(std::fs::OpenOptions::new().write(true).open(&b));
+            panic!("the batch hung on a file turned into a FIFO after the walk");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stdout.trim().ends_with("/walk/a.txt"), "{stdout}");
+    let line = stderr.lines().find(|l| l.contains("b.txt: ")).unwrap_or("");
+    assert!(
+        line.contains("is no longer the regular file found"),
+        "{stderr}"
+    );
+}

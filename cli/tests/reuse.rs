@@ -92,3 +92,31 @@ fn reuse_prints_the_live_upload_and_sends_nothing_again() {
     );
     assert_eq!(refused.code, 2, "{}", refused.stderr);
 }
+
+/// Issue 24 item 6: under a file-size limit smaller than a cache entry, the entry's write fails
+/// like any error: the URL is printed and the run succeeds (SIGXFSZ killed the process after the
+/// upload, exit 153, with no URL printed).
+#[test]
+fn a_file_size_limit_fails_the_cache_write_not_the_tool() {
+    use std::process::Command;
+    if Command::new("prlimit").arg("--version").output().is_err() {
+        eprintln!("skipped: needs util-linux's prlimit");
+        return;
+    }
+    let emulator = emulator();
+    let cache = tempfile::tempdir().unwrap();
+    let (_dir, path) = temp_file("a.txt", b"hi");
+    let mut prlimit = Command::new("prlimit");
+    prlimit
+        .args(["--fsize=64", "--"])
+        .arg(env!("CARGO_BIN_EXE_kie-upload"));
+    let out = finish(
+        in_clean_env(prlimit, &emulator)
+            .env("KIE_API_KEY", KEY)
+            .arg("--cache-dir")
+            .args([cache.path(), &path]),
+        b"",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.trim().ends_with("/a.txt"), "{}", out.stdout);
+}

@@ -195,3 +195,38 @@ fn a_thread_that_cannot_start_leaves_its_uploads_to_the_others() {
         }
     }
 }
+
+/// Issue 24 item 9: more jobs than open files allowed. 300 files with `-j 200` under a limit of
+/// 64 open files all upload: with the hard limit at 64 too, the CLI fits its workers to what is
+/// left; with a higher hard limit, it raises its soft one first (uploads failed with "Too many
+/// open files"). Only the CLI's process is limited, by `prlimit`.
+#[test]
+fn more_jobs_than_descriptors_fit_the_workers_to_the_limit() {
+    use std::process::Command;
+    if Command::new("prlimit").arg("--version").output().is_err() {
+        eprintln!("skipped: needs util-linux's prlimit");
+        return;
+    }
+    const FILES: usize = 300;
+    let emulator = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..FILES {
+        std::fs::write(dir.path().join(format!("f{i:03}.txt")), i.to_string()).unwrap();
+    }
+    for limit in ["64:64", "64:4096"] {
+        let mut prlimit = Command::new("prlimit");
+        prlimit
+            .arg(format!("--nofile={limit}"))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_kie-upload"));
+        let out = finish(
+            in_clean_env(prlimit, &emulator)
+                .env("KIE_API_KEY", KEY)
+                .args(["-r", "-j", "200", "-q", "-p", limit])
+                .arg(dir.path()),
+            b"",
+        );
+        assert_eq!(out.code, 0, "--nofile={limit}: {}", out.stderr);
+        assert_eq!(out.stdout.lines().count(), FILES, "--nofile={limit}");
+    }
+}
