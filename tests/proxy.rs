@@ -3,20 +3,19 @@
 //! error, never "no proxy"), a proxy that cannot be reached blamed on the proxy, and a host name
 //! that does not resolve reported as such and not retried.
 //!
-//! Tests that need proxy variables run in a child process of this test binary (see [`in_child`]):
-//! a variable set in the test process would reach every other test's client.
+//! Tests that need proxy variables run in a child process of this test binary (see
+//! `common::child`): a variable set in the test process would reach every other test's client.
+//! Uploads through a running proxy are in `tunnels.rs`.
 
 mod common;
 
 use std::net::TcpListener;
-use std::process::Command;
 use std::time::Duration;
 
+use common::child::{child_env, env_builder, env_client, in_child};
 use common::*;
-use kie_upload::{Client, ErrorKind, Event, Upload};
+use kie_upload::{ErrorKind, Event, Upload};
 use kie_upload_emulator::Config;
-#[cfg(feature = "socks")]
-use kie_upload_emulator::{Emulator, SocksProxy};
 
 /// A host name that cannot resolve and whose lookup never leaves the machine: a label of 64
 /// characters cannot be written in a DNS query (RFC 1035 allows 63), so the system's resolver
@@ -33,56 +32,6 @@ fn closed_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// The proxy variables, all of which a child starts without.
-const PROXY_VARS: [&str; 8] = [
-    "ALL_PROXY",
-    "all_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-    "NO_PROXY",
-    "no_proxy",
-];
-
-/// Runs the test `name` of this binary in a child process whose environment holds `vars` (and no
-/// other proxy variable), and fails if it fails. In the child, [`child_env`] is true.
-fn in_child(name: &str, vars: &[(&str, &str)]) {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command.args([name, "--exact", "--test-threads=1", "--nocapture"]);
-    for var in PROXY_VARS {
-        command.env_remove(var);
-    }
-    command
-        .envs(vars.iter().copied())
-        .env("KIE_PROXY_TEST_CHILD", name);
-    let out = within(Duration::from_secs(60), move || command.output().unwrap());
-    let shown = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "child {name} failed:\n{shown}");
-    assert!(
-        shown.contains("1 passed"),
-        "child {name} ran nothing:\n{shown}"
-    );
-}
-
-/// Whether this process is the child [`in_child`] started for the test `name`.
-fn child_env(name: &str) -> bool {
-    std::env::var_os("KIE_PROXY_TEST_CHILD").is_some_and(|v| v == name)
-}
-
-/// A client of `base_url` with the proxy from the environment, as `Client::from_env` would make.
-fn env_builder(base_url: &str) -> kie_upload::ClientBuilder {
-    Client::builder()
-        .api_key(KEY)
-        .base_url(base_url)
-        .timeout(Duration::from_secs(10))
-        .retry_backoff(Duration::from_millis(10))
 }
 
 fn invalid_at_build(builder: kie_upload::ClientBuilder) -> kie_upload::Error {
@@ -141,85 +90,11 @@ fn a_socks_proxy_from_the_environment_without_the_feature_is_refused_at_build() 
     assert!(msg.contains(&var) && msg.contains("`socks`"), "{msg}");
     assert_eq!(e.setting(), Some(var.as_str()));
     // Client::new cannot fail: every upload is refused instead, nothing goes direct.
-    let e = Client::new(KEY)
+    let e = kie_upload::Client::new(KEY)
         .upload(Upload::bytes(b"x", "p").file_name("x.txt"))
         .unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::InvalidInput { .. }), "{e:?}");
     assert!(message(&e).contains("`socks`"), "{e}");
-}
-
-#[cfg(feature = "socks")]
-#[test]
-fn uploads_go_through_a_socks_proxy_over_http_and_https() {
-    let data = payload(300_000);
-    for tls in [false, true] {
-        let emulator = emulator_with(Config::new(KEY).tls(tls));
-        let port = emulator.base_url().rsplit(':').next().unwrap().to_owned();
-        let scheme = if tls { "https" } else { "http" };
-        // socks5 and socks4 resolve a name here and send the address; socks5h and socks4a send
-        // the name for the proxy to resolve.
-        for (proto, version, by_name) in [
-            ("socks5", 5, false),
-            ("socks", 5, false),
-            ("socks5h", 5, true),
-            ("socks4", 4, false),
-            ("socks4a", 4, true),
-        ] {
-            let proxy = SocksProxy::start().unwrap();
-            // By name only where the proxy resolves it: resolved here, `localhost` may come first
-            // as ::1, where the emulator does not listen.
-            let host = if by_name { "localhost" } else { "127.0.0.1" };
-            let base = format!("{scheme}://{host}:{port}");
-            let client = socks_builder(&emulator, &base)
-                .proxy(proxy.url(proto))
-                .build()
-                .unwrap();
-            let name = format!("{proto}-{tls}.bin");
-            let file = client
-                .upload(Upload::bytes(&data, "socks").file_name(&name))
-                .unwrap_or_else(|e| panic!("{proto} over {scheme}: {e}"));
-            assert_eq!(emulator.stored(&format!("socks/{name}")).unwrap(), data);
-            let tunnels = proxy.tunnels();
-            assert!(!tunnels.is_empty(), "{proto} over {scheme}: no tunnel");
-            for t in &tunnels {
-                assert_eq!((t.version, t.by_name), (version, by_name), "{proto}: {t:?}");
-                assert_eq!(t.target, format!("{host}:{port}"), "{proto}");
-            }
-            // The download goes through the proxy too.
-            assert_eq!(download(&client, &file.download_url), data);
-            assert!(proxy.tunnels().len() >= tunnels.len());
-        }
-    }
-}
-
-/// A builder for `base_url` (the emulator under another name) trusting the emulator's CA.
-#[cfg(feature = "socks")]
-fn socks_builder(emulator: &Emulator, base_url: &str) -> kie_upload::ClientBuilder {
-    let builder = builder_for(base_url);
-    match emulator.ca_cert_pem() {
-        Some(pem) => builder.root_certs_pem(pem),
-        None => builder,
-    }
-}
-
-#[cfg(feature = "socks")]
-#[test]
-fn a_socks_proxy_from_the_environment_is_used() {
-    const NAME: &str = "a_socks_proxy_from_the_environment_is_used";
-    if !child_env(NAME) {
-        let proxy = SocksProxy::start().unwrap();
-        in_child(NAME, &[("ALL_PROXY", &proxy.url("socks5h"))]);
-        assert_eq!(proxy.tunnels().len(), 1, "{:?}", proxy.tunnels());
-        return;
-    }
-    let emulator = emulator_with(Config::new(KEY).tls(true));
-    let client = env_builder(emulator.base_url())
-        .root_certs_pem(emulator.ca_cert_pem().unwrap())
-        .build()
-        .unwrap();
-    client
-        .upload(Upload::bytes(b"via env", "socks").file_name("e.txt"))
-        .unwrap();
 }
 
 // --- Proxy variables ---------------------------------------------------------------------------
@@ -320,10 +195,7 @@ fn a_proxy_from_the_environment_that_cannot_be_reached_names_the_variable() {
         return;
     }
     let emulator = emulator_with(Config::new(KEY).tls(true));
-    let client = env_builder(emulator.base_url())
-        .root_certs_pem(emulator.ca_cert_pem().unwrap())
-        .build()
-        .unwrap();
+    let client = env_client(&emulator);
     let e = client
         .upload(Upload::bytes(b"x", "p").file_name("x.txt"))
         .unwrap_err();
@@ -413,10 +285,7 @@ fn hosts_in_no_proxy_are_reached_directly() {
         return;
     }
     let emulator = emulator_with(Config::new(KEY).tls(true));
-    let client = env_builder(emulator.base_url())
-        .root_certs_pem(emulator.ca_cert_pem().unwrap())
-        .build()
-        .unwrap();
+    let client = env_client(&emulator);
     client
         .upload(Upload::bytes(b"direct", "p").file_name("d.txt"))
         .unwrap();

@@ -1,12 +1,12 @@
 //! HTTPS, the path every real upload takes: uploads to the emulator over TLS trusting its CA, a
-//! certificate that is not trusted (refused in words, never retried), and a CONNECT proxy set from
-//! code while the environment names another.
+//! certificate that is not trusted (refused in words, never retried), and a proxy that refuses the
+//! tunnel. Uploads through a working CONNECT proxy are in `tunnels.rs`.
 
 mod common;
 
 use common::*;
 use kie_upload::{ErrorKind, Upload, UrlUpload};
-use kie_upload_emulator::{Config, ConnectProxy, Emulator, Fault};
+use kie_upload_emulator::{Config, Emulator, Fault};
 
 fn tls_emulator() -> Emulator {
     emulator_with(Config::new(KEY).tls(true))
@@ -98,25 +98,6 @@ fn bad_root_certificates_are_refused_before_anything_is_sent() {
         .build()
         .unwrap_err();
     assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
-}
-
-#[test]
-fn an_upload_goes_through_a_connect_proxy_set_from_code() {
-    let emulator = tls_emulator();
-    let proxy = ConnectProxy::start().unwrap();
-    let client = builder(&emulator).proxy(proxy.url()).build().unwrap();
-    let data = payload(200_000);
-    let file = client
-        .upload(Upload::bytes(&data, "proxied").file_name("p.bin"))
-        .unwrap();
-    assert_eq!(emulator.stored("proxied/p.bin").unwrap(), data);
-    let target = emulator.base_url().trim_start_matches("https://");
-    assert!(
-        proxy.tunnels().iter().any(|t| t == target),
-        "{:?}",
-        proxy.tunnels()
-    );
-    assert!(file.download_url.starts_with("https://"));
 }
 
 #[test]

@@ -1,11 +1,12 @@
 //! Where the settings come from: the key (variable, file), TLS roots, proxies from the environment
-//! or flags, and credentials that are never echoed.
+//! or flags (uploads through a running proxy: `tunnels.rs`), and credentials that are never
+//! echoed.
 #![cfg(target_os = "linux")]
 
 mod common;
 
 use common::*;
-use kie_upload_emulator::{Config, ConnectProxy, Fault};
+use kie_upload_emulator::{Config, Fault};
 
 #[test]
 fn the_key_can_come_from_a_file() {
@@ -49,12 +50,7 @@ fn the_key_can_come_from_a_file() {
 fn https_with_cacert() {
     let emulator = emulator_with(Config::new(KEY).tls(true));
     let (_dir, path) = temp_file("tls.txt", b"over tls");
-    let ca = emulator
-        .ca_cert_path()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let ca = ca_file(&emulator);
     let out = run(&emulator, &["--cacert", &ca, path.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.starts_with("https://"), "{}", out.stdout);
@@ -72,47 +68,6 @@ fn https_with_cacert() {
         b"",
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-}
-
-#[test]
-fn the_proxy_comes_from_the_environment_unless_a_flag_says_otherwise() {
-    let emulator = emulator_with(Config::new(KEY).tls(true));
-    let proxy = ConnectProxy::start().unwrap();
-    let (_dir, path) = temp_file("p.txt", b"proxied");
-    let ca = emulator
-        .ca_cert_path()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let with_env = |proxy_url: &str| {
-        let mut c = command(&emulator);
-        c.env("KIE_API_KEY", KEY)
-            .env("HTTPS_PROXY", proxy_url)
-            .args(["--cacert", &ca]);
-        c
-    };
-    // The environment's proxy is used by default.
-    let out = finish(with_env(&proxy.url()).arg(&path), b"");
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(proxy.tunnels().len(), 1);
-    // A proxy in the environment that does not exist: --no-proxy ignores it.
-    let out = finish(
-        with_env("http://127.0.0.1:1").arg("--no-proxy").arg(&path),
-        b"",
-    );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let out = finish(with_env("http://127.0.0.1:1").arg(&path), b"");
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    // --proxy wins over the environment.
-    let out = finish(
-        with_env("http://127.0.0.1:1")
-            .args(["--proxy", &proxy.url()])
-            .arg(&path),
-        b"",
-    );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(proxy.tunnels().len(), 2);
 }
 
 #[test]

@@ -16,8 +16,7 @@
 //!   pages from a proxy, early refusals that close the socket while the client is still sending
 //!   (or, as nginx does, keep it open), stalls, truncated or malformed replies, the second
 //!   documented success shape, replies that echo the API key back;
-//! - it can serve HTTPS with a throwaway certificate authority ([`Config::tls`]), and
-//!   [`ConnectProxy`] is a CONNECT proxy to put in front of it.
+//! - it can serve HTTPS with a throwaway certificate authority ([`Config::tls`]).
 //!
 //! Requests are handled concurrently (a thread a connection), so a URL upload may fetch from the
 //! emulator itself. Every request is recorded for tests to inspect ([`Emulator::requests`]).
@@ -49,20 +48,16 @@ mod config;
 mod faults;
 mod form;
 mod http;
-mod proxy;
 mod record;
 mod server;
 mod service;
-mod socks;
 mod store;
 mod tls;
 mod util;
 
 pub use config::Config;
 pub use faults::Fault;
-pub use proxy::ConnectProxy;
 pub use record::{Part, RecordedRequest};
-pub use socks::{SocksProxy, SocksTunnel};
 
 /// The service's retention: three days.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3 * 24 * 60 * 60);

@@ -341,10 +341,9 @@ fn a_body_that_does_not_match_its_boundary_is_400() {
 }
 
 #[test]
-fn emulators_and_proxies_can_be_shared_between_threads() {
+fn emulators_can_be_shared_between_threads() {
     fn shareable<T: Send + Sync>() {}
     shareable::<kie_upload_emulator::Emulator>();
-    shareable::<kie_upload_emulator::ConnectProxy>();
     shareable::<kie_upload_emulator::RecordedRequest>();
 }
 

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: an emulator, a client for it, payloads from one seeded
-//! generator, temporary files, and a bound on how long a call may take.
+//! generator, temporary files, a bound on how long a call may take, and child processes for
+//! tests that set proxy variables.
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -11,6 +12,8 @@ use std::time::Duration;
 
 use kie_upload::{Client, ClientBuilder, Error};
 use kie_upload_emulator::{Config, Emulator};
+
+pub mod child;
 
 /// The key every test emulator accepts. Distinctive, so a leak in any output is easy to find.
 pub const KEY: &str = "sk-test-5ecret-k3y-9f8e7d";

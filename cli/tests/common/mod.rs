@@ -28,6 +28,12 @@ pub fn emulator_with(config: Config) -> Emulator {
 }
 
 /// A library client of `emulator`, for what a test does besides running the binary.
+/// The file holding a TLS emulator's CA, for `--cacert` or `SSL_CERT_FILE`.
+pub fn ca_file(emulator: &Emulator) -> String {
+    let path = emulator.ca_cert_path().expect("a TLS emulator");
+    path.to_str().expect("a UTF-8 path").to_owned()
+}
+
 pub fn client(emulator: &Emulator) -> Client {
     let builder = Client::builder()
         .api_key(KEY)

@@ -4,17 +4,10 @@
 //! code.
 
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::{Ipv4Addr, Ipv6Addr, TcpStream};
 use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
-use std::time::Duration;
 
-use crate::util::lock;
-
-/// How long a tunnel may sit idle in either direction, and how long a connect may take.
-const IDLE: Duration = Duration::from_secs(60);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::relay::{self, lock, Relay};
 
 /// A SOCKS proxy on 127.0.0.1, for tests; it stops when dropped.
 ///
@@ -24,7 +17,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// from an address the client resolved itself (`socks5`, `socks4`).
 ///
 /// ```
-/// use kie_upload_emulator::SocksProxy;
+/// use kie_upload_test_support::SocksProxy;
 ///
 /// let proxy = SocksProxy::start()?;
 /// // Give a client `proxy.url("socks5h")` as its proxy, then:
@@ -33,9 +26,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// # Ok::<_, std::io::Error>(())
 /// ```
 pub struct SocksProxy {
-    port: u16,
-    shared: Arc<Shared>,
-    acceptor: Option<JoinHandle<()>>,
+    relay: Relay,
+    tunnels: Arc<Mutex<Vec<SocksTunnel>>>,
 }
 
 /// One tunnel a client asked for.
@@ -50,116 +42,50 @@ pub struct SocksTunnel {
     pub by_name: bool,
 }
 
-struct Shared {
-    tunnels: Mutex<Vec<SocksTunnel>>,
-    live: Mutex<Vec<TcpStream>>,
-    stopping: AtomicBool,
-}
-
 impl SocksProxy {
     /// Starts the proxy on a free port of 127.0.0.1.
     pub fn start() -> io::Result<SocksProxy> {
-        let listener = TcpListener::bind(("127.0.0.1", 0))?;
-        let port = listener.local_addr()?.port();
-        let shared = Arc::new(Shared {
-            tunnels: Mutex::new(Vec::new()),
-            live: Mutex::new(Vec::new()),
-            stopping: AtomicBool::new(false),
-        });
-        let acceptor = {
-            let shared = Arc::clone(&shared);
-            thread::Builder::new()
-                .name("socks-accept".into())
-                .spawn(move || {
-                    for client in listener.incoming() {
-                        if shared.stopping.load(Ordering::SeqCst) {
-                            return;
-                        }
-                        let Ok(client) = client else { continue };
-                        let shared = Arc::clone(&shared);
-                        let _ = thread::Builder::new()
-                            .name("socks-conn".into())
-                            .spawn(move || serve(&shared, client));
-                    }
-                })?
+        let tunnels = Arc::new(Mutex::new(Vec::new()));
+        let relay = {
+            let tunnels = Arc::clone(&tunnels);
+            Relay::start("socks", Box::new(move |client| handshake(&tunnels, client)))?
         };
-        Ok(SocksProxy {
-            port,
-            shared,
-            acceptor: Some(acceptor),
-        })
+        Ok(SocksProxy { relay, tunnels })
     }
 
     /// `SCHEME://127.0.0.1:PORT`, the proxy URL to give a client: `socks5`, `socks5h`, `socks4`,
     /// `socks4a` or `socks`.
     pub fn url(&self, scheme: &str) -> String {
-        format!("{scheme}://127.0.0.1:{}", self.port)
+        format!("{scheme}://127.0.0.1:{}", self.relay.port())
     }
 
     /// Every tunnel asked for so far, oldest first (including those whose target could not be
     /// reached, which were refused).
     pub fn tunnels(&self) -> Vec<SocksTunnel> {
-        lock(&self.shared.tunnels).clone()
-    }
-}
-
-impl Drop for SocksProxy {
-    fn drop(&mut self) {
-        self.shared.stopping.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
-        for tcp in lock(&self.shared.live).iter() {
-            let _ = tcp.shutdown(Shutdown::Both);
-        }
+        lock(&self.tunnels).clone()
     }
 }
 
 impl std::fmt::Debug for SocksProxy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SocksProxy")
-            .field("port", &self.port)
+            .field("port", &self.relay.port())
             .finish_non_exhaustive()
-    }
-}
-
-fn serve(shared: &Shared, mut client: TcpStream) {
-    if let Ok(clone) = client.try_clone() {
-        lock(&shared.live).push(clone);
-    }
-    let _ = client.set_read_timeout(Some(IDLE));
-    let _ = client.set_write_timeout(Some(IDLE));
-    let Ok(target) = handshake(shared, &mut client) else {
-        return;
-    };
-    if let Ok(clone) = target.try_clone() {
-        lock(&shared.live).push(clone);
-    }
-    let (Ok(client_in), Ok(target_out)) = (client.try_clone(), target.try_clone()) else {
-        return;
-    };
-    let upstream = thread::Builder::new()
-        .name("socks-pipe".into())
-        .spawn(move || pipe(client_in, target_out));
-    pipe(target, client);
-    if let Ok(upstream) = upstream {
-        let _ = upstream.join();
     }
 }
 
 /// Reads the client's request, connects to its target and answers; the tunnel's target socket on
 /// success.
-fn handshake(shared: &Shared, client: &mut TcpStream) -> io::Result<TcpStream> {
+fn handshake(tunnels: &Mutex<Vec<SocksTunnel>>, client: &mut TcpStream) -> io::Result<TcpStream> {
     let version = byte(client)?;
     match version {
-        5 => socks5(shared, client),
-        4 => socks4(shared, client),
+        5 => socks5(tunnels, client),
+        4 => socks4(tunnels, client),
         _ => Err(io::ErrorKind::InvalidData.into()),
     }
 }
 
-fn socks5(shared: &Shared, client: &mut TcpStream) -> io::Result<TcpStream> {
+fn socks5(tunnels: &Mutex<Vec<SocksTunnel>>, client: &mut TcpStream) -> io::Result<TcpStream> {
     let count = byte(client)?;
     let methods = bytes(client, count.into())?;
     if !methods.contains(&0) {
@@ -194,7 +120,7 @@ fn socks5(shared: &Shared, client: &mut TcpStream) -> io::Result<TcpStream> {
     };
     let port = u16::from_be_bytes(bytes(client, 2)?.try_into().unwrap());
     let target = format!("{host}:{port}");
-    lock(&shared.tunnels).push(SocksTunnel {
+    lock(tunnels).push(SocksTunnel {
         version: 5,
         target: target.clone(),
         by_name,
@@ -204,7 +130,7 @@ fn socks5(shared: &Shared, client: &mut TcpStream) -> io::Result<TcpStream> {
         client.write_all(&[5, 7, 0, 1, 0, 0, 0, 0, 0, 0])?;
         return Err(io::ErrorKind::Unsupported.into());
     }
-    match connect(&target) {
+    match relay::connect(&target) {
         Ok(tcp) => {
             client.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0])?;
             Ok(tcp)
@@ -217,7 +143,7 @@ fn socks5(shared: &Shared, client: &mut TcpStream) -> io::Result<TcpStream> {
     }
 }
 
-fn socks4(shared: &Shared, client: &mut TcpStream) -> io::Result<TcpStream> {
+fn socks4(tunnels: &Mutex<Vec<SocksTunnel>>, client: &mut TcpStream) -> io::Result<TcpStream> {
     let head = bytes(client, 7)?;
     let command = head[0];
     let port = u16::from_be_bytes([head[1], head[2]]);
@@ -231,7 +157,7 @@ fn socks4(shared: &Shared, client: &mut TcpStream) -> io::Result<TcpStream> {
         ip.to_string()
     };
     let target = format!("{host}:{port}");
-    lock(&shared.tunnels).push(SocksTunnel {
+    lock(tunnels).push(SocksTunnel {
         version: 4,
         target: target.clone(),
         by_name,
@@ -241,7 +167,7 @@ fn socks4(shared: &Shared, client: &mut TcpStream) -> io::Result<TcpStream> {
         refuse(client)?;
         return Err(io::ErrorKind::Unsupported.into());
     }
-    match connect(&target) {
+    match relay::connect(&target) {
         Ok(tcp) => {
             client.write_all(&[0, 0x5a, 0, 0, 0, 0, 0, 0])?;
             Ok(tcp)
@@ -275,28 +201,4 @@ fn until_nul(r: &mut impl Read) -> io::Result<Vec<u8>> {
             b => v.push(b),
         }
     }
-}
-
-/// Connects to `host:port`, trying each address it resolves to.
-fn connect(authority: &str) -> io::Result<TcpStream> {
-    let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
-    let addrs: Vec<SocketAddr> = authority.to_socket_addrs()?.collect();
-    for addr in addrs {
-        match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
-            Ok(tcp) => {
-                let _ = tcp.set_read_timeout(Some(IDLE));
-                let _ = tcp.set_write_timeout(Some(IDLE));
-                return Ok(tcp);
-            }
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
-}
-
-/// Copies `from` into `to` until `from` ends or fails, then passes the end on.
-fn pipe(mut from: TcpStream, mut to: TcpStream) {
-    let _ = io::copy(&mut from, &mut to);
-    let _ = to.shutdown(Shutdown::Write);
-    let _ = from.shutdown(Shutdown::Read);
 }
