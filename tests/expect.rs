@@ -13,9 +13,11 @@ use kie_upload_emulator::{Config, Fault};
 const BIG: usize = 2 << 20;
 
 /// A refusal at the headers from a server that then holds the connection open (nginx's lingering
-/// close, 5 s there, 10 s here) is reported at once: the answer is complete by its own framing.
+/// close, 5 s there, 30 s here: the emulator's most, nginx's `lingering_time`) is reported before the close: the answer is complete by its own
+/// framing. The linger is long so that the bound below only tells "did not wait for the close"
+/// from "waited", on however slow a machine; how fast the answer comes is for the benches.
 fn refusal_at_the_headers_is_reported_without_waiting_for_the_close(tls: bool) {
-    let linger = Duration::from_secs(10);
+    let linger = Duration::from_secs(30);
     let emulator = emulator_with(Config::new(KEY).tls(tls));
     emulator.inject(
         Fault::RefuseAtHeadersAndLinger {
@@ -26,13 +28,13 @@ fn refusal_at_the_headers_is_reported_without_waiting_for_the_close(tls: bool) {
         1,
     );
     let client = builder(&emulator)
-        .timeout(Duration::from_secs(30))
+        .timeout(Duration::from_secs(90))
         .build()
         .unwrap();
     let started = Instant::now();
     // 24 MiB, as behind nginx with `client_max_body_size 8m`.
     let data: &'static [u8] = Box::leak(vec![7u8; 24 << 20].into_boxed_slice());
-    let result = within(Duration::from_secs(20), move || {
+    let result = within(Duration::from_secs(25), move || {
         client.upload(Upload::bytes(data, "big").file_name("big.bin"))
     });
     let elapsed = started.elapsed();
@@ -43,7 +45,7 @@ fn refusal_at_the_headers_is_reported_without_waiting_for_the_close(tls: bool) {
         "{e:?}"
     );
     assert!(
-        elapsed < Duration::from_secs(3),
+        elapsed < Duration::from_secs(15),
         "tls {tls}: the 413 took {elapsed:?}, the server lingers {linger:?}"
     );
     drop(emulator);

@@ -5,12 +5,47 @@ mod common;
 
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use common::*;
 use kie_upload::{Client, Error, ErrorKind, Upload, UploadedFile};
 use kie_upload_emulator::Fault;
+
+/// A door that a test opens once: an upload waits at it for an event, instead of sleeping for a
+/// guessed time.
+#[derive(Default)]
+struct Latch {
+    open: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl Latch {
+    fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+
+    /// Waits until the latch is open: true, or false after 30 s (a guard against a hang, not a
+    /// timing).
+    fn wait(&self) -> bool {
+        let open = self.open.lock().unwrap();
+        let (open, _) = self
+            .opened
+            .wait_timeout_while(open, Duration::from_secs(30), |open| !*open)
+            .unwrap();
+        *open
+    }
+}
+
+/// Opens its latch when dropped (by the unwinding of a panic, say).
+struct OpensWhenDropped<'l>(&'l Latch);
+
+impl Drop for OpensWhenDropped<'_> {
+    fn drop(&mut self) {
+        self.0.open();
+    }
+}
 
 /// Runs `upload_all` and collects what it hands over, checking the indices come in order.
 fn collect<'a>(
@@ -48,27 +83,37 @@ fn results_come_back_in_input_order() {
 fn a_result_is_handed_over_as_soon_as_those_before_it_are_done() {
     let emulator = emulator();
     let client = client(&emulator);
-    // The last upload is slow (its progress callback dawdles): the others must not wait for it.
-    let started = Instant::now();
-    let mut times = Vec::new();
+    // The last upload holds in its progress callback until result 6 has been handed over: had
+    // that result waited for the last upload, the hold would end only at the latch's hang guard.
+    let result_6 = Latch::default();
+    // Whether every call of the last upload's progress callback was let go by result 6 (none
+    // if the callback never ran).
+    let released = Mutex::new(None);
     let uploads = (0..8).map(|i| {
         let upload = Upload::bytes(b"x", "t").file_name(format!("{i}"));
         if i == 7 {
-            upload.on_progress(|_, _| std::thread::sleep(Duration::from_millis(1500)))
+            upload.on_progress(|_, _| {
+                let opened = result_6.wait();
+                *released.lock().unwrap().get_or_insert(opened) &= opened;
+            })
         } else {
             upload
         }
     });
+    let mut handed = Vec::new();
     client.upload_all(uploads, 2, |i, result| {
         result.unwrap();
-        times.push((i, started.elapsed()));
+        handed.push(i);
+        if i == 6 {
+            result_6.open();
+        }
     });
+    assert_eq!(handed, (0..8).collect::<Vec<_>>());
     assert_eq!(
-        times.iter().map(|t| t.0).collect::<Vec<_>>(),
-        (0..8).collect::<Vec<_>>()
+        *released.lock().unwrap(),
+        Some(true),
+        "result 6 waited for the upload after it"
     );
-    assert!(times[6].1 < Duration::from_millis(1000), "{times:?}");
-    assert!(times[7].1 >= Duration::from_millis(1500), "{times:?}");
 }
 
 #[test]
@@ -173,15 +218,23 @@ fn a_panicking_result_callback_stops_the_batch_and_its_panic_comes_back() {
     let client = client(&emulator);
     let handed = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&handed);
+    // Uploads after the first three hold until the callback's panic unwinds (a guard opens the
+    // latch as it is dropped, after the panic hook, which may take long to print a backtrace),
+    // so the batch is young when it stops, however slow the machine.
+    let panicking = Latch::default();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        // Each upload takes a while, so the batch is still young when the callback panics.
         let uploads = (0..40).map(|i| {
-            Upload::bytes(b"data", "p")
-                .file_name(format!("{i}.txt"))
-                .on_progress(|_, _| std::thread::sleep(Duration::from_millis(50)))
+            let upload = Upload::bytes(b"data", "p").file_name(format!("{i}.txt"));
+            let panicking = &panicking;
+            upload.on_progress(move |_, _| {
+                if i >= 3 {
+                    panicking.wait();
+                }
+            })
         });
         client.upload_all(uploads, 3, |i, _| {
             if i == 2 {
+                let _opens = OpensWhenDropped(&panicking);
                 panic!("the result callback exploded");
             }
             seen.lock().unwrap().push(i);
@@ -193,9 +246,10 @@ fn a_panicking_result_callback_stops_the_batch_and_its_panic_comes_back() {
         Some(&"the result callback exploded")
     );
     assert_eq!(*handed.lock().unwrap(), [0, 1]);
-    // The batch stopped: far fewer than the 40 uploads (two seconds' worth) ran.
+    // The batch stopped: of the 40 uploads, the three before the panic and the three held at the
+    // latch ran, and perhaps one more per worker (six here).
     assert!(
-        emulator.attempts(STREAM) < 30,
+        emulator.attempts(STREAM) < 10,
         "{}",
         emulator.attempts(STREAM)
     );

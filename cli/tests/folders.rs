@@ -154,23 +154,24 @@ fn dry_run_prints_source_upload_path_name_and_size_and_sends_nothing() {
 fn a_file_turned_into_a_fifo_after_the_walk_fails_without_hanging() {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
-    // Each reply waits 2 s: time to swap the second file while the first is in flight.
+    // Each reply waits 5 s: time to swap the second file while the first is in flight, however
+    // slow the machine (a shorter wait made this a race the test could lose).
     let emulator =
-        emulator_with(kie_upload_emulator::Config::new(KEY).answer_delay(Duration::from_secs(2)));
+        emulator_with(kie_upload_emulator::Config::new(KEY).answer_delay(Duration::from_secs(5)));
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
     std::fs::write(&a, "first").unwrap();
     std::fs::write(&b, "second").unwrap();
     let mut child = command(&emulator)
         .env("KIE_API_KEY", KEY)
-        .args(["-r", "-j", "1", "-p", "walk", "--timeout", "3"])
+        .args(["-r", "-j", "1", "-p", "walk", "--timeout", "15"])
         .arg(dir.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let bound = Instant::now() + Duration::from_secs(20);
+    let bound = Instant::now() + Duration::from_secs(40);
     while emulator.attempts(STREAM) == 0 && Instant::now() < bound {
         std::thread::sleep(Duration::from_millis(5));
     }

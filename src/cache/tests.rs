@@ -282,7 +282,7 @@ fn a_fifo_at_an_entry_name_is_a_miss_not_a_hang() {
         );
         let _ = tx.send(miss);
     });
-    let answer = rx.recv_timeout(Duration::from_secs(2));
+    let answer = rx.recv_timeout(Duration::from_secs(10));
     if answer.is_err() {
         // Unblock the reader so the test process does not keep a stuck thread.
         drop(fs::OpenOptions::new().write(true).open(&path));
