@@ -50,6 +50,9 @@ pub(crate) struct Payload<'s> {
     /// Bytes read ahead by [`peek`](Self::peek), not yet emitted.
     ahead: Vec<u8>,
     ahead_pos: usize,
+    /// The source has returned the end of its input: it is never read again (a terminal would
+    /// wait for another Ctrl-D).
+    source_ended: bool,
     /// Bytes of the source emitted.
     sent: u64,
     /// Zeros emitted in place of the source after it was abandoned.
@@ -73,6 +76,7 @@ impl<'s> Payload<'s> {
             len: opened.len,
             ahead: Vec::new(),
             ahead_pos: 0,
+            source_ended: false,
             sent: 0,
             filler: 0,
             state: State::Sending,
@@ -87,9 +91,12 @@ impl<'s> Payload<'s> {
     /// emitted by `read`. Call before the first `read`.
     pub(crate) fn peek(&mut self, n: usize) -> Result<&[u8], Error> {
         let want = self.len.map_or(n as u64, |len| len.min(n as u64));
-        if let Err(e) = (&mut *self.source).take(want).read_to_end(&mut self.ahead) {
-            self.state = State::Failed;
-            return Err(Error::io(self.path, e));
+        match (&mut *self.source).take(want).read_to_end(&mut self.ahead) {
+            Ok(got) => self.source_ended = (got as u64) < want,
+            Err(e) => {
+                self.state = State::Failed;
+                return Err(Error::io(self.path, e));
+            }
         }
         Ok(&self.ahead)
     }
@@ -171,10 +178,19 @@ impl<'s> Payload<'s> {
 
     /// One read from the source, guarded by the declared length. `Ok(0)` means the source is done.
     fn read_source(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.read_once(buf)?;
+        self.source_ended |= n == 0;
+        Ok(n)
+    }
+
+    fn read_once(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let want = match self.len {
             Some(len) => {
                 let left = len - self.sent;
                 if left == 0 {
+                    if self.source_ended {
+                        return Ok(0);
+                    }
                     // Anything more in the source means the declared length was wrong.
                     let mut probe = [0u8; 1];
                     return match read_retrying(self.source, &mut probe) {
@@ -190,7 +206,11 @@ impl<'s> Payload<'s> {
             }
             None => buf.len(),
         };
-        match read_retrying(self.source, &mut buf[..want]) {
+        let read = match self.source_ended {
+            true => Ok(0),
+            false => read_retrying(self.source, &mut buf[..want]),
+        };
+        match read {
             Ok(0) => match self.len {
                 Some(declared) => Err(self.fail(Failure::Length {
                     declared,
@@ -335,6 +355,41 @@ mod tests {
                 actual: 61
             }
         );
+    }
+
+    /// A terminal: each read returns a line, then `Ok(0)` for one Ctrl-D; a read after that
+    /// waits for the person to type again, and here fails the test.
+    struct Typed(Vec<&'static [u8]>, bool);
+
+    impl Read for Typed {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            assert!(
+                !self.1,
+                "read again after the end of input: one more Ctrl-D needed"
+            );
+            if self.0.is_empty() {
+                self.1 = true;
+                return Ok(0);
+            }
+            let line = self.0.remove(0);
+            buf[..line.len()].copy_from_slice(line);
+            Ok(line.len())
+        }
+    }
+
+    #[test]
+    fn a_source_that_ended_is_never_read_again_peeked_or_not() {
+        for peek in [false, true] {
+            let mut src = Typed(vec![b"one\n", b"two\n"], false);
+            let mut p = Payload::new(opened(&mut src, None), None);
+            if peek {
+                assert_eq!(p.peek(512).unwrap(), b"one\ntwo\n");
+            }
+            assert_eq!(drain(&mut p, 4096).unwrap(), b"one\ntwo\n");
+            assert!(p.is_whole());
+            // ureq reads once more after the end; the source stays unread.
+            assert_eq!(p.read(&mut [0u8; 16]).unwrap(), 0);
+        }
     }
 
     #[test]

@@ -8,14 +8,17 @@
 mod advice;
 mod args;
 mod completions;
+mod interrupt;
 mod limits;
 mod output;
+mod progress;
 mod run;
 mod verify;
 mod walk;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use args::{Command, Usage, USAGE};
 use output::{eprint_line, Output};
@@ -39,8 +42,9 @@ fn try_main() -> Result<ExitCode, Usage> {
         Command::Completions(script) => return Ok(print(script.trim_end())),
         Command::Upload(options) => options,
     };
-    let mut out = Output::new(options.json);
-    run::run(&options, &mut out)?;
+    let out = Arc::new(Output::new(options.json, options.reuse, options.verify));
+    interrupt::watch(Arc::clone(&out));
+    run::run(&options, &out)?;
     Ok(out.exit_code())
 }
 

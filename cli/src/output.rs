@@ -4,63 +4,106 @@
 //! the output quietly instead of panicking.
 
 use std::error::Error as _;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::HumanBytes;
 use kie_upload::{printable, Error, ErrorKind, Event, UploadedFile};
 use serde_json::{json, Value};
 
 use crate::advice::advice;
+use crate::progress;
 use crate::run::Planned;
 
-/// Where results go, and how the run is going.
+/// Where results go, and how the run is going. Shared with the thread that ends an interrupted
+/// run: every result is written whole, under one lock, and none after the run's last line.
 pub(crate) struct Output {
     json: bool,
+    /// `--reuse`: an interrupted run says the same command sends only what is left.
+    reuse: bool,
+    /// `--verify`: the summary says how many were checked.
+    verify: bool,
+    state: Mutex<State>,
+}
+
+struct State {
     /// Standard output could not be written: later results are not attempted.
     stdout_failed: bool,
     /// An upload failed, or its result could not be written.
     failed: bool,
-    /// For the summary line: sources stored and failed, bytes stored, since when.
+    /// For the summary line: sources stored, verified and failed, bytes stored, since when.
     stored: usize,
     reused: usize,
+    verified: usize,
     failures: usize,
     bytes: u64,
     started: Instant,
+    /// Every source of the run, in order, and whether each has its result; results come in this
+    /// order, so `next` is the one the next result is for.
+    sources: Vec<(String, bool)>,
+    next: usize,
+    /// The run's last line is out: nothing more is written.
+    ended: bool,
 }
 
 impl Output {
-    pub(crate) fn new(json: bool) -> Output {
+    pub(crate) fn new(json: bool, reuse: bool, verify: bool) -> Output {
         Output {
             json,
-            stdout_failed: false,
-            failed: false,
-            stored: 0,
-            reused: 0,
-            failures: 0,
-            bytes: 0,
-            started: Instant::now(),
+            reuse,
+            verify,
+            state: Mutex::new(State {
+                stdout_failed: false,
+                failed: false,
+                stored: 0,
+                reused: 0,
+                verified: 0,
+                failures: 0,
+                bytes: 0,
+                started: Instant::now(),
+                sources: Vec::new(),
+                next: 0,
+                ended: false,
+            }),
         }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The sources the run will give results for, in order (what an interrupted run names).
+    pub(crate) fn expect(&self, sources: impl IntoIterator<Item = String>) {
+        let mut state = self.state();
+        state.sources = sources.into_iter().map(|s| (s, false)).collect();
+        state.next = 0;
     }
 
     /// Prints a stored file (of `size` bytes, when known locally; `verified` by `--verify`): its
     /// download URL, or its JSON line.
     pub(crate) fn success(
-        &mut self,
+        &self,
         source: &str,
         size: Option<u64>,
         verified: bool,
         file: &UploadedFile,
     ) {
-        self.stored += 1;
+        let mut state = self.state();
+        if state.ended {
+            return;
+        }
+        state.settle(true);
+        state.stored += 1;
+        if verified {
+            state.verified += 1;
+        }
         if file.reused {
-            self.reused += 1;
+            state.reused += 1;
         } else {
-            self.bytes += size.unwrap_or(file.file_size);
+            state.bytes += size.unwrap_or(file.file_size);
         }
         let line = if self.json {
             let mut value = serde_json::to_value(file).unwrap_or_default();
@@ -80,15 +123,13 @@ impl Output {
         } else {
             printable(&file.download_url).into_owned()
         };
-        self.result_line(&line);
+        state.result_line(&line);
     }
 
     /// Reports a failed source on standard error, as `error: <SRC>: <what failed>: <what to do>`
     /// (and, with `--json`, as a JSON line on standard output, so a script reading it sees every
     /// source in order). `local` is the source's own file, `None` for standard input or a URL.
-    pub(crate) fn failure(&mut self, source: &str, local: Option<&Path>, error: &Error) {
-        self.failed = true;
-        self.failures += 1;
+    pub(crate) fn failure(&self, source: &str, local: Option<&Path>, error: &Error) {
         // An error about the source's own file names it already: only the cause is left to say.
         let what = match (error.path(), error.io_error()) {
             (Some(path), Some(io)) if Some(path) == local => {
@@ -101,37 +142,46 @@ impl Output {
             Some(advice) => format!("{what}: {advice}"),
             None => what,
         };
-        eprint_line(&format!("error: {}: {text}", printable(source)));
-        if self.json {
-            let code = match error.kind() {
-                ErrorKind::Service { code, .. } if *code != 0 => Some(*code),
-                ErrorKind::Service { status, .. } if *status != 200 => Some(*status),
-                ErrorKind::Http { status, .. } | ErrorKind::Redirect { status, .. } => {
-                    Some(*status)
-                }
-                _ => None,
-            };
-            let value = json!({"source": source, "error": text, "code": code});
-            self.result_line(&json_line(&value));
-        }
+        let code = match error.kind() {
+            ErrorKind::Service { code, .. } if *code != 0 => Some(*code),
+            ErrorKind::Service { status, .. } if *status != 200 => Some(*status),
+            ErrorKind::Http { status, .. } | ErrorKind::Redirect { status, .. } => Some(*status),
+            _ => None,
+        };
+        self.failed_with(source, &text, code);
     }
 
     /// Reports a source that failed for a reason of the tool's own (a check after the upload, a
     /// local read), with no service code.
-    pub(crate) fn failure_message(&mut self, source: &str, why: &str) {
-        self.failed = true;
-        self.failures += 1;
+    pub(crate) fn failure_message(&self, source: &str, why: &str) {
+        self.failed_with(source, why, None);
+    }
+
+    fn failed_with(&self, source: &str, why: &str, code: Option<u16>) {
+        let mut state = self.state();
+        if state.ended {
+            return;
+        }
+        state.settle(true);
+        state.failed = true;
+        state.failures += 1;
         eprint_line(&format!("error: {}: {}", printable(source), printable(why)));
         if self.json {
-            let value = json!({"source": source, "error": why, "code": null});
-            self.result_line(&json_line(&value));
+            let value = json!({"source": source, "error": why, "code": code});
+            state.result_line(&json_line(&value));
         }
+    }
+
+    /// A source that an interrupted run stopped: it has no result, and the run's last line
+    /// counts it among those not stored.
+    pub(crate) fn stopped(&self) {
+        self.state().settle(false);
     }
 
     /// `--dry-run`: what would be uploaded where, one line per upload: the source, the upload
     /// path, the name and the size (`?` when the service picks the name or the size is unknown),
     /// separated by tabs, or a JSON object with those four fields.
-    pub(crate) fn planned(&mut self, p: &Planned) {
+    pub(crate) fn planned(&self, p: &Planned) {
         let line = if self.json {
             let value = json!({
                 "source": p.label,
@@ -149,30 +199,112 @@ impl Output {
                 printable(p.name.as_deref().unwrap_or("?")),
             )
         };
-        self.result_line(&line);
+        self.state().result_line(&line);
     }
 
-    /// The batch's last line on standard error: how many stored and failed, the bytes stored, the
-    /// time and the rate.
+    /// The batch's last line on standard error: how many stored (and verified) and failed, the
+    /// bytes stored, the time and the rate.
     pub(crate) fn summary(&self) {
-        let secs = self.started.elapsed().as_secs_f64();
+        let state = self.state();
+        let elapsed = state.started.elapsed();
+        let secs = elapsed.as_secs_f64();
         let rate = if secs > 0.0 {
-            self.bytes as f64 / secs
+            state.bytes as f64 / secs
         } else {
             0.0
         };
-        let reused = if self.reused > 0 {
-            format!(" ({} reused)", self.reused)
-        } else {
-            String::new()
-        };
+        let mut stored = format!("{} stored", state.stored);
+        let mut notes = Vec::new();
+        if state.reused > 0 {
+            notes.push(format!("{} reused", state.reused));
+        }
+        if self.verify {
+            notes.push(format!("{} verified", state.verified));
+        }
+        if !notes.is_empty() {
+            stored = format!("{stored} ({})", notes.join(", "));
+        }
         eprint_line(&format!(
-            "kie-upload: {} stored{reused}, {} failed, {} in {secs:.1} s ({}/s)",
-            self.stored,
-            self.failures,
-            HumanBytes(self.bytes),
+            "kie-upload: {stored}, {} failed, {} in {} ({}/s)",
+            state.failures,
+            HumanBytes(state.bytes),
+            duration(elapsed),
             HumanBytes(rate as u64)
         ));
+    }
+
+    /// Ends an interrupted run with exit status `status`: the progress display erased, the
+    /// results already printed left as they are, and one line saying what was stored, what was
+    /// not, and how to go on (with `--json`, also a line for each source without a result).
+    pub(crate) fn interrupted(&self, status: u8) -> ! {
+        let mut state = self.state();
+        // Inside `above`, which takes the display off the screen and holds it off: the program
+        // ends before it could be drawn again.
+        progress::above(|| {
+            if !state.ended {
+                state.ended = true;
+                self.last_words(&mut state);
+            }
+            std::process::exit(i32::from(status))
+        })
+    }
+
+    fn last_words(&self, state: &mut State) {
+        let total = state.sources.len();
+        let left: Vec<&str> = state
+            .sources
+            .iter()
+            .filter(|(_, settled)| !settled)
+            .map(|(source, _)| source.as_str())
+            .collect();
+        if self.json && !state.stdout_failed {
+            let mut stdout = io::stdout().lock();
+            for source in &left {
+                let value =
+                    json!({"source": source, "error": "interrupted: not stored", "code": null});
+                let _ = writeln!(stdout, "{}", json_line(&value));
+            }
+            let _ = stdout.flush();
+        }
+        let mut line = match total {
+            0 => "kie-upload: interrupted before anything was sent".to_owned(),
+            _ => format!(
+                "kie-upload: interrupted: {} of {total} stored",
+                state.stored
+            ),
+        };
+        if state.failures > 0 {
+            line.push_str(&format!(", {} failed", state.failures));
+        }
+        if !left.is_empty() {
+            line.push_str(&format!(", {} not", left.len()));
+            line.push_str(if self.reuse {
+                "; the same command sends only what is left (--reuse)"
+            } else {
+                "; the same command sends them all again (with --reuse it would send only what \
+                 is left)"
+            });
+        }
+        let _ = writeln!(io::stderr().lock(), "{line}");
+    }
+
+    pub(crate) fn exit_code(&self) -> ExitCode {
+        if self.state().failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+impl State {
+    /// The next source has its result (`true`), or was stopped without one.
+    fn settle(&mut self, settled: bool) {
+        let next = self.next;
+        if let Some(source) = self.sources.get_mut(next) {
+            source.1 = settled;
+        }
+        self.next += 1;
     }
 
     /// Writes one line of results and flushes it, so a killed batch still reports what it stored.
@@ -180,8 +312,13 @@ impl Output {
         if self.stdout_failed {
             return;
         }
-        let mut stdout = io::stdout().lock();
-        if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        // Above the progress display: written between two of its frames, the next would move the
+        // cursor up over the line and erase it.
+        let written = progress::above(|| {
+            let mut stdout = io::stdout().lock();
+            writeln!(stdout, "{line}").and_then(|()| stdout.flush())
+        });
+        if let Err(e) = written {
             self.stdout_failed = true;
             self.failed = true;
             // A reader that went away (`| head`) needs no message; a full disk does.
@@ -192,13 +329,14 @@ impl Output {
             }
         }
     }
+}
 
-    pub(crate) fn exit_code(&self) -> ExitCode {
-        if self.failed {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        }
+/// A time as a person reads it: milliseconds under a second, tenths of seconds above.
+fn duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
     }
 }
 
@@ -230,19 +368,12 @@ pub(crate) fn describe(error: &Error) -> String {
     printable(&line.replace(['\n', '\r'], " ")).into_owned()
 }
 
-/// The progress display, while it is drawn: lines on standard error go above it.
-static DISPLAY: OnceLock<MultiProgress> = OnceLock::new();
-
 /// One line on standard error, above the progress display if there is one; a closed standard
 /// error is not worth a panic.
 pub(crate) fn eprint_line(line: &str) {
-    let write = || {
+    progress::above(|| {
         let _ = writeln!(io::stderr().lock(), "{line}");
-    };
-    match DISPLAY.get() {
-        Some(multi) => multi.suspend(write),
-        None => write(),
-    }
+    });
 }
 
 /// Writes `value` as one line of JSON, with control, bidi and format characters escaped as
@@ -296,170 +427,4 @@ pub(crate) fn log_event(source: &str, event: &Event<'_>) {
 
 fn millis(d: Duration) -> String {
     format!("{} ms", d.as_millis())
-}
-
-/// The progress display on standard error, only when it is a terminal and neither `--quiet` nor
-/// `--verbose` is given: a line for each file being sent, and for a batch a last line with its
-/// total (files done of files, bytes of the whole batch). Every line fits in 80 columns.
-pub(crate) struct Bars {
-    multi: Option<MultiProgress>,
-    /// The batch's line, for more than one source.
-    total: Option<ProgressBar>,
-    files: usize,
-    done: AtomicUsize,
-    /// Bytes sent by every upload, shared by their progress callbacks.
-    sent: Arc<AtomicU64>,
-}
-
-/// One file's progress line, drawn from its first progress report and removed when its upload
-/// ends (when the upload, which owns it, is dropped).
-pub(crate) struct FileBar {
-    multi: MultiProgress,
-    total: Option<ProgressBar>,
-    sent: Arc<AtomicU64>,
-    label: String,
-    size: Option<u64>,
-    bar: Option<ProgressBar>,
-    /// What this file has added to the batch's bytes.
-    counted: u64,
-}
-
-impl Bars {
-    pub(crate) fn new(show: bool, plan: &[Planned]) -> Bars {
-        let show = show && io::stderr().is_terminal();
-        let multi = show.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        if let Some(multi) = &multi {
-            let _ = DISPLAY.set(multi.clone());
-        }
-        let files = plan.iter().filter(|p| p.refused.is_none()).count();
-        let total = match &multi {
-            Some(multi) if plan.len() > 1 => {
-                let bytes = plan.iter().filter_map(|p| p.size).sum();
-                let bar = ProgressBar::new(bytes).with_style(style(
-                    "{msg:>17} [{bar:16}] {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>11} {eta:>3}",
-                ));
-                let bar = multi.add(bar.with_message(format!("0/{files} files")));
-                Some(bar)
-            }
-            _ => None,
-        };
-        Bars {
-            multi,
-            total,
-            files,
-            done: AtomicUsize::new(0),
-            sent: Arc::new(AtomicU64::new(0)),
-        }
-    }
-
-    /// The progress line of one file, when the display is drawn.
-    pub(crate) fn file(&self, label: &str, size: Option<u64>) -> Option<FileBar> {
-        Some(FileBar {
-            multi: self.multi.clone()?,
-            total: self.total.clone(),
-            sent: Arc::clone(&self.sent),
-            label: fit(&printable(label), LABEL_COLUMNS),
-            size,
-            bar: None,
-            counted: 0,
-        })
-    }
-
-    /// One more source has its result.
-    pub(crate) fn done(&self) {
-        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        if let Some(total) = &self.total {
-            total.set_message(format!("{done}/{} files", self.files));
-        }
-    }
-
-    pub(crate) fn finish(&self) {
-        if let Some(multi) = &self.multi {
-            let _ = multi.clear();
-        }
-    }
-}
-
-impl FileBar {
-    pub(crate) fn set(&mut self, sent: u64) {
-        let bar = self.bar.get_or_insert_with(|| {
-            let bar = match self.size {
-                Some(len) => ProgressBar::new(len).with_style(style(
-                    "{msg} [{bar:16}] {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>11}",
-                )),
-                None => ProgressBar::new_spinner()
-                    .with_style(style("{msg} {spinner} {bytes:>10} {bytes_per_sec:>11}")),
-            };
-            let bar = bar.with_message(self.label.clone());
-            let bar = match &self.total {
-                Some(total) => self.multi.insert_before(total, bar),
-                None => self.multi.add(bar),
-            };
-            if self.size.is_none() {
-                // A spinner must turn while standard input is quiet; bars move with the bytes.
-                bar.enable_steady_tick(Duration::from_millis(200));
-            }
-            bar
-        });
-        bar.set_position(sent);
-        // A retry starts again from 0: the batch's bytes go back with it.
-        // (Added before the old count is taken away, so the sum never goes below 0.)
-        self.sent.fetch_add(sent, Ordering::Relaxed);
-        self.sent.fetch_sub(self.counted, Ordering::Relaxed);
-        self.counted = sent;
-        if let Some(total) = &self.total {
-            total.set_position(self.sent.load(Ordering::Relaxed));
-        }
-    }
-}
-
-impl Drop for FileBar {
-    fn drop(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-            self.multi.remove(&bar);
-        }
-    }
-}
-
-/// The columns of a file's label in its progress line.
-const LABEL_COLUMNS: usize = 17;
-
-/// `label` cut or padded to `columns` terminal columns, its end kept (the file name). Without
-/// Unicode width tables, a character outside ASCII counts as two columns, as the widest do, so
-/// the line never grows past 80 columns (it may fall a little short).
-fn fit(label: &str, columns: usize) -> String {
-    let width = |c: char| if c.is_ascii() { 1 } else { 2 };
-    let mut kept = Vec::new();
-    let mut used = 0;
-    for c in label.chars().rev() {
-        if used + width(c) > columns {
-            break;
-        }
-        used += width(c);
-        kept.push(c);
-    }
-    let mut fitted: String = kept.into_iter().rev().collect();
-    fitted.extend(std::iter::repeat_n(' ', columns - used));
-    fitted
-}
-
-fn style(template: &str) -> ProgressStyle {
-    ProgressStyle::with_template(template)
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fit;
-
-    #[test]
-    fn a_label_fits_its_columns_keeping_its_end() {
-        assert_eq!(fit("a.txt", 8), "a.txt   ");
-        assert_eq!(fit("/long/path/to/file.bin", 8), "file.bin");
-        // Characters outside ASCII count two columns.
-        assert_eq!(fit("写真写真.png", 8), "写真.png");
-        assert_eq!(fit("写真.png", 7), "真.png ");
-    }
 }

@@ -10,12 +10,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kie_upload::{
-    printable, Client, Error, Upload, UploadCache, UploadedFile, UrlUpload, BASE64_MAX,
+    printable, Client, Error, Progress, Upload, UploadCache, UploadedFile, UrlUpload, BASE64_MAX,
 };
 
 use crate::args::{Options, ProxyFlag, Usage};
+use crate::interrupt;
 use crate::limits::{fit_jobs, Found};
-use crate::output::{describe, eprint_line, explain, log_event, Bars, Output};
+use crate::output::{describe, eprint_line, explain, log_event, Output};
+use crate::progress::Bars;
 use crate::verify::{can_verify, verify, Mismatch};
 use crate::walk::walk;
 
@@ -37,7 +39,7 @@ pub(crate) struct Planned {
 }
 
 /// Runs everything; the output keeps count of failures.
-pub(crate) fn run(o: &Options, out: &mut Output) -> Result<(), Usage> {
+pub(crate) fn run(o: &Options, out: &Output) -> Result<(), Usage> {
     // First, so that everything shown can go through its redaction (the key, URL passwords).
     let client = build_client(o)?;
     if let Some(url) = &o.from_url {
@@ -55,6 +57,7 @@ pub(crate) fn run(o: &Options, out: &mut Output) -> Result<(), Usage> {
         return Ok(());
     }
 
+    out.expect(plan.iter().map(|p| p.label.clone()));
     let bars = Bars::new(!o.quiet && !o.verbose, &plan);
     // The sources that can be sent, by their place in the plan; the others are reported in order
     // between them.
@@ -62,7 +65,7 @@ pub(crate) fn run(o: &Options, out: &mut Output) -> Result<(), Usage> {
         .filter(|&j| plan[j].refused.is_none())
         .collect();
     let mut reported = 0;
-    let mut report_refused = |out: &mut Output, upto: usize| {
+    let mut report_refused = |out: &Output, upto: usize| {
         for p in &plan[reported..upto] {
             if let Some(why) = &p.refused {
                 out.failure_message(&p.label, why);
@@ -121,16 +124,19 @@ pub(crate) fn run(o: &Options, out: &mut Output) -> Result<(), Usage> {
             report_refused(out, j + 1);
         });
     }
+    if let Some(status) = interrupt::requested() {
+        out.interrupted(status);
+    }
     report_refused(out, plan.len());
     bars.finish();
-    if plan.len() > 1 && !o.quiet {
+    if (plan.len() > 1 || o.verify) && !o.quiet {
         out.summary();
     }
     Ok(())
 }
 
 /// `--from-url`: one upload the service fetches itself.
-fn run_url(o: &Options, url: &str, client: &Client, out: &mut Output) -> Result<(), Usage> {
+fn run_url(o: &Options, url: &str, client: &Client, out: &Output) -> Result<(), Usage> {
     let mut upload = UrlUpload::new(url, &o.upload_path);
     if let Some(name) = &o.name {
         upload = upload.file_name(name);
@@ -155,7 +161,12 @@ fn run_url(o: &Options, url: &str, client: &Client, out: &mut Output) -> Result<
         let label = label.clone();
         upload = upload.on_event(move |e| log_event(&label, e));
     }
-    match client.upload_url(upload) {
+    out.expect([label.clone()]);
+    let result = client.upload_url(upload);
+    if let Some(status) = interrupt::requested() {
+        out.interrupted(status);
+    }
+    match result {
         Ok(file) => out.success(&label, None, false, &file),
         Err(e) => out.failure(&label, None, &e),
     }
@@ -166,12 +177,14 @@ fn run_url(o: &Options, url: &str, client: &Client, out: &mut Output) -> Result<
 fn finish(
     client: &Client,
     o: &Options,
-    out: &mut Output,
+    out: &Output,
     p: &Planned,
     result: Result<UploadedFile, Error>,
 ) {
     let file = match result {
         Ok(file) => file,
+        // Stopped by Ctrl-C: not a failure of its own, one of those not stored.
+        Err(_) if interrupt::requested().is_some() => return out.stopped(),
         Err(e) => return out.failure(&p.label, p.path.as_deref(), &e),
     };
     if o.verbose && file.reused {
@@ -187,7 +200,7 @@ fn finish(
         ));
     }
     let mut verified = false;
-    if let (true, Some(path)) = (o.verify, &p.path) {
+    if let (true, Some(path), None) = (o.verify, &p.path, interrupt::requested()) {
         let why = match verify(client, path, &file) {
             Ok(bytes) => {
                 if o.verbose {
@@ -516,9 +529,17 @@ fn settings<'a>(mut upload: Upload<'a>, p: &Planned, o: &Options, bars: &Bars) -
     if let Some(name) = &p.name {
         upload = upload.file_name(name);
     }
-    if let Some(mut bar) = bars.file(&p.label, p.size) {
-        upload = upload.on_progress(move |sent, _| bar.set(sent));
-    }
+    // Every upload hears Ctrl-C at its next progress report.
+    let mut bar = bars.file(&p.label, p.size);
+    upload = upload.on_progress(move |sent, _| {
+        if let Some(bar) = &mut bar {
+            bar.set(sent);
+        }
+        match interrupt::requested() {
+            Some(_) => Progress::Cancel,
+            None => Progress::Continue,
+        }
+    });
     if o.verbose {
         let label = p.label.clone();
         upload = upload.on_event(move |e| log_event(&label, e));

@@ -335,7 +335,7 @@ fn screen_lines(shown: &str) -> Vec<String> {
 }
 
 #[test]
-fn the_progress_display_shows_the_batch_total_in_80_columns_on_a_terminal() {
+fn the_progress_display_shows_the_batch_total_on_a_terminal() {
     if Command::new("script").arg("--version").output().is_err() {
         eprintln!("skipped: no `script` to make a terminal");
         return;
@@ -359,9 +359,6 @@ fn the_progress_display_shows_the_batch_total_in_80_columns_on_a_terminal() {
     let lines = screen_lines(&shown);
     assert!(lines.iter().any(|l| l.contains("1/2 files")), "{lines:#?}");
     assert!(lines.iter().any(|l| l.contains("真.bin")), "{lines:#?}");
-    // The display's lines (the URLs on standard output show on the terminal too).
-    for line in lines.iter().filter(|l| !l.starts_with("http://")) {
-        let columns: usize = line.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum();
-        assert!(columns <= 80, "{columns} columns: {line:?}");
-    }
+    // How the lines fit the terminal's width, and what a person sees once they are gone, is
+    // read from a terminal emulator's screen in tests/terminal.rs.
 }

@@ -10,6 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kie_upload::{Client, Upload};
+
+#[cfg(unix)]
+pub mod pty;
 use kie_upload_emulator::{Config, Emulator};
 
 /// The key every test emulator accepts. Distinctive, so a leak in any output is easy to find.

@@ -1,0 +1,324 @@
+//! On a person's terminal: the tool runs on a pseudo-terminal and the tests read the final screen
+//! through a VT100 emulator, at 100 columns and at 40. Every result stays on screen, in order,
+//! with no progress bar left behind; Ctrl-C and SIGTERM end a batch with what was stored; typed
+//! standard input ends at one Ctrl-D; a URL whose scheme does not match the port says so.
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::pty::{self, lines, Ended, Terminal};
+use common::*;
+use kie_upload_emulator::{Config, Emulator, Fault};
+use rustix::process::Signal;
+
+/// A wide terminal and a narrow one.
+const WIDTHS: [u16; 2] = [100, 40];
+
+/// The tool with `args`, as a person runs it: a colour terminal, the key in the environment.
+fn tool(emulator: &Emulator, args: &[&str]) -> Command {
+    let mut command = command(emulator);
+    command
+        .env("KIE_API_KEY", KEY)
+        .env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR")
+        .args(args);
+    command
+}
+
+/// An emulator slow enough to answer that the progress display is drawn between results.
+fn slow_emulator() -> Emulator {
+    emulator_with(Config::new(KEY).answer_delay(Duration::from_millis(150)))
+}
+
+/// `count` files of `size` bytes named `f00.bin`, `f01.bin`, ... in a new folder.
+fn files(count: usize, size: usize) -> (tempfile::TempDir, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = (0..count)
+        .map(|i| {
+            let path = dir.path().join(format!("f{i:02}.bin"));
+            std::fs::write(&path, payload(size + i)).unwrap();
+            path.to_string_lossy().into_owned()
+        })
+        .collect();
+    (dir, paths)
+}
+
+fn args<'a>(flags: &[&'a str], paths: &'a [String]) -> Vec<&'a str> {
+    let mut args = flags.to_vec();
+    args.extend(paths.iter().map(String::as_str));
+    args
+}
+
+/// The URLs on a screen, in order (a URL wrapped over several rows is one line).
+fn urls(screen: &str) -> Vec<&str> {
+    lines(screen)
+        .into_iter()
+        .filter(|l| l.starts_with("http://"))
+        .collect()
+}
+
+/// The screen holds exactly the results, whose URLs end with `ends`, in order, and lines of the
+/// tool's own (`kie-upload: ...`): no bar, and no piece of one.
+fn assert_only_results(ended: &Ended, ends: &[String]) {
+    let screen = &ended.screen;
+    let urls = urls(screen);
+    assert_eq!(urls.len(), ends.len(), "the URLs on the screen:\n{screen}");
+    for (url, end) in urls.iter().zip(ends) {
+        assert!(url.ends_with(end.as_str()), "{url} for {end}:\n{screen}");
+    }
+    for line in lines(screen) {
+        assert!(
+            line.starts_with("http://") || line.starts_with("kie-upload: "),
+            "a line that is neither a result nor the tool's own (a bar left behind?): {line:?}\n\
+             the screen:\n{screen}"
+        );
+    }
+}
+
+/// Something was drawn and moved over: the progress display was on.
+fn assert_bars_were_drawn(ended: &Ended) {
+    let raw = String::from_utf8_lossy(&ended.raw);
+    assert!(
+        raw.contains("\x1b["),
+        "no progress display was drawn; the test shows nothing:\n{raw}"
+    );
+}
+
+#[test]
+fn a_batch_keeps_every_url_on_screen_in_order() {
+    let emulator = slow_emulator();
+    let (_dir, paths) = files(20, 150_000);
+    for cols in WIDTHS {
+        let terminal = Terminal::start(
+            tool(&emulator, &args(&["-j", "4", "-p", "batch"], &paths)),
+            cols,
+        );
+        let ended = terminal.finish();
+        assert_eq!(ended.code(), 0, "{}", ended.screen);
+        let ends: Vec<_> = (0..20).map(|i| format!("/batch/f{i:02}.bin")).collect();
+        assert_only_results(&ended, &ends);
+        assert_bars_were_drawn(&ended);
+        let summary = lines(&ended.screen).pop().unwrap().to_owned();
+        assert!(summary.starts_with("kie-upload: 20 stored"), "{summary}");
+    }
+}
+
+#[test]
+fn a_folder_keeps_every_url_on_screen_in_order() {
+    let emulator = slow_emulator();
+    let dir = tempfile::tempdir().unwrap();
+    for (folder, n) in [("a", 4), ("a/deep", 3), ("b", 5)] {
+        std::fs::create_dir_all(dir.path().join(folder)).unwrap();
+        for i in 0..n {
+            std::fs::write(
+                dir.path().join(format!("{folder}/g{i}.bin")),
+                payload(90_000),
+            )
+            .unwrap();
+        }
+    }
+    let root = dir.path().to_str().unwrap();
+    for cols in WIDTHS {
+        let ended = Terminal::start(
+            tool(&emulator, &["-r", "-j", "3", "-p", "tree", root]),
+            cols,
+        )
+        .finish();
+        assert_eq!(ended.code(), 0, "{}", ended.screen);
+        assert_only_results(&ended, &walk_order(dir.path()));
+        assert_bars_were_drawn(&ended);
+    }
+}
+
+/// The URL ends of the files under `root`, in the order -r sends them (sorted names, going down
+/// into each folder where its name falls).
+fn walk_order(root: &std::path::Path) -> Vec<String> {
+    fn visit(dir: &std::path::Path, folder: &str, out: &mut Vec<String>) {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        for name in names {
+            let path = dir.join(&name);
+            let inner = format!("{folder}/{name}");
+            if path.is_dir() {
+                visit(&path, &inner, out);
+            } else {
+                out.push(inner);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    visit(root, "/tree", &mut out);
+    out
+}
+
+#[test]
+fn one_large_file_shows_its_percentage_and_keeps_its_url() {
+    // A guard: one file was never erased. Its line gains a percentage.
+    let emulator = emulator_with(Config::new(KEY).answer_delay(Duration::from_millis(700)));
+    let (_dir, path) = temp_file("large.bin", &payload(24 << 20));
+    let path = path.to_str().unwrap();
+    for cols in WIDTHS {
+        let terminal = Terminal::start(tool(&emulator, &["-p", "big", path]), cols);
+        terminal.wait_for("a percentage", |screen| screen.contains('%'));
+        let ended = terminal.finish();
+        assert_eq!(ended.code(), 0, "{}", ended.screen);
+        assert_only_results(&ended, &["/big/large.bin".to_owned()]);
+    }
+}
+
+#[test]
+fn the_display_redraws_cleanly_after_the_terminal_narrows() {
+    let emulator = slow_emulator();
+    let (_dir, paths) = files(16, 150_000);
+    let terminal = Terminal::start(
+        tool(&emulator, &args(&["-j", "2", "-p", "narrow"], &paths)),
+        100,
+    );
+    terminal.wait_for("the progress display", |screen| screen.contains("files"));
+    terminal.resize(40);
+    let ended = terminal.finish();
+    assert_eq!(ended.code(), 0, "{}", ended.screen);
+    let ends: Vec<_> = (0..16).map(|i| format!("/narrow/f{i:02}.bin")).collect();
+    assert_only_results(&ended, &ends);
+}
+
+#[test]
+fn no_color_and_a_dumb_terminal_get_no_bars_and_no_escapes() {
+    let emulator = slow_emulator();
+    let (_dir, paths) = files(6, 100_000);
+    for cols in WIDTHS {
+        for (var, value) in [("NO_COLOR", "1"), ("TERM", "dumb")] {
+            let mut command = tool(&emulator, &args(&["-p", "plain"], &paths));
+            command.env(var, value);
+            let ended = Terminal::start(command, cols).finish();
+            assert_eq!(ended.code(), 0, "{}", ended.screen);
+            let raw = String::from_utf8_lossy(&ended.raw);
+            assert!(
+                !raw.contains('\x1b'),
+                "{var}={value}: an escape sequence in {raw:?}"
+            );
+            let ends: Vec<_> = (0..6).map(|i| format!("/plain/f{i:02}.bin")).collect();
+            assert_only_results(&ended, &ends);
+        }
+    }
+}
+
+/// Runs a batch of 8 files one at a time, lets three or more finish, holds the next upload
+/// unanswered, and sends `signal`: the run must end by it, long before the held upload would.
+fn interrupt(cols: u16, signal: Signal, json: bool) -> (Emulator, Ended) {
+    let emulator = slow_emulator();
+    let (dir, paths) = files(8, 150_000);
+    let mut flags = vec!["-j", "1", "-p", "stop"];
+    if json {
+        flags.push("--json");
+    }
+    let terminal = Terminal::start(tool(&emulator, &args(&flags, &paths)), cols);
+    terminal.wait_for("three results", |screen| {
+        let done = lines(screen)
+            .iter()
+            .filter(|l| l.starts_with("http://") || l.starts_with('{'))
+            .count();
+        done >= 3
+    });
+    // Every upload from now on is held: its connection stays open for 60 s, unanswered.
+    emulator.inject(Fault::NeverAnswer, 100);
+    let started = std::time::Instant::now();
+    while emulator.unused_faults().len() == 100 {
+        assert!(started.elapsed() < pty::BOUND, "no upload was held");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    terminal.signal(signal);
+    let ended = terminal.finish();
+    drop(dir);
+    (emulator, ended)
+}
+
+/// How many of the 8 files the emulator stored.
+fn stored(emulator: &Emulator) -> usize {
+    (0..8)
+        .filter(|i| emulator.stored(&format!("stop/f{i:02}.bin")).is_some())
+        .count()
+}
+
+#[test]
+fn ctrl_c_keeps_the_urls_and_says_what_was_stored_and_how_to_go_on() {
+    for cols in WIDTHS {
+        let (emulator, ended) = interrupt(cols, Signal::INT, false);
+        // 130 = 128 + SIGINT, as the shell reports a command that Ctrl-C ended; the held upload
+        // would have kept it for a minute.
+        assert_eq!(ended.code(), 130, "{}", ended.screen);
+        let done = stored(&emulator);
+        let ends: Vec<_> = (0..done).map(|i| format!("/stop/f{i:02}.bin")).collect();
+        assert_only_results(&ended, &ends);
+        assert_bars_were_drawn(&ended);
+        let last = lines(&ended.screen).pop().unwrap().to_owned();
+        assert!(
+            last.contains("interrupted")
+                && last.contains(&format!("{done} of 8 stored"))
+                && last.contains(&format!("{} not", 8 - done))
+                && last.contains("--reuse"),
+            "{last}"
+        );
+    }
+}
+
+#[test]
+fn sigterm_ends_the_same_way_with_143() {
+    for cols in WIDTHS {
+        let (emulator, ended) = interrupt(cols, Signal::TERM, false);
+        assert_eq!(ended.code(), 143, "{}", ended.screen);
+        let done = stored(&emulator);
+        let ends: Vec<_> = (0..done).map(|i| format!("/stop/f{i:02}.bin")).collect();
+        assert_only_results(&ended, &ends);
+        let last = lines(&ended.screen).pop().unwrap().to_owned();
+        assert!(last.contains("interrupted"), "{last}");
+    }
+}
+
+#[test]
+fn ctrl_c_with_json_gives_a_line_for_each_unfinished_source() {
+    for cols in WIDTHS {
+        let (emulator, ended) = interrupt(cols, Signal::INT, true);
+        assert_eq!(ended.code(), 130, "{}", ended.screen);
+        let objects: Vec<serde_json::Value> = lines(&ended.screen)
+            .into_iter()
+            .filter(|l| l.starts_with('{'))
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        assert_eq!(objects.len(), 8, "{}", ended.screen);
+        let done = stored(&emulator);
+        for (i, object) in objects.iter().enumerate() {
+            let source = object["source"].as_str().unwrap();
+            assert!(source.ends_with(&format!("f{i:02}.bin")), "{object}");
+            if i < done {
+                assert!(object["downloadUrl"].is_string(), "{object}");
+            } else {
+                assert_eq!(object["error"], "interrupted: not stored", "{object}");
+            }
+        }
+    }
+}
+
+#[test]
+fn typed_standard_input_ends_at_one_ctrl_d() {
+    let emulator = emulator();
+    for cols in WIDTHS {
+        let mut terminal = Terminal::start(tool(&emulator, &["-p", "typed", "-"]), cols);
+        terminal.type_in(b"typed at a terminal\n");
+        terminal.type_in(b"\x04");
+        // One Ctrl-D is all a person types: the run ends without another.
+        let ended = terminal.finish();
+        assert_eq!(ended.code(), 0, "{}", ended.screen);
+        assert_eq!(urls(&ended.screen).len(), 1, "{}", ended.screen);
+    }
+    let sent: Vec<_> = emulator.requests();
+    assert_eq!(sent.len(), 2);
+    let file = sent[0].parts.iter().find(|p| p.name == "file").unwrap();
+    assert_eq!(file.size, "typed at a terminal\n".len() as u64);
+}
