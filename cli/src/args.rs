@@ -4,7 +4,19 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-pub(crate) const USAGE: &str = "\
+use crate::filter::Filter;
+use crate::flags;
+
+/// `--help`: what the tool does, its arguments, every flag (from [`crate::flags`]), the
+/// environment, the exit status and examples.
+pub(crate) fn usage() -> String {
+    format!(
+        "{USAGE_HEAD}\nOptions:\n{}\n{USAGE_TAIL}",
+        flags::option_list()
+    )
+}
+
+const USAGE_HEAD: &str = "\
 Usage: kie-upload [OPTIONS] <SRC>...
        kie-upload [OPTIONS] --from-url URL
 
@@ -15,63 +27,9 @@ Uploads are kept for 3 days.
 Arguments:
   <SRC>...               a file, or - for standard input (streamed; size
                          unknown); with -r, a folder
+";
 
-Options:
-  -p, --upload-path DIR  destination folder on the service (API field
-                         uploadPath; default: uploads)
-  -n, --name NAME        file name on the service (API field fileName); only
-                         with a single SRC
-  -r, --recursive        upload every regular file under each folder SRC, to
-                         the upload path plus its folder under SRC, in sorted
-                         order
-  -L, --follow           with -r, follow symbolic links (a loop is reported,
-                         not followed)
-      --dry-run          print each upload (source, upload path, name, size);
-                         send nothing
-      --base64           use /api/file-base64-upload (small files, at most
-                         10 MB)
-      --from-url URL     ask the service to fetch URL itself
-                         (/api/file-url-upload); takes no SRC
-      --spool            copy standard input to a temporary file first, so it
-                         goes with a length and can be retried
-      --reuse            print the live upload of the same bytes to the same
-                         upload path and name instead of sending them again
-                         (never with --from-url: the service fetches that)
-      --cache-dir DIR    where --reuse keeps what was uploaded (default: the
-                         user's cache folder); implies --reuse
-      --base-url URL     service root, may carry a path prefix
-                         (default https://kieai.redpandaai.co)
-      --allow-insecure-http
-                         allow a plain http:// base URL to a remote host (the
-                         key then crosses the network in clear text)
-      --api-key-file F   read the key from a file (never a key in argv)
-      --cacert FILE      trust the CA certificates in this PEM file instead of
-                         the default roots
-      --proxy URL        send requests through this proxy
-      --no-proxy         connect directly, whatever the environment says
-      --no-expect        never ask `Expect: 100-continue` first (for a server
-                         that answers 417)
-      --timeout SECS     stall bound: give up when a connect, a socket read or
-                         write, or the wait for the reply makes no progress for
-                         SECS (at most 86400)
-      --retries N        retries for sources that can be re-read (regular
-                         files), default 2
-  -j, --jobs N           parallel uploads when several SRC are given
-                         (default 16)
-      --json             print one JSON object per line per SRC: the service's
-                         data fields plus expiresAt and source (and verified
-                         with --verify); or source, error and code for a
-                         failure
-      --verify           download each uploaded file back and compare it with
-                         the local file
-  -v, --verbose          log each attempt, its status and timing, each retry
-                         and each check on standard error
-  -q, --quiet            no progress display and no summary line
-      --completions SHELL
-                         print a completion script for bash, zsh or fish
-  -h, --help             print this help
-  -V, --version          print the version
-
+const USAGE_TAIL: &str = "\
 Environment:
   KIE_API_KEY            the API key
   KIE_API_KEY_FILE       a file holding the API key; setting both this and
@@ -79,22 +37,31 @@ Environment:
                          both.
   KIE_BASE_URL           the service root; --base-url wins
   SSL_CERT_FILE          a PEM file of CA certificates; --cacert wins
-  ALL_PROXY, HTTPS_PROXY, HTTP_PROXY (or in lower case)
-                         the proxy, the first one set in this order;
+  https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY
+                         the proxy for an https:// base URL: the first one
+                         set, in this order (set but empty: no proxy);
                          --proxy and --no-proxy win
-  NO_PROXY               hosts reached without the proxy
+  http_proxy, all_proxy, ALL_PROXY
+                         the same for an http:// base URL; upper-case
+                         HTTP_PROXY is not read, as in curl
+  no_proxy, NO_PROXY     hosts reached directly: a name covers the names
+                         under it, * every host
 
 Exit status:
-  0  every upload succeeded
-  1  an upload failed, or its result could not be written; the others ran
-  2  a usage or configuration error; nothing was sent
+  0    every upload succeeded
+  1    an upload failed, or its result could not be written; the others ran
+  2    a usage or configuration error; nothing was sent
+  130  interrupted by Ctrl-C (143: by SIGTERM); the last line says what was
+       stored
 
 Examples:
   kie-upload photo.jpg                       print the download URL
   kie-upload -p images/2026 *.png            several files, 16 at a time
   tar cz src | kie-upload -n src.tar.gz -    standard input, streamed
   kie-upload -r -p site public/              a folder, with its folders
+  kie-upload -r --include '**.css' public/   only the style sheets under it
   kie-upload -r --dry-run public/            what would go where
+  find . -name '*.log' -print0 | kie-upload --null --files-from -
   kie-upload --json report.pdf | jq -r .expiresAt
   kie-upload --verify backup.tar             download it back and compare
   kie-upload --from-url https://example.com/a.png -n a.png
@@ -150,6 +117,11 @@ pub(crate) struct Options {
     pub verify: bool,
     pub recursive: bool,
     pub follow: bool,
+    /// `--include` and `--exclude`, in the order given.
+    pub filter: Filter,
+    /// `--files-from FILE`, and `--null`.
+    pub files_from: Option<OsString>,
+    pub null: bool,
     pub dry_run: bool,
     pub spool: bool,
     pub reuse: bool,
@@ -189,6 +161,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
         verify: false,
         recursive: false,
         follow: false,
+        filter: Filter::default(),
+        files_from: None,
+        null: false,
         dry_run: false,
         spool: false,
         reuse: false,
@@ -218,6 +193,10 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
             Long("verify") => o.verify = true,
             Short('r') | Long("recursive") => o.recursive = true,
             Short('L') | Long("follow") => o.follow = true,
+            Long("include") => o.filter.include(&text(&mut parser, "--include")?)?,
+            Long("exclude") => o.filter.exclude(&text(&mut parser, "--exclude")?)?,
+            Long("files-from") => o.files_from = Some(parser.value()?),
+            Long("null") => o.null = true,
             Long("dry-run") => o.dry_run = true,
             Long("spool") => o.spool = true,
             Long("reuse") => o.reuse = true,
@@ -247,8 +226,34 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
                 )
             }
             Value(v) => o.sources.push(v),
-            _ => return Err(arg.unexpected().into()),
+            Long(name) => {
+                return Err(match flags::nearest(name) {
+                    Some(near) => format!("unknown option --{name}: did you mean --{near}?"),
+                    None => format!("unknown option --{name}"),
+                }
+                .into())
+            }
+            Short(c) => return Err(format!("unknown option -{c}").into()),
         }
+    }
+    if let Some(list) = &o.files_from {
+        let read = crate::filter::files_from(list, o.null)?;
+        o.sources.extend(read);
+        if list == "-" && o.sources.iter().any(|s| s == "-") {
+            return Err(
+                "--files-from - reads the names from standard input, so - cannot also be a SRC"
+                    .into(),
+            );
+        }
+    } else if o.null {
+        return Err("--null goes with --files-from: it says how the names are separated".into());
+    }
+    if !o.filter.is_empty() && !o.recursive {
+        return Err(
+            "--include and --exclude go with -r: they choose among the files found under a \
+             folder"
+                .into(),
+        );
     }
 
     if o.from_url.is_some() {
@@ -258,7 +263,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
         if o.base64 || o.verify || o.reuse {
             return Err("--from-url goes with neither --base64, --verify nor --reuse".into());
         }
-    } else if o.sources.is_empty() {
+    } else if o.sources.is_empty() && o.files_from.is_none() {
         return Err(
             "no SRC given: name files to upload, - for standard input, or --from-url URL".into(),
         );

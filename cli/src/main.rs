@@ -8,6 +8,8 @@
 mod advice;
 mod args;
 mod completions;
+mod filter;
+mod flags;
 mod interrupt;
 mod limits;
 mod output;
@@ -20,7 +22,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use args::{Command, Usage, USAGE};
+use args::{Command, Usage};
 use output::{eprint_line, Output};
 
 fn main() -> ExitCode {
@@ -37,7 +39,7 @@ fn main() -> ExitCode {
 
 fn try_main() -> Result<ExitCode, Usage> {
     let options = match args::parse(std::env::args_os().skip(1))? {
-        Command::Help => return Ok(print(USAGE)),
+        Command::Help => return Ok(print(&args::usage())),
         Command::Version => return Ok(print(concat!("kie-upload ", env!("CARGO_PKG_VERSION")))),
         Command::Completions(script) => return Ok(print(script.trim_end())),
         Command::Upload(options) => options,

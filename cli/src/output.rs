@@ -132,9 +132,7 @@ impl Output {
     pub(crate) fn failure(&self, source: &str, local: Option<&Path>, error: &Error) {
         // An error about the source's own file names it already: only the cause is left to say.
         let what = match (error.path(), error.io_error()) {
-            (Some(path), Some(io)) if Some(path) == local => {
-                printable(&io.to_string()).into_owned()
-            }
+            (Some(path), Some(io)) if Some(path) == local => printable(&io_words(io)).into_owned(),
             _ => describe(error),
         };
         let stdin = local.is_none() && source == "-";
@@ -328,6 +326,36 @@ impl State {
                 ));
             }
         }
+    }
+}
+
+/// An I/O error in words: the system's text without its "(os error N)" tail, which names a
+/// number nobody needs.
+pub(crate) fn io_words(e: &io::Error) -> String {
+    without_os_error(&e.to_string())
+}
+
+/// `text` with every " (os error N)" taken out, and a capital first letter (the system's
+/// style) made small, as the rest of a line after a colon reads.
+pub(crate) fn without_os_error(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" (os error ") {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        match rest.find(')') {
+            Some(end) => rest = &rest[end + 1..],
+            None => break,
+        }
+    }
+    out.push_str(rest);
+    let mut chars = out.chars();
+    match (chars.next(), chars.next()) {
+        // "No such file" but not "TLS failed" or "IO".
+        (Some(first), Some(second)) if first.is_ascii_uppercase() && second.is_lowercase() => {
+            first.to_ascii_lowercase().to_string() + &out[1..]
+        }
+        _ => out,
     }
 }
 

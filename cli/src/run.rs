@@ -419,8 +419,23 @@ fn plan_folder(
     if walk.entries.is_empty() && walk.bad_names.is_empty() {
         eprint_line(&format!("warning: {shown}: no regular files under it"));
     }
+    let found = walk.entries.len();
     let base = o.upload_path.trim_matches('/');
+    let mut left_out = 0;
     for entry in walk.entries {
+        // --include and --exclude, on the path under the folder given.
+        let under = match &entry {
+            Ok(found) if found.folder.is_empty() => Some(found.name.clone()),
+            Ok(found) => Some(format!("{}/{}", found.folder, found.name)),
+            Err((path, _)) => path
+                .strip_prefix(root)
+                .ok()
+                .map(|p| p.to_string_lossy().replace('\\', "/")),
+        };
+        if under.is_some_and(|under| !o.filter.admits(&under)) {
+            left_out += 1;
+            continue;
+        }
         plan.push(match entry {
             Ok(found) => Planned {
                 label: client.redact(&found.path.to_string_lossy()),
@@ -443,6 +458,12 @@ fn plan_folder(
                 refused: Some(why),
             },
         });
+    }
+    if found > 0 && left_out == found {
+        eprint_line(&format!(
+            "warning: {shown}: --include and --exclude leave out all {} under it",
+            count(found, "file", "files")
+        ));
     }
 }
 

@@ -199,3 +199,158 @@ fn a_file_turned_into_a_fifo_after_the_walk_fails_without_hanging() {
         "{stderr}"
     );
 }
+
+/// A folder for the selection tests.
+fn gallery() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "a.txt",
+        "b.jpg",
+        "docs/c.txt",
+        "docs/secret.txt",
+        "docs/deep/d.txt",
+        "img/e.jpg",
+    ] {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, name).unwrap();
+    }
+    dir
+}
+
+/// `--dry-run`'s files, as paths under `root` (or as given, for a source outside it).
+fn planned(emulator: &kie_upload_emulator::Emulator, root: &str, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["--dry-run"];
+    all.extend(args);
+    let out = run(emulator, &all);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.stdout
+        .lines()
+        .map(|l| {
+            let source = l.split('\t').next().unwrap();
+            source
+                .strip_prefix(root)
+                .map_or(source, |s| s.trim_start_matches('/'))
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn include_and_exclude_choose_among_the_files_r_finds_first_match_deciding() {
+    let emulator = emulator();
+    let dir = gallery();
+    let root = dir.path().to_str().unwrap();
+    // The first rule that matches decides; with an --include, a file no rule matches stays out.
+    let got = planned(
+        &emulator,
+        root,
+        &["-r", "--exclude", "secret.txt", "--include", "*.txt", root],
+    );
+    assert_eq!(got, ["a.txt", "docs/c.txt", "docs/deep/d.txt"]);
+    // The other order: the --include matches secret.txt first.
+    let got = planned(
+        &emulator,
+        root,
+        &["-r", "--include", "*.txt", "--exclude", "secret.txt", root],
+    );
+    assert_eq!(
+        got,
+        ["a.txt", "docs/c.txt", "docs/deep/d.txt", "docs/secret.txt"]
+    );
+    // Only excludes: everything else goes.
+    let got = planned(&emulator, root, &["-r", "--exclude", "docs/**", root]);
+    assert_eq!(got, ["a.txt", "b.jpg", "img/e.jpg"]);
+    // `/` anchors at the folder; `*` stays within a folder, `**` does not.
+    let got = planned(&emulator, root, &["-r", "--include", "/*.txt", root]);
+    assert_eq!(got, ["a.txt"]);
+    let got = planned(&emulator, root, &["-r", "--include", "/docs/*", root]);
+    assert_eq!(got, ["docs/c.txt", "docs/secret.txt"]);
+    let got = planned(&emulator, root, &["-r", "--include", "/docs/**", root]);
+    assert_eq!(got, ["docs/c.txt", "docs/deep/d.txt", "docs/secret.txt"]);
+    let got = planned(&emulator, root, &["-r", "--include", "{a,e}.*", root]);
+    assert_eq!(got, ["a.txt", "img/e.jpg"]);
+}
+
+#[test]
+fn filters_leave_sources_named_on_the_command_line_alone() {
+    let emulator = emulator();
+    let dir = gallery();
+    let root = dir.path().to_str().unwrap();
+    let named = format!("{root}/a.txt");
+    let got = planned(&emulator, root, &["-r", "--include", "*.jpg", &named, root]);
+    assert_eq!(got, ["a.txt", "b.jpg", "img/e.jpg"]);
+    // Without -r there is nothing to choose among.
+    let out = run(&emulator, &["--include", "*.jpg", &named]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("go with -r"), "{}", out.stderr);
+    // A filter that leaves nothing says so.
+    let out = run(&emulator, &["-r", "--dry-run", "--include", "*.png", root]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""));
+    assert!(
+        out.stderr.contains("leave out all 6 files"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn files_from_reads_paths_as_if_given_on_the_command_line() {
+    let emulator = emulator();
+    let dir = gallery();
+    let root = dir.path().to_str().unwrap();
+    let list = dir.path().join("list.txt");
+    std::fs::write(
+        &list,
+        format!("# the two text files\r\n{root}/a.txt\r\n\n   \n{root}/docs/c.txt\n"),
+    )
+    .unwrap();
+    let list = list.to_str().unwrap();
+    let got = planned(&emulator, root, &["--files-from", list]);
+    assert_eq!(got, ["a.txt", "docs/c.txt"]);
+    // With sources on the command line too: those first, then the list's.
+    let named = format!("{root}/b.jpg");
+    let got = planned(&emulator, root, &["--files-from", list, &named]);
+    assert_eq!(got, ["b.jpg", "a.txt", "docs/c.txt"]);
+    // From standard input, NUL-separated: a name is taken as it is.
+    let odd = dir.path().join("# not a comment");
+    std::fs::write(&odd, "odd").unwrap();
+    let input = format!("{root}/img/e.jpg\0{}\0", odd.display());
+    let out = run_with(
+        &emulator,
+        KEY,
+        &["--dry-run", "--null", "--files-from", "-"],
+        input.as_bytes(),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let names: Vec<_> = out
+        .stdout
+        .lines()
+        .map(|l| l.split('\t').nth(2).unwrap())
+        .collect();
+    assert_eq!(names, ["e.jpg", "# not a comment"]);
+    // Then - cannot also be a source.
+    let out = run_with(&emulator, KEY, &["--files-from", "-", "-"], b"x\n");
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("- cannot also be a SRC"),
+        "{}",
+        out.stderr
+    );
+    // A list that cannot be read says so in words.
+    let out = run(&emulator, &["--files-from", &format!("{root}/none")]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("cannot read it: no such file"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("os error"), "{}", out.stderr);
+    let out = run(&emulator, &["--null", &named]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("--null goes with --files-from"),
+        "{}",
+        out.stderr
+    );
+}
