@@ -55,18 +55,24 @@ fn read_head(stream: &mut TcpStream) -> String {
     String::from_utf8(head).unwrap()
 }
 
+/// Asks `proxy` for a tunnel to 127.0.0.1:`port`, sending `early` right after the request head;
+/// the socket and the head of the proxy's answer.
+fn connect(proxy: &ConnectProxy, port: u16, early: &[u8]) -> (TcpStream, String) {
+    let mut stream = dial(&proxy.url());
+    let head = format!("CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    stream
+        .write_all(&[head.as_bytes(), early].concat())
+        .unwrap();
+    let answer = read_head(&mut stream);
+    (stream, answer)
+}
+
 #[test]
 fn connect_tunnels_both_ways_with_the_bytes_sent_right_after_the_head() {
     let port = echo_server();
     let proxy = ConnectProxy::start().unwrap();
-    let mut stream = dial(&proxy.url());
     // A client may send its first bytes (a TLS hello) with the CONNECT head, before the answer.
-    write!(
-        stream,
-        "CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\nearly"
-    )
-    .unwrap();
-    let head = read_head(&mut stream);
+    let (mut stream, head) = connect(&proxy, port, b"early");
     assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
     assert_eq!(read_n(&mut stream, 5), b"early");
     stream.write_all(b" and later").unwrap();
@@ -93,13 +99,7 @@ fn anything_but_connect_is_405_and_recorded() {
 fn an_unreachable_connect_target_is_502_and_recorded() {
     let proxy = ConnectProxy::start().unwrap();
     let port = closed_port();
-    let mut stream = dial(&proxy.url());
-    write!(
-        stream,
-        "CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
-    )
-    .unwrap();
-    let head = read_head(&mut stream);
+    let (_, head) = connect(&proxy, port, b"");
     assert!(head.starts_with("HTTP/1.1 502 "), "{head}");
     assert_eq!(proxy.tunnels(), [format!("127.0.0.1:{port}")]);
 }
@@ -158,9 +158,8 @@ fn socks4_tunnels_to_an_address_and_refuses_one_it_cannot_reach() {
 fn dropping_a_proxy_closes_its_open_tunnels() {
     let port = echo_server();
     let proxy = ConnectProxy::start().unwrap();
-    let mut stream = dial(&proxy.url());
-    write!(stream, "CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n").unwrap();
-    read_head(&mut stream);
+    let (mut stream, head) = connect(&proxy, port, b"");
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
     drop(proxy);
     // The tunnel ends (not a read timeout): the client sees the end of the stream, or a reset.
     let mut rest = Vec::new();
