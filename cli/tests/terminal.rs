@@ -164,10 +164,12 @@ fn one_large_file_shows_its_percentage_and_keeps_its_url() {
     let (_dir, path) = temp_file("large.bin", &payload(24 << 20));
     let path = path.to_str().unwrap();
     for cols in WIDTHS {
-        let terminal = Terminal::start(tool(&emulator, &["-p", "big", path]), cols);
-        terminal.wait_for("a percentage", |screen| screen.contains('%'));
-        let ended = terminal.finish();
+        let ended = Terminal::start(tool(&emulator, &["-p", "big", path]), cols).finish();
         assert_eq!(ended.code(), 0, "{}", ended.screen);
+        // In what the tool wrote, not on a screen sampled while it ran: a sample can miss a
+        // display that lasts only as long as the upload.
+        let raw = String::from_utf8_lossy(&ended.raw);
+        assert!(raw.contains('%'), "no percentage in {raw:?}");
         assert_only_results(&ended, &["/big/large.bin".to_owned()]);
     }
 }
@@ -176,12 +178,26 @@ fn one_large_file_shows_its_percentage_and_keeps_its_url() {
 fn the_display_redraws_cleanly_after_the_terminal_narrows() {
     let emulator = slow_emulator();
     let (_dir, paths) = files(16, 150_000);
+    // The last source is a FIFO that the test feeds only after the resize: the display is still
+    // up then, however slow the machine (a batch of files alone could end before it was seen).
+    let last = &paths[15];
+    std::fs::remove_file(last).unwrap();
+    let made = Command::new("mkfifo").arg(last).status();
+    assert!(made.unwrap().success());
     let terminal = Terminal::start(
         tool(&emulator, &args(&["-j", "2", "-p", "narrow"], &paths)),
         100,
     );
     terminal.wait_for("the progress display", |screen| screen.contains("files"));
     terminal.resize(40);
+    // Not joined: should the tool never open the FIFO, this open would block for ever, and the
+    // missing result fails the test anyway.
+    let fifo = last.clone();
+    std::thread::spawn(move || {
+        if let Ok(mut writer) = std::fs::OpenOptions::new().write(true).open(fifo) {
+            let _ = std::io::Write::write_all(&mut writer, &payload(150_000));
+        }
+    });
     let ended = terminal.finish();
     assert_eq!(ended.code(), 0, "{}", ended.screen);
     let ends: Vec<_> = (0..16).map(|i| format!("/narrow/f{i:02}.bin")).collect();
@@ -209,10 +225,20 @@ fn no_color_and_a_dumb_terminal_get_no_bars_and_no_escapes() {
     }
 }
 
-/// Runs a batch of 8 files one at a time, lets three or more finish, holds the next upload
-/// unanswered, and sends `signal`: the run must end by it, long before the held upload would.
+/// Runs a batch of 8 files one at a time, lets three finish, holds the next upload unanswered,
+/// and sends `signal`: the run must end by it, long before the held upload would.
 fn interrupt(cols: u16, signal: Signal, json: bool) -> (Emulator, Ended) {
     let emulator = slow_emulator();
+    // Scripted before the run, so that no slow test thread can let the batch finish first: three
+    // answers (a drip without pauses is a normal answer), then every upload held, its connection
+    // open for 60 s, unanswered.
+    emulator.inject(
+        Fault::Drip {
+            pause: Duration::ZERO,
+        },
+        3,
+    );
+    emulator.inject(Fault::NeverAnswer, 100);
     let (dir, paths) = files(8, 150_000);
     let mut flags = vec!["-j", "1", "-p", "stop"];
     if json {
@@ -226,10 +252,8 @@ fn interrupt(cols: u16, signal: Signal, json: bool) -> (Emulator, Ended) {
             .count();
         done >= 3
     });
-    // Every upload from now on is held: its connection stays open for 60 s, unanswered.
-    emulator.inject(Fault::NeverAnswer, 100);
     let started = std::time::Instant::now();
-    while emulator.unused_faults().len() == 100 {
+    while emulator.unused_faults().len() >= 100 {
         assert!(started.elapsed() < pty::BOUND, "no upload was held");
         std::thread::sleep(Duration::from_millis(20));
     }
