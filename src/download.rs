@@ -29,6 +29,8 @@ impl Client {
     /// [`download_to`](Self::download_to), before its error is finished.
     fn download(&self, url: &str, out: &mut impl Write) -> Result<u64, Error> {
         self.config.usable()?;
+        // What an earlier request on this thread saw of its server is not this one's.
+        crate::transport::clear_continued();
         let response = self
             .config
             .agent

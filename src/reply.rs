@@ -98,6 +98,13 @@ fn read_capped(body: &mut ureq::Body, status: u16, deadline: Instant) -> Result<
 /// proxy failure, or a broken connection, each marked as worth retrying or not. A socket's
 /// [`io::Error`] is kept as the source itself, so that [`Error::io_error`] finds it.
 pub(crate) fn failure(error: ureq::Error) -> Error {
+    // The server answered in the other protocol (the connection saw it): whatever ureq or TLS
+    // made of those bytes, that is the cause, and nothing transient.
+    if let Some(server_speaks_tls) = crate::transport::other_protocol() {
+        return Error::new(ErrorKind::WrongScheme { server_speaks_tls })
+            .with_source(error)
+            .transient(false);
+    }
     let timed_out = match &error {
         ureq::Error::Timeout(_) => true,
         ureq::Error::Io(e) => matches!(

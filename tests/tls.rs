@@ -134,3 +134,82 @@ fn a_proxy_that_refuses_the_tunnel_says_so() {
     assert_eq!(e.attempts(), 1);
     assert!(message(&e).contains("proxy"), "{e}");
 }
+
+#[test]
+fn https_to_a_plain_http_port_is_the_wrong_scheme_at_once() {
+    // The emulator answers a TLS hello on its plain port as nginx does: a plain-HTTP 400 page.
+    let emulator = emulator_with(Config::new(KEY));
+    let url = emulator.base_url().replacen("http://", "https://", 1);
+    let e = builder_for(&url)
+        .build()
+        .unwrap()
+        .upload(Upload::bytes(b"x", "tls").file_name("x.txt"))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::WrongScheme {
+                server_speaks_tls: false,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(!e.is_retryable());
+    assert_eq!(e.attempts(), 1);
+    assert!(message(&e).contains("plain HTTP, not TLS"), "{e}");
+    assert!(emulator.requests().is_empty());
+}
+
+#[test]
+fn http_to_a_tls_port_is_the_wrong_scheme_at_once() {
+    // The emulator's TLS port answers a plain request with a TLS alert.
+    let emulator = tls_emulator();
+    let url = emulator.base_url().replacen("https://", "http://", 1);
+    let e = builder_for(&url)
+        .build()
+        .unwrap()
+        .upload(Upload::bytes(b"x", "tls").file_name("x.txt"))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::WrongScheme {
+                server_speaks_tls: true,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(!e.is_retryable());
+    assert_eq!(e.attempts(), 1);
+    assert!(message(&e).contains("TLS, not plain HTTP"), "{e}");
+    // nginx instead answers such a request in plain HTTP, with a page that says so.
+    let plain = emulator_with(Config::new(KEY));
+    plain.inject(
+        Fault::Raw {
+            bytes: http_reply(
+                "400 Bad Request",
+                "text/html",
+                "<html><head><title>400 The plain HTTP request was sent to HTTPS port</title>\
+                 </head><body><center><h1>400 Bad Request</h1></center><center>The plain HTTP \
+                 request was sent to HTTPS port</center><hr><center>nginx</center></body></html>",
+            ),
+        },
+        1,
+    );
+    let e = client(&plain)
+        .upload(Upload::bytes(b"x", "tls").file_name("x.txt"))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::WrongScheme {
+                server_speaks_tls: true,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(!e.is_retryable());
+}

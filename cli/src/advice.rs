@@ -4,8 +4,25 @@
 //! the tool has no `ClientBuilder` to call.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use kie_upload::{Error, ErrorKind, NotRetried};
+
+/// The client's base URL, for advice that names it: set once the client is built.
+static BASE_URL: OnceLock<String> = OnceLock::new();
+
+pub(crate) fn set_base_url(url: &str) {
+    let _ = BASE_URL.set(url.to_owned());
+}
+
+/// The base URL with the other scheme (`https://` for `http://` and back), when it is known.
+fn other_scheme() -> Option<String> {
+    let url = BASE_URL.get()?;
+    Some(match url.strip_prefix("https://") {
+        Some(rest) => format!("http://{rest}"),
+        None => format!("https://{}", url.strip_prefix("http://")?),
+    })
+}
 
 /// What to do about `error`, in flags, when there is something to say.
 pub(crate) fn advice(error: &Error, stdin: bool) -> Option<String> {
@@ -18,7 +35,8 @@ pub(crate) fn advice(error: &Error, stdin: bool) -> Option<String> {
     let setting = error.setting();
     Some(match error.kind() {
         ErrorKind::ApiKey { .. } | ErrorKind::Service { code: 401, .. } if setting.is_some() => {
-            check_key(setting?)
+            // A key file that cannot be used is named by the line already.
+            check_key(setting?, matches!(error.kind(), ErrorKind::ApiKey { .. }))
         }
         ErrorKind::ApiKey { .. } => "set one of KIE_API_KEY or KIE_API_KEY_FILE, or pass \
                                      --api-key-file FILE (get a key at https://kie.ai/api-key)"
@@ -51,6 +69,21 @@ pub(crate) fn advice(error: &Error, stdin: bool) -> Option<String> {
         ErrorKind::Transport => {
             "check the network and the base URL (--base-url, KIE_BASE_URL), then retry".into()
         }
+        ErrorKind::WrongScheme {
+            server_speaks_tls, ..
+        } => match other_scheme() {
+            Some(url) => format!("use {url}"),
+            None if *server_speaks_tls => "use https://".into(),
+            None => "use http://".into(),
+        },
+        // A stall before the request went out, on an https:// URL: the server may be waiting for
+        // a plain-HTTP request that never comes.
+        ErrorKind::Timeout if stalled_connecting(error) => match (BASE_URL.get(), other_scheme()) {
+            (Some(url), Some(plain)) if url.starts_with("https://") => format!(
+                "retry, or raise --timeout; if the server at {url} does not speak TLS, use {plain}"
+            ),
+            _ => "retry, or raise --timeout".into(),
+        },
         ErrorKind::Timeout => "retry, or raise --timeout".into(),
         ErrorKind::Service { code: 402, .. } => "the account is out of credits: top it up".into(),
         ErrorKind::Service { code: 413, .. } | ErrorKind::Http { status: 413, .. } => {
@@ -85,18 +118,28 @@ pub(crate) fn advice(error: &Error, stdin: bool) -> Option<String> {
     })
 }
 
+/// Whether a stall came while connecting (the TCP connect or the TLS handshake), before the
+/// request was sent.
+fn stalled_connecting(error: &Error) -> bool {
+    use std::error::Error as _;
+    error
+        .source()
+        .is_some_and(|cause| cause.to_string().ends_with("connect"))
+}
+
 /// Where to look at a key that was refused: the variable, or the file and what named it (the
-/// variable, or this tool's flag).
-fn check_key(setting: &str) -> String {
+/// variable, or this tool's flag); the file's path only when the line does not say it already.
+fn check_key(setting: &str, file_named: bool) -> String {
     if setting == "KIE_API_KEY" {
         return "check KIE_API_KEY".into();
     }
     let named_by_env = std::env::var_os("KIE_API_KEY_FILE")
         .is_some_and(|file| Path::new(&file).display().to_string() == setting);
-    if named_by_env {
-        format!("check the key in {setting} (named by KIE_API_KEY_FILE)")
-    } else {
-        format!("check the key in {setting} (--api-key-file)")
+    match (file_named, named_by_env) {
+        (true, true) => "check KIE_API_KEY_FILE, which names it".into(),
+        (true, false) => "check the file given to --api-key-file".into(),
+        (false, true) => format!("check the key in {setting} (named by KIE_API_KEY_FILE)"),
+        (false, false) => format!("check the key in {setting} (--api-key-file)"),
     }
 }
 

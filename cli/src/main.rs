@@ -58,7 +58,10 @@ fn print(text: &str) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if e.kind() != io::ErrorKind::BrokenPipe {
-                eprint_line(&format!("error: cannot write to standard output: {e}"));
+                eprint_line(&format!(
+                    "error: cannot write to standard output: {}",
+                    output::io_words(&e)
+                ));
             }
             ExitCode::from(1)
         }

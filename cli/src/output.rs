@@ -322,7 +322,8 @@ impl State {
             // A reader that went away (`| head`) needs no message; a full disk does.
             if e.kind() != io::ErrorKind::BrokenPipe {
                 eprint_line(&format!(
-                    "error: cannot write the results to standard output: {e}"
+                    "error: cannot write the results to standard output: {}",
+                    io_words(&e)
                 ));
             }
         }
@@ -349,6 +350,22 @@ pub(crate) fn without_os_error(text: &str) -> String {
         }
     }
     out.push_str(rest);
+    // The system's texts start with a capital; after a colon, in a line of ours, they do not.
+    for phrase in [
+        "No such file or directory",
+        "Permission denied",
+        "Connection refused",
+        "Connection reset by peer",
+        "Is a directory",
+        "Not a directory",
+        "Broken pipe",
+        "No space left on device",
+        "Too many open files",
+        "Read-only file system",
+    ] {
+        let small = phrase[..1].to_ascii_lowercase() + &phrase[1..];
+        out = out.replace(&format!(": {phrase}"), &format!(": {small}"));
+    }
     let mut chars = out.chars();
     match (chars.next(), chars.next()) {
         // "No such file" but not "TLS failed" or "IO".
@@ -377,23 +394,35 @@ pub(crate) fn explain(error: &Error) -> String {
     }
 }
 
-/// The error and its causes on one line: `what failed (cause: cause)`. A cause already said by the
-/// text before it is left out.
+/// The error on one line, in words: what failed, and for a file or a connection the system's
+/// cause (`connection refused`), at most once and in one pair of parentheses. Never the text of
+/// the HTTP or TLS library underneath (`io: ...`, `protocol: ...`, a Rust type's name): the
+/// library's line already says what it meant.
 pub(crate) fn describe(error: &Error) -> String {
-    let mut line = error.to_string();
-    let mut causes = Vec::<String>::new();
-    let mut next = error.source();
-    while let Some(cause) = next {
-        let text = cause.to_string();
-        if !line.contains(&text) && !causes.iter().any(|c| c.contains(&text)) {
-            causes.push(text);
+    let mut line = match error.kind() {
+        // The tool says "error:" itself; the library's "invalid input:" adds nothing.
+        ErrorKind::InvalidInput { reason, .. } => reason.clone(),
+        _ => error.to_string(),
+    };
+    let cause = match error.kind() {
+        ErrorKind::Io | ErrorKind::Transport | ErrorKind::Proxy { .. } => {
+            error.io_error().map(io_words)
         }
-        next = cause.source();
+        ErrorKind::Timeout
+            if error
+                .source()
+                .is_some_and(|s| s.to_string().ends_with("connect")) =>
+        {
+            Some("while connecting".to_owned())
+        }
+        _ => None,
+    };
+    if let Some(cause) = cause {
+        if !line.to_lowercase().contains(&cause.to_lowercase()) {
+            line = format!("{line} ({cause})");
+        }
     }
-    if !causes.is_empty() {
-        line = format!("{line} ({})", causes.join(": "));
-    }
-    printable(&line.replace(['\n', '\r'], " ")).into_owned()
+    printable(&without_os_error(&line).replace(['\n', '\r'], " ")).into_owned()
 }
 
 /// One line on standard error, above the progress display if there is one; a closed standard
@@ -448,7 +477,8 @@ pub(crate) fn log_event(source: &str, event: &Event<'_>) {
             describe(error),
             millis(*wait)
         ),
-        other => format!("kie-upload: {source}: {other:?}"),
+        // An event this tool does not know yet: nothing to say in its words.
+        _ => return,
     };
     eprint_line(&line);
 }

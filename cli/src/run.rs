@@ -16,7 +16,7 @@ use kie_upload::{
 use crate::args::{Options, ProxyFlag, Usage};
 use crate::interrupt;
 use crate::limits::{fit_jobs, Found};
-use crate::output::{describe, eprint_line, explain, log_event, Output};
+use crate::output::{describe, eprint_line, explain, io_words, log_event, Output};
 use crate::progress::Bars;
 use crate::verify::{can_verify, verify, Mismatch};
 use crate::walk::walk;
@@ -88,7 +88,10 @@ pub(crate) fn run(o: &Options, out: &Output) -> Result<(), Usage> {
                         &bars,
                     )),
                     Err(e) => {
-                        out.failure_message(&p.label, &format!("reading standard input: {e}"));
+                        out.failure_message(
+                            &p.label,
+                            &format!("reading standard input: {}", io_words(&e)),
+                        );
                         bars.done();
                         report_refused(out, j + 1);
                         continue;
@@ -258,7 +261,9 @@ fn build_client(o: &Options) -> Result<Client, Usage> {
         };
         builder = builder.cache(cache);
     }
-    builder.build().map_err(|e| Usage(explain(&e)))
+    let client = builder.build().map_err(|e| Usage(explain(&e)))?;
+    crate::advice::set_base_url(client.base_url());
+    Ok(client)
 }
 
 /// Each upload's label, path, folder and name, checked before anything is sent: names the service
@@ -320,7 +325,7 @@ fn plan(o: &Options, client: &Client) -> Result<Vec<Planned>, Usage> {
             }
         }
         let (size, refused) = match &meta {
-            Err(e) => (None, Some(e.to_string())),
+            Err(e) => (None, Some(io_words(e))),
             Ok(meta) if meta.is_dir() => (None, Some("is a directory: use -r".to_owned())),
             Ok(meta) if meta.is_file() => (Some(meta.len()), None),
             Ok(_) => (None, None),

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use kie_upload::{Client, Error, UploadedFile};
 
+use crate::output::io_words;
+
 /// Whether `path` can be read twice (once to upload, once to compare): a regular file can; a pipe,
 /// FIFO or device cannot. Checked before anything is sent.
 pub(crate) fn can_verify(path: &Path) -> Result<(), String> {
@@ -30,7 +32,8 @@ pub(crate) enum Mismatch {
 /// Downloads `file` back and compares it with the local file at `path`; `Ok` with the number of
 /// bytes that match.
 pub(crate) fn verify(client: &Client, path: &Path, file: &UploadedFile) -> Result<u64, Mismatch> {
-    let local_error = |e: io::Error| Mismatch::Differs(format!("{}: {e}", path.display()));
+    let local_error =
+        |e: io::Error| Mismatch::Differs(format!("{}: {}", path.display(), io_words(&e)));
     let local = crate::limits::open_found(path).map_err(local_error)?;
     let local_len = local.metadata().map_err(local_error)?.len();
     let mut compare = Compare {
@@ -69,7 +72,7 @@ impl Write for Compare {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.expected.resize(buf.len(), 0);
         let n = read_full(&mut self.local, &mut self.expected).inspect_err(|e| {
-            self.verdict = Some(format!("reading the local file: {e}"));
+            self.verdict = Some(format!("reading the local file: {}", io_words(e)));
         })?;
         if n < buf.len() || self.expected[..] != buf[..] {
             let at = self.offset

@@ -33,7 +33,7 @@ fn a_failed_source_exits_1_names_it_once_and_the_others_still_run() {
         .collect();
     assert_eq!(errors.len(), 1, "{}", out.stderr);
     assert_eq!(errors[0].matches("missing.jpg").count(), 1, "{}", errors[0]);
-    assert!(errors[0].contains("No such file"), "{}", errors[0]);
+    assert!(errors[0].contains("no such file"), "{}", errors[0]);
 }
 
 #[test]
@@ -407,4 +407,135 @@ fn no_message_of_the_tool_names_a_rust_item() {
         ),
     );
     assert!(shown.len() > 15);
+}
+
+/// What a line of the tool must not hold: the system's error number, the HTTP or TLS library's
+/// own prefixes, a Rust type's name (a word with a capital inside, as `UnknownIssuer`), or
+/// parentheses inside parentheses.
+fn library_words(line: &str) -> Option<String> {
+    for word in [
+        "os error",
+        "io:",
+        "protocol:",
+        "timeout:",
+        "invalid input:",
+        "Some(",
+        "None",
+    ] {
+        if line.contains(word) {
+            return Some(format!("{word:?}"));
+        }
+    }
+    let camel = line.split(|c: char| !c.is_ascii_alphanumeric()).find(|w| {
+        let units = ["KiB", "MiB", "GiB"];
+        !units.contains(w)
+            && w.as_bytes()
+                .windows(2)
+                .any(|p| p[0].is_ascii_lowercase() && p[1].is_ascii_uppercase())
+    });
+    if let Some(word) = camel {
+        return Some(format!("a type's name, {word}"));
+    }
+    let mut depth = 0;
+    for c in line.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth > 1 {
+            return Some("parentheses inside parentheses".into());
+        }
+    }
+    None
+}
+
+#[test]
+fn failures_are_said_in_words_with_the_path_once() {
+    let plain = emulator();
+    let tls = emulator_with(Config::new(KEY).tls(true));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("photo.jpg");
+    std::fs::write(&file, b"jpeg").unwrap();
+    let (f, d) = (file.to_str().unwrap(), dir.path().to_str().unwrap());
+    let missing = format!("{d}/missing.jpg");
+    let key_file = format!("{d}/no-such.key");
+    let empty_key = dir.path().join("empty.key");
+    std::fs::write(&empty_key, "").unwrap();
+    let empty_key = empty_key.to_str().unwrap();
+    let plain_https = format!("https://127.0.0.1:{}", plain.port());
+    let tls_http = format!("http://127.0.0.1:{}", tls.port());
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        ("a missing file", vec![&missing], &missing),
+        ("a missing folder with -r", vec!["-r", &missing], &missing),
+        ("a folder without -r", vec![d], d),
+        (
+            "nothing listens",
+            vec!["--base-url", "http://127.0.0.1:1", "--retries", "0", f],
+            "",
+        ),
+        (
+            "https to a plain port",
+            vec!["--base-url", &plain_https, f],
+            "",
+        ),
+        ("http to a TLS port", vec!["--base-url", &tls_http, f], ""),
+        (
+            "an untrusted certificate",
+            vec!["--base-url", tls.base_url(), "--retries", "0", f],
+            "",
+        ),
+        (
+            "a key file that is not there",
+            vec!["--api-key-file", &key_file, f],
+            &key_file,
+        ),
+        (
+            "an empty key file",
+            vec!["--api-key-file", empty_key, f],
+            empty_key,
+        ),
+        (
+            "a CA file that is not there",
+            vec!["--cacert", &missing, f],
+            &missing,
+        ),
+        (
+            "a proxy that refuses",
+            vec!["--proxy", "http://127.0.0.1:1", "--retries", "0", f],
+            "",
+        ),
+        ("a mistyped flag", vec!["--josn", f], ""),
+        (
+            "an unknown scheme",
+            vec!["--base-url", "ftp://example.com", f],
+            "",
+        ),
+    ];
+    for (what, args, path) in cases {
+        let out = if what.contains("key file") {
+            // The key from the file only.
+            run_with(&plain, "", &args, b"")
+        } else {
+            run(&plain, &args)
+        };
+        assert_ne!(out.code, 0, "{what}: {}", out.stderr);
+        let line = out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or_else(|| panic!("{what}: no error line in {}", out.stderr));
+        // Temporary folders have random names with capitals inside.
+        let shown = line.replace(d, "DIR");
+        if let Some(bad) = library_words(&shown) {
+            panic!("{what}: {bad} in {line}");
+        }
+        if !path.is_empty() {
+            assert_eq!(
+                line.matches(path).count(),
+                1,
+                "{what}: the path once in {line}"
+            );
+        }
+    }
 }

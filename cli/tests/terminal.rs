@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::net::TcpListener;
 use std::process::Command;
 use std::time::Duration;
 
@@ -345,4 +346,76 @@ fn typed_standard_input_ends_at_one_ctrl_d() {
     assert_eq!(sent.len(), 2);
     let file = sent[0].parts.iter().find(|p| p.name == "file").unwrap();
     assert_eq!(file.size, "typed at a terminal\n".len() as u64);
+}
+/// Runs one upload to `base_url` on a terminal of `cols`, with `-v` so each attempt shows.
+fn upload_to(emulator: &Emulator, base_url: &str, cols: u16, extra: &[&str]) -> Ended {
+    let (_dir, path) = temp_file("scheme.txt", b"which protocol?");
+    let mut flags = vec!["-v", "--base-url", base_url];
+    flags.extend(extra);
+    flags.push(path.to_str().unwrap());
+    Terminal::start(tool(emulator, &flags), cols).finish()
+}
+
+/// Exactly one attempt, and the screen says `what`, once joined (a narrow screen wraps it).
+fn assert_one_attempt_saying(ended: &Ended, what: &[&str]) {
+    let screen = &ended.screen;
+    assert_eq!(ended.code(), 1, "{screen}");
+    assert!(screen.contains("attempt 1"), "{screen}");
+    assert!(!screen.contains("attempt 2"), "retried:\n{screen}");
+    let joined = lines(screen).join(" ");
+    for words in what {
+        assert!(joined.contains(words), "{words:?} not in:\n{screen}");
+    }
+}
+
+#[test]
+fn https_to_a_plain_http_port_fails_at_once_and_says_use_http() {
+    let emulator = emulator();
+    let port = emulator.port();
+    for cols in WIDTHS {
+        let ended = upload_to(&emulator, &format!("https://127.0.0.1:{port}"), cols, &[]);
+        assert_one_attempt_saying(
+            &ended,
+            &["plain HTTP", &format!("use http://127.0.0.1:{port}")],
+        );
+    }
+}
+
+#[test]
+fn http_to_a_tls_port_fails_at_once_and_says_use_https() {
+    let emulator = emulator_with(Config::new(KEY).tls(true));
+    let port = emulator.port();
+    for cols in WIDTHS {
+        let ended = upload_to(&emulator, &format!("http://127.0.0.1:{port}"), cols, &[]);
+        assert_one_attempt_saying(&ended, &["TLS", &format!("use https://127.0.0.1:{port}")]);
+    }
+}
+
+#[test]
+fn https_to_a_silent_server_ends_at_the_stall_bound_and_names_the_scheme() {
+    let emulator = emulator();
+    // Accepts connections and never says a word.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for tcp in silent.incoming().take(4) {
+            held.push(tcp);
+        }
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    for cols in WIDTHS {
+        let base = format!("https://127.0.0.1:{port}");
+        let ended = upload_to(
+            &emulator,
+            &base,
+            cols,
+            &["--timeout", "2", "--retries", "0"],
+        );
+        assert_eq!(ended.code(), 1, "{}", ended.screen);
+        let joined = lines(&ended.screen).join(" ");
+        assert!(joined.contains("https://"), "{}", ended.screen);
+        assert!(joined.contains("TLS"), "{}", ended.screen);
+    }
+    drop(held);
 }

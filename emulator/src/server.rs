@@ -286,6 +286,12 @@ fn serve(shared: &Shared, id: u64, tcp: TcpStream) {
     };
     let mut conn = BufReader::with_capacity(64 * 1024, conn);
     while await_request(shared, &mut conn) {
+        if matches!(conn.get_ref(), Conn::Plain(_)) && conn.buffer().first() == Some(&TLS_HANDSHAKE)
+        {
+            // A TLS hello on the plain port (an https:// URL for an http:// server): nginx's
+            // answer, a plain-HTTP 400 page, then the close.
+            return reject(conn.get_mut(), nginx_bad_request());
+        }
         let head = match http::read_head(&mut conn) {
             Ok(Some(head)) => head,
             Ok(None) | Err(HeadError::Io) => return,
@@ -303,6 +309,17 @@ fn serve(shared: &Shared, id: u64, tcp: TcpStream) {
             return;
         }
     }
+}
+
+/// The first byte of a TLS record that carries a handshake (a client's hello).
+const TLS_HANDSHAKE: u8 = 0x16;
+
+/// What nginx answers on a plain-HTTP port to bytes that are not HTTP, such as a TLS hello.
+fn nginx_bad_request() -> Reply {
+    let body = "<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n\
+                <center><h1>400 Bad Request</h1></center>\r\n<hr><center>nginx</center>\r\n\
+                </body>\r\n</html>\r\n";
+    Reply::bytes(400, "text/html", body.as_bytes().to_vec()).with_header("Server", "nginx")
 }
 
 /// Waits for the first byte of a next request, giving up when idle too long or stopping.

@@ -49,6 +49,23 @@ fn a_long_request_line_is_431() {
 }
 
 #[test]
+fn a_tls_hello_on_the_plain_port_gets_nginx_s_400_page() {
+    // What a client with an https:// URL sends first: a TLS record (0x16, version 3.1) holding a
+    // hello. nginx answers it in plain HTTP, as a malformed request, and closes.
+    let emulator = emulator();
+    let mut stream = raw(&emulator);
+    stream
+        .write_all(&[0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00, 0x00, 0x01, 0x03])
+        .unwrap();
+    let reply = read_reply(&mut stream, true).unwrap();
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.header("Server"), Some("nginx"));
+    assert!(String::from_utf8_lossy(&reply.body).contains("<center>nginx</center>"));
+    assert!(is_closed(&mut stream));
+    assert!(emulator.requests().is_empty());
+}
+
+#[test]
 fn a_malformed_head_is_400() {
     let emulator = emulator();
     for request in [

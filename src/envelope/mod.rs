@@ -155,6 +155,12 @@ fn json_object(status: u16, text: &str, key: &str) -> Result<Map<String, Value>,
             map.values_mut().for_each(|v| redact_strings(v, key));
             Ok(map)
         }
+        // nginx's page for a plain-HTTP request to its TLS port (an http:// URL for it).
+        _ if status == 400 && text.contains("plain HTTP request was sent to HTTPS port") => {
+            Err(ErrorKind::WrongScheme {
+                server_speaks_tls: true,
+            })
+        }
         _ if !(200..300).contains(&status) => Err(ErrorKind::Http {
             status,
             excerpt: excerpt(text),

@@ -103,6 +103,14 @@ pub enum ErrorKind {
         /// What the TLS library said, in words.
         reason: String,
     },
+    /// The server speaks the other protocol than the base URL's scheme says: plain HTTP where
+    /// the URL says `https://`, or TLS where it says `http://` (a port for the other). Nothing
+    /// transient happened, so it is never retried: use the other scheme.
+    #[non_exhaustive]
+    WrongScheme {
+        /// The server speaks TLS (use `https://`); else plain HTTP (use `http://`).
+        server_speaks_tls: bool,
+    },
     /// The service refused the upload with its own JSON envelope, whether that came with an HTTP
     /// error status or inside an HTTP 200 reply (the live service's usual way). By `code`: 401, a
     /// refused key (check it; [`Error::setting`] says where it came from); 402, no credits left
@@ -250,6 +258,18 @@ impl fmt::Display for Error {
                 write!(f, " failed: {}", printable(reason))
             }
             ErrorKind::Tls { reason } => write!(f, "TLS failed: {}", printable(reason)),
+            ErrorKind::WrongScheme {
+                server_speaks_tls: false,
+            } => f.write_str(
+                "the server speaks plain HTTP, not TLS: the base URL says https:// for an http:// \
+                 port",
+            ),
+            ErrorKind::WrongScheme {
+                server_speaks_tls: true,
+            } => f.write_str(
+                "the server speaks TLS, not plain HTTP: the base URL says http:// for an https:// \
+                 port",
+            ),
             ErrorKind::Service { code, msg, .. } => {
                 let msg = printable(msg);
                 match code {

@@ -44,14 +44,35 @@ thread_local! {
     static CONTINUED: Cell<bool> = const { Cell::new(false) };
 }
 
+thread_local! {
+    /// What the server on this thread's connection answered in, when it was the other protocol
+    /// than the URL's scheme: `Some(true)` TLS to an `http://` request, `Some(false)` plain HTTP
+    /// to an `https://` one. Cleared as each request starts, with [`clear_continued`].
+    static OTHER_PROTOCOL: Cell<Option<bool>> = const { Cell::new(None) };
+}
+
+/// Whether the server answered in the other protocol than the URL's scheme since the request
+/// started: `Some(true)` for TLS (the URL should say `https://`), `Some(false)` for plain HTTP.
+pub(crate) fn other_protocol() -> Option<bool> {
+    OTHER_PROTOCOL.with(Cell::get)
+}
+
+/// The first bytes of a TLS record from a server: a handshake (0x16) or an alert (0x15), version
+/// 3.x. No HTTP response starts so.
+fn looks_like_tls(input: &[u8]) -> bool {
+    matches!(input, [0x15 | 0x16, 0x03, ..])
+}
+
 /// Whether a `100 Continue` came since [`clear_continued`].
 pub(crate) fn continued() -> bool {
     CONTINUED.with(Cell::get)
 }
 
-/// Forgets an earlier request's `100 Continue`; called as each request starts.
+/// Forgets an earlier request's `100 Continue` (and its server's protocol); called as each
+/// request starts.
 pub(crate) fn clear_continued() {
     CONTINUED.with(|f| f.set(false));
+    OTHER_PROTOCOL.with(|f| f.set(None));
 }
 
 /// Whether a write of the current request failed since [`clear_write_failed`]: the server stopped
@@ -96,12 +117,14 @@ impl<In: Transport> Connector<In> for AnswerKeptConnector {
 
     fn connect(
         &self,
-        _: &ConnectionDetails<'_>,
+        details: &ConnectionDetails<'_>,
         chained: Option<In>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
+        let plain = details.uri.scheme() == Some(&ureq::http::uri::Scheme::HTTP);
         Ok(chained.map(|inner| AnswerKept {
             inner,
             handed: false,
+            plain,
         }))
     }
 }
@@ -125,6 +148,9 @@ struct AnswerKept<T> {
     inner: T,
     /// The response head in the buffer was handed up without a read; the next ask reads.
     handed: bool,
+    /// The URL says `http://`: what is read is the server's own bytes, which a TLS server's
+    /// answer (an alert) gives away.
+    plain: bool,
 }
 
 impl<T: Transport> AnswerKept<T> {
@@ -168,6 +194,9 @@ impl<T: Transport> Transport for AnswerKept<T> {
         if input.starts_with(b"HTTP/1.1 100") || input.starts_with(b"HTTP/1.0 100") {
             CONTINUED.with(|f| f.set(true));
         }
+        if self.plain && looks_like_tls(input) {
+            OTHER_PROTOCOL.with(|f| f.set(Some(true)));
+        }
         self.kept(read)
     }
 
@@ -197,6 +226,7 @@ impl<In: Transport> Connector<In> for EarlyAnswerConnector {
             let early = EarlyAnswer {
                 inner,
                 broken: false,
+                tls: details.needs_tls(),
             };
             if details.needs_tls() {
                 Either::B(Coalesced::new(early, details.config.input_buffer_size()))
@@ -329,6 +359,18 @@ impl<T: Transport> Transport for Coalesced<T> {
 struct EarlyAnswer<T> {
     inner: T,
     broken: bool,
+    /// TLS goes above: what the server sends should be TLS records, and plain HTTP there means
+    /// the URL's `https://` names a plain-HTTP port.
+    tls: bool,
+}
+
+impl<T: Transport> EarlyAnswer<T> {
+    fn heard(&mut self, read: Result<bool, ureq::Error>) -> Result<bool, ureq::Error> {
+        if self.tls && self.inner.buffers().input().starts_with(b"HTTP/") {
+            OTHER_PROTOCOL.with(|f| f.set(Some(false)));
+        }
+        read
+    }
 }
 
 impl<T: Transport> Transport for EarlyAnswer<T> {
@@ -351,11 +393,13 @@ impl<T: Transport> Transport for EarlyAnswer<T> {
     }
 
     fn maybe_await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        self.inner.maybe_await_input(timeout)
+        let read = self.inner.maybe_await_input(timeout);
+        self.heard(read)
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        self.inner.await_input(timeout)
+        let read = self.inner.await_input(timeout);
+        self.heard(read)
     }
 
     fn is_open(&mut self) -> bool {
