@@ -99,7 +99,7 @@ impl Pki {
 
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
         // rustls's defaults: TLS 1.3 and 1.2, the client's preferred suite.
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(kie_upload_emulator::ring_provider());
         let config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
@@ -443,7 +443,7 @@ fn ureq_agent(ca_der: &CertificateDer<'static>) -> ureq::Agent {
     let ca = Certificate::from_der(ca_der.as_ref()).to_owned();
     let tls = TlsConfig::builder()
         .provider(TlsProvider::Rustls)
-        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .unversioned_rustls_crypto_provider(Arc::new(kie_upload_emulator::ring_provider()))
         .root_certs(RootCerts::new_with_certs(&[ca]))
         .build();
     ureq::Agent::config_builder()
@@ -460,7 +460,7 @@ fn ureq_agent(ca_der: &CertificateDer<'static>) -> ureq::Agent {
 fn raw_tls(pki: &Pki) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(pki.ca_der.clone()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(kie_upload_emulator::ring_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()

@@ -1,10 +1,13 @@
 //! TLS: which library and crypto provider, which roots are trusted, and TLS failures put in words.
 //!
-//! - feature `rustls` (default): rustls with ring as its crypto provider, named explicitly so that a
-//!   ureq release that changes its default provider cannot change ours; Mozilla's roots
-//!   (webpki-roots), compiled in.
+//! - feature `rustls` (default): rustls on the provider ureq picks: the one the program installed
+//!   as rustls's process default, if any, else ring (ureq 3.5's `rustls` feature, which Cargo.toml
+//!   pins); Mozilla's roots (webpki-roots), compiled in. Not ring's provider named here: rustls
+//!   0.23.48 deprecates that function (ring has no post-quantum key exchange).
+//! - feature `rustls-aws-lc`: rustls on aws-lc-rs, named here, with post-quantum key exchange
+//!   (X25519MLKEM768) offered first; the same roots. It takes precedence over `rustls`.
 //! - feature `native-tls`: the platform's library (OpenSSL on Linux) with the operating system's
-//!   roots. It takes precedence when both features are on.
+//!   roots. It takes precedence over both.
 //!
 //! Either way [`ClientBuilder::root_certs_pem`](crate::ClientBuilder::root_certs_pem) replaces the
 //! roots with the given ones.
@@ -13,7 +16,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use ureq::config::ConfigBuilder;
-#[cfg(any(feature = "rustls", feature = "native-tls"))]
+#[cfg(any(feature = "_rustls", feature = "native-tls"))]
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 use ureq::typestate::AgentScope;
 
@@ -50,7 +53,7 @@ impl TlsSettings {
     }
 
     /// Sets the agent's TLS configuration: provider, crypto provider and roots.
-    #[cfg(any(feature = "rustls", feature = "native-tls"))]
+    #[cfg(any(feature = "_rustls", feature = "native-tls"))]
     pub(crate) fn configure(
         &self,
         agent: ConfigBuilder<AgentScope>,
@@ -61,12 +64,17 @@ impl TlsSettings {
         let builder = builder
             .provider(ureq::tls::TlsProvider::NativeTls)
             .root_certs(RootCerts::PlatformVerifier);
-        #[cfg(all(feature = "rustls", not(feature = "native-tls")))]
+        #[cfg(all(feature = "rustls-aws-lc", not(feature = "native-tls")))]
         let builder = builder
             .provider(ureq::tls::TlsProvider::Rustls)
             .unversioned_rustls_crypto_provider(std::sync::Arc::new(
-                rustls::crypto::ring::default_provider(),
+                rustls::crypto::aws_lc_rs::default_provider(),
             ));
+        #[cfg(all(
+            feature = "rustls",
+            not(any(feature = "rustls-aws-lc", feature = "native-tls"))
+        ))]
+        let builder = builder.provider(ureq::tls::TlsProvider::Rustls);
         let builder = match pem {
             Some(pem) => builder.root_certs(parse_roots(&pem, self.roots_file.as_ref())?),
             None => builder,
@@ -75,7 +83,7 @@ impl TlsSettings {
     }
 
     /// Without a TLS feature there is nothing to configure, and no roots to trust.
-    #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+    #[cfg(not(any(feature = "_rustls", feature = "native-tls")))]
     pub(crate) fn configure(
         &self,
         agent: ConfigBuilder<AgentScope>,
@@ -91,7 +99,7 @@ impl TlsSettings {
 }
 
 /// The certificates in a PEM text; an error when there are none.
-#[cfg(any(feature = "rustls", feature = "native-tls"))]
+#[cfg(any(feature = "_rustls", feature = "native-tls"))]
 fn parse_roots(pem: &[u8], file: Option<&PathBuf>) -> Result<RootCerts, Error> {
     let from = file.map_or_else(|| "the PEM given".to_owned(), |f| f.display().to_string());
     let mut certs: Vec<Certificate<'static>> = Vec::new();
@@ -123,7 +131,7 @@ fn parse_roots(pem: &[u8], file: Option<&PathBuf>) -> Result<RootCerts, Error> {
 
 /// Whether `der` is one whole DER SEQUENCE, as every X.509 certificate is: enough to tell a
 /// certificate from garbage between PEM markers, which the TLS libraries would skip silently.
-#[cfg(any(feature = "rustls", feature = "native-tls"))]
+#[cfg(any(feature = "_rustls", feature = "native-tls"))]
 fn is_der_sequence(der: &[u8]) -> bool {
     let [0x30, first, rest @ ..] = der else {
         return false;
@@ -149,13 +157,13 @@ fn is_der_sequence(der: &[u8]) -> bool {
 pub(crate) fn failure(error: &ureq::Error) -> Option<String> {
     match error {
         ureq::Error::Tls(what) => Some((*what).to_owned()),
-        #[cfg(feature = "rustls")]
+        #[cfg(feature = "_rustls")]
         ureq::Error::Rustls(e) => Some(rustls_words(e)),
         #[cfg(feature = "native-tls")]
         ureq::Error::NativeTls(e) => Some(openssl_words(&e.to_string())),
         ureq::Error::Io(e) => {
             let inner = e.get_ref()?;
-            #[cfg(feature = "rustls")]
+            #[cfg(feature = "_rustls")]
             if let Some(e) = inner.downcast_ref::<rustls::Error>() {
                 return Some(rustls_words(e));
             }
@@ -190,7 +198,7 @@ fn openssl_words(text: &str) -> String {
     words.to_owned()
 }
 
-#[cfg(feature = "rustls")]
+#[cfg(feature = "_rustls")]
 fn rustls_words(error: &rustls::Error) -> String {
     use rustls::{CertificateError as C, Error as E};
     match error {

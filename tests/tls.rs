@@ -213,3 +213,58 @@ fn http_to_a_tls_port_is_the_wrong_scheme_at_once() {
     );
     assert!(!e.is_retryable());
 }
+
+/// The key exchange groups a client of this build offers, in its order, read from its
+/// ClientHello by a server that then hangs up.
+#[cfg(all(feature = "_rustls", not(feature = "native-tls")))]
+fn offered_key_exchange() -> Vec<rustls::NamedGroup> {
+    use std::io::ErrorKind as Io;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (mut tcp, _) = listener.accept().unwrap();
+        let mut acceptor = rustls::server::Acceptor::default();
+        loop {
+            match acceptor.read_tls(&mut tcp) {
+                Ok(0) => panic!("the client hung up before its hello"),
+                Err(e) if e.kind() == Io::Interrupted => continue,
+                other => other.unwrap(),
+            };
+            if let Some(accepted) = acceptor.accept().map_err(|(e, _)| e).unwrap() {
+                return accepted.client_hello().named_groups().unwrap().to_vec();
+            }
+        }
+    });
+    // The server hangs up: the upload fails, whatever the words.
+    builder_for(&url)
+        .build()
+        .unwrap()
+        .upload(Upload::bytes(b"x", "tls").file_name("x.txt"))
+        .unwrap_err();
+    server.join().unwrap()
+}
+
+#[test]
+#[cfg(all(
+    feature = "rustls",
+    not(any(feature = "rustls-aws-lc", feature = "native-tls"))
+))]
+fn the_default_build_offers_ring_s_key_exchange_without_post_quantum() {
+    use rustls::NamedGroup;
+    let groups = offered_key_exchange();
+    assert!(groups.contains(&NamedGroup::X25519), "{groups:?}");
+    assert!(!groups.contains(&NamedGroup::X25519MLKEM768), "{groups:?}");
+}
+
+#[test]
+#[cfg(all(feature = "rustls-aws-lc", not(feature = "native-tls")))]
+fn the_aws_lc_build_offers_post_quantum_key_exchange_first() {
+    use rustls::NamedGroup;
+    let groups = offered_key_exchange();
+    assert_eq!(
+        groups.first(),
+        Some(&NamedGroup::X25519MLKEM768),
+        "{groups:?}"
+    );
+    assert!(groups.contains(&NamedGroup::X25519), "{groups:?}");
+}

@@ -58,6 +58,8 @@ mod util;
 pub use config::Config;
 pub use faults::Fault;
 pub use record::{Part, RecordedRequest};
+#[doc(hidden)]
+pub use tls::ring_provider;
 
 /// The service's retention: three days.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3 * 24 * 60 * 60);

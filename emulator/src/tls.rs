@@ -12,8 +12,12 @@ use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,
 };
+use rustls::crypto::{ring as rustls_ring, WebPkiSupportedAlgorithms};
+use rustls::crypto::{CryptoProvider, GetRandomFailed, KeyProvider, SecureRandom};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use rustls::{ServerConfig, ServerConnection, StreamOwned};
+use rustls::sign::SigningKey;
+use rustls::{ServerConfig, ServerConnection, SignatureScheme, StreamOwned};
+use webpki::ring as algs;
 
 /// The certificate authority that signed the server's certificate.
 pub(crate) struct CaCert {
@@ -63,8 +67,7 @@ impl Tls {
 
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
         let chain = vec![cert.der().clone(), ca.der().clone()];
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = ServerConfig::builder_with_provider(provider)
+        let config = ServerConfig::builder_with_provider(Arc::new(ring_provider()))
             .with_safe_default_protocol_versions()
             .and_then(|b| b.with_no_client_auth().with_single_cert(chain, key))
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
@@ -177,3 +180,102 @@ impl Write for Conn {
         }
     }
 }
+
+/// rustls's crypto provider on ring, put together from its public parts: what
+/// `rustls::crypto::ring::default_provider()` returns, without that function, which rustls 0.23.48
+/// deprecates because ring has no post-quantum key exchange (a loopback test server needs none,
+/// and the emulator keeps aws-lc-rs out of its graph). Named, not left to rustls's crate features:
+/// a build with kie-upload's `rustls-aws-lc` feature turns on both of rustls's providers, and
+/// then rustls cannot choose one itself.
+///
+/// For this workspace's tests and benches, which talk to the emulator through rustls directly;
+/// not part of the emulator's API.
+#[doc(hidden)]
+pub fn ring_provider() -> CryptoProvider {
+    CryptoProvider {
+        cipher_suites: rustls_ring::DEFAULT_CIPHER_SUITES.to_vec(),
+        kx_groups: rustls_ring::DEFAULT_KX_GROUPS.to_vec(),
+        signature_verification_algorithms: RING_SIGNATURES,
+        secure_random: &Ring,
+        key_provider: &Ring,
+    }
+}
+
+/// ring's randomness and private keys, as rustls's own ring provider has them.
+#[derive(Debug)]
+struct Ring;
+
+impl SecureRandom for Ring {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), GetRandomFailed> {
+        use ring::rand::SecureRandom as _;
+        ring::rand::SystemRandom::new()
+            .fill(buf)
+            .map_err(|_| GetRandomFailed)
+    }
+}
+
+impl KeyProvider for Ring {
+    fn load_private_key(
+        &self,
+        key: PrivateKeyDer<'static>,
+    ) -> Result<Arc<dyn SigningKey>, rustls::Error> {
+        rustls_ring::sign::any_supported_type(&key)
+    }
+}
+
+/// The signatures rustls's ring provider verifies, and which TLS scheme uses which (rustls 0.23.48,
+/// `crypto/ring/mod.rs`).
+static RING_SIGNATURES: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
+    all: &[
+        algs::ECDSA_P256_SHA256,
+        algs::ECDSA_P256_SHA384,
+        algs::ECDSA_P384_SHA256,
+        algs::ECDSA_P384_SHA384,
+        algs::ED25519,
+        algs::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+        algs::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+        algs::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+        algs::RSA_PKCS1_2048_8192_SHA256,
+        algs::RSA_PKCS1_2048_8192_SHA384,
+        algs::RSA_PKCS1_2048_8192_SHA512,
+        algs::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
+        algs::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
+        algs::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
+    ],
+    mapping: &[
+        // For TLS 1.2 the curve is not fixed by the scheme; for TLS 1.3 it is.
+        (
+            SignatureScheme::ECDSA_NISTP384_SHA384,
+            &[algs::ECDSA_P384_SHA384, algs::ECDSA_P256_SHA384],
+        ),
+        (
+            SignatureScheme::ECDSA_NISTP256_SHA256,
+            &[algs::ECDSA_P256_SHA256, algs::ECDSA_P384_SHA256],
+        ),
+        (SignatureScheme::ED25519, &[algs::ED25519]),
+        (
+            SignatureScheme::RSA_PSS_SHA512,
+            &[algs::RSA_PSS_2048_8192_SHA512_LEGACY_KEY],
+        ),
+        (
+            SignatureScheme::RSA_PSS_SHA384,
+            &[algs::RSA_PSS_2048_8192_SHA384_LEGACY_KEY],
+        ),
+        (
+            SignatureScheme::RSA_PSS_SHA256,
+            &[algs::RSA_PSS_2048_8192_SHA256_LEGACY_KEY],
+        ),
+        (
+            SignatureScheme::RSA_PKCS1_SHA512,
+            &[algs::RSA_PKCS1_2048_8192_SHA512],
+        ),
+        (
+            SignatureScheme::RSA_PKCS1_SHA384,
+            &[algs::RSA_PKCS1_2048_8192_SHA384],
+        ),
+        (
+            SignatureScheme::RSA_PKCS1_SHA256,
+            &[algs::RSA_PKCS1_2048_8192_SHA256],
+        ),
+    ],
+};

@@ -101,7 +101,7 @@ pub(crate) fn connector() -> impl Connector {
     let chain = chain
         .chain(TcpConnector::default())
         .chain(EarlyAnswerConnector);
-    #[cfg(feature = "rustls")]
+    #[cfg(feature = "_rustls")]
     let chain = chain.chain(ureq::unversioned::transport::RustlsConnector::default());
     #[cfg(feature = "native-tls")]
     let chain = chain.chain(ureq::unversioned::transport::NativeTlsConnector::default());

@@ -156,7 +156,7 @@ pub fn tls_client(
     roots
         .add(CertificateDer::from_pem_slice(pem.as_bytes()).expect("a PEM certificate"))
         .expect("a CA certificate");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(kie_upload_emulator::ring_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
