@@ -433,10 +433,10 @@ fn an_overwrite_through_another_spelling_of_the_base_url_drops_the_entry() {
     );
 }
 
-/// The README (and the issue) say a file is hashed "through the same open file the upload then
-/// reads": on main each attempt opens the path again, so a file replaced by rename (as editors and
-/// build tools save) between the hash and a retry is sent as the new file. The cache then (rightly)
-/// records nothing, but the README's claim is not true yet (it waits on the files branch).
+/// A file is hashed through the same open file the upload then reads, on every attempt: a file
+/// replaced by rename (as editors and build tools save) between the hash and a retry is not sent
+/// as the new file. Where a file that is open cannot be replaced (wine, FAT; NTFS allows it with
+/// the POSIX semantics Rust asks for), the refusal itself shows that the retry holds it open.
 #[test]
 fn the_hash_and_every_attempt_read_one_open_file() {
     let emulator = emulator();
@@ -453,13 +453,27 @@ fn the_hash_and_every_attempt_read_one_open_file() {
         1,
     );
     let (from, to) = (replacement.clone(), path.clone());
+    let renamed = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let result = std::sync::Arc::clone(&renamed);
     client
         .upload(Upload::file(&path, "x").on_event(move |e| {
             if matches!(e, kie_upload::Event::Retry { .. }) {
-                std::fs::rename(&from, &to).unwrap();
+                *result.lock().unwrap() = Some(std::fs::rename(&from, &to));
             }
         }))
         .unwrap();
+    match renamed
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the upload was retried")
+    {
+        Ok(()) => assert_eq!(std::fs::read(&path).unwrap().len(), 1001),
+        Err(e) if cfg!(windows) => {
+            assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}")
+        }
+        Err(e) => panic!("cannot rename over the source: {e}"),
+    }
     assert_eq!(
         emulator.stored("x/a.bin").map(|b| b.len()),
         Some(1000),

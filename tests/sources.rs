@@ -1,21 +1,19 @@
 //! Sources named by a path that are not regular files: a pipe or FIFO is read once and never
 //! retried (a retry would store an empty file or block in `open()` forever), and a file that says
-//! it is empty but holds data (`/proc`) is streamed whole.
-#![cfg(target_os = "linux")]
+//! it is empty but holds data (`/proc`) is streamed whole. And files that change between attempts.
 
 mod common;
 
 use std::io::Write;
-use std::os::fd::AsRawFd;
 use std::path::Path;
-use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
 use common::*;
-use kie_upload::{ErrorKind, NotRetried, Upload};
+use kie_upload::{ErrorKind, Upload};
 use kie_upload_emulator::Fault;
 
+#[cfg(unix)]
 fn unavailable() -> Fault {
     Fault::Status {
         status: 503,
@@ -24,6 +22,7 @@ fn unavailable() -> Fault {
 }
 
 /// Writes `data` into a named FIFO from another thread (which blocks until a reader opens it).
+#[cfg(unix)]
 fn feed_fifo(path: &Path, data: Vec<u8>) -> thread::JoinHandle<()> {
     let path = path.to_owned();
     thread::spawn(move || {
@@ -32,13 +31,19 @@ fn feed_fifo(path: &Path, data: Vec<u8>) -> thread::JoinHandle<()> {
     })
 }
 
+#[cfg(unix)]
 fn make_fifo(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("fifo");
-    let made = Command::new("mkfifo").arg(&path).status().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
     assert!(made.success());
     path
 }
 
+// Unix only: a FIFO (mkfifo) has no counterpart on Windows that a path can name.
+#[cfg(unix)]
 #[test]
 fn a_fifo_uploads_once_with_its_bytes() {
     let emulator = emulator();
@@ -54,6 +59,8 @@ fn a_fifo_uploads_once_with_its_bytes() {
     assert!(emulator.requests()[0].chunked, "a FIFO's length is unknown");
 }
 
+// Unix only: a FIFO (mkfifo) has no counterpart on Windows that a path can name.
+#[cfg(unix)]
 #[test]
 fn a_fifo_is_never_reopened_for_a_retry() {
     let emulator = emulator();
@@ -71,16 +78,23 @@ fn a_fifo_is_never_reopened_for_a_retry() {
         matches!(e.kind(), ErrorKind::Service { code: 503, .. }),
         "{e:?}"
     );
-    assert_eq!(e.not_retried(), Some(NotRetried::SourceNotRepeatable));
+    assert_eq!(
+        e.not_retried(),
+        Some(kie_upload::NotRetried::SourceNotRepeatable)
+    );
     assert!(!e.to_string().contains("retried"), "{e}");
     assert_eq!(emulator.attempts(STREAM), 1);
 }
 
+// Linux only: the pipe is named through /proc/self/fd.
+#[cfg(target_os = "linux")]
 #[test]
 // `cat` is waited for below; only a failing assertion in between would skip that, and `cat` ends
 // with its input anyway.
 #[allow(clippy::zombie_processes)]
 fn an_anonymous_pipe_named_as_a_file_is_not_retried_into_an_empty_file() {
+    use std::os::fd::AsRawFd;
+    use std::process::Command;
     let emulator = emulator();
     let client = client(&emulator);
     // A child's output pipe, fed from its standard input by `cat`.
@@ -101,7 +115,10 @@ fn an_anonymous_pipe_named_as_a_file_is_not_retried_into_an_empty_file() {
         .upload(Upload::file(&path, "pipes").file_name("piped.bin"))
         .unwrap_err();
     feeder.join().unwrap();
-    assert_eq!(e.not_retried(), Some(NotRetried::SourceNotRepeatable));
+    assert_eq!(
+        e.not_retried(),
+        Some(kie_upload::NotRetried::SourceNotRepeatable)
+    );
     assert_eq!(emulator.attempts(STREAM), 1);
     assert!(
         emulator.stored("pipes/piped.bin").is_none(),
@@ -110,6 +127,8 @@ fn an_anonymous_pipe_named_as_a_file_is_not_retried_into_an_empty_file() {
     drop(reader);
 }
 
+// Linux only: /proc.
+#[cfg(target_os = "linux")]
 #[test]
 fn a_file_that_says_it_is_empty_but_holds_data_uploads_whole() {
     let emulator = emulator();
@@ -182,15 +201,32 @@ fn a_retry_sends_the_file_it_opened_even_when_another_is_renamed_over_it() {
     )
     .unwrap();
     let (to, from) = (path.clone(), other.clone());
-    let (emulator, result) =
-        upload_swapped_on_retry(&path, move || std::fs::rename(&from, &to).unwrap(), || {});
+    let renamed = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let outcome = std::sync::Arc::clone(&renamed);
+    let swap = move || *outcome.lock().unwrap() = Some(std::fs::rename(&from, &to));
+    let (emulator, result) = upload_swapped_on_retry(&path, swap, || {});
     let file = result.unwrap();
     assert_eq!(emulator.attempts(STREAM), 2);
+    // Where an open file cannot be replaced (wine, FAT), the refusal shows the retry holds it.
+    match renamed
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the upload was retried")
+    {
+        Ok(()) => {}
+        Err(e) if cfg!(windows) => {
+            assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}")
+        }
+        Err(e) => panic!("cannot rename over the source: {e}"),
+    }
     let stored = emulator.stored("swapped/report.bin").unwrap();
     assert!(stored == original, "the retry sent the other file's bytes");
     assert_eq!(file.file_size, original.len() as u64);
 }
 
+// Unix only: a FIFO (mkfifo) has no counterpart on Windows that a path can name.
+#[cfg(unix)]
 #[test]
 fn a_retry_never_opens_a_fifo_renamed_over_the_file() {
     let dir = tempfile::tempdir().unwrap();

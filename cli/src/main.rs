@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use args::{Command, Usage};
-use output::{eprint_line, Output};
+use output::{eprint_line, reader_gone, Output};
 
 fn main() -> ExitCode {
     limits::ignore_file_size_signal();
@@ -57,7 +57,7 @@ fn print(text: &str) -> ExitCode {
     match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if e.kind() != io::ErrorKind::BrokenPipe {
+            if !reader_gone(&e) {
                 eprint_line(&format!(
                     "error: cannot write to standard output: {}",
                     output::io_words(&e)

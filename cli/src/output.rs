@@ -320,7 +320,7 @@ impl State {
             self.stdout_failed = true;
             self.failed = true;
             // A reader that went away (`| head`) needs no message; a full disk does.
-            if e.kind() != io::ErrorKind::BrokenPipe {
+            if !reader_gone(&e) {
                 eprint_line(&format!(
                     "error: cannot write the results to standard output: {}",
                     io_words(&e)
@@ -431,6 +431,14 @@ pub(crate) fn eprint_line(line: &str) {
     progress::above(|| {
         let _ = writeln!(io::stderr().lock(), "{line}");
     });
+}
+
+/// Whether a write to standard output failed because its reader went away (`| head`): a broken
+/// pipe, or on Windows one of the pipe errors Rust does not always report as one (109, 232, and
+/// 233 "no process is on the other end of the pipe", which wine gives).
+pub(crate) fn reader_gone(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+        || (cfg!(windows) && matches!(e.raw_os_error(), Some(109 | 232 | 233)))
 }
 
 /// Writes `value` as one line of JSON, with control, bidi and format characters escaped as

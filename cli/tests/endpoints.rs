@@ -1,5 +1,4 @@
 //! The other endpoints and checks: --base64, --from-url and --verify.
-#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -1,6 +1,5 @@
 //! Failures: exit statuses, one line per failed source, advice in flags, retries and -v, and no
 //! Rust type or library word in anything the tool says.
-#![cfg(target_os = "linux")]
 
 mod common;
 

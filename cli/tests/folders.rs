@@ -1,12 +1,13 @@
 //! -r: every regular file under a folder, symbolic links, names the service cannot store, and
 //! --dry-run.
-#![cfg(target_os = "linux")]
 
 mod common;
 
-use std::os::unix::ffi::OsStrExt;
-
 use common::*;
+
+/// The separator the tool joins a folder and the names under it with: `\` on Windows, where
+/// the upload paths still take `/`.
+const S: char = std::path::MAIN_SEPARATOR;
 
 /// A folder for `-r` tests: `top.txt`, `sub/b.txt`, `sub/a.txt`, `sub/deeper/c.txt`.
 fn tree() -> tempfile::TempDir {
@@ -48,7 +49,7 @@ fn recursive_uploads_every_file_under_a_folder_to_its_folder_in_sorted_order() {
             "site/top.txt"
         ]
     );
-    assert_eq!(lines[0]["source"], format!("{root}/sub/a.txt"));
+    assert_eq!(lines[0]["source"], format!("{root}{S}sub{S}a.txt"));
     assert_eq!(emulator.stored("site/sub/deeper/c.txt").unwrap(), b"sea");
 
     // Without -r a folder fails, in the one error format, and the other sources still run.
@@ -64,6 +65,8 @@ fn recursive_uploads_every_file_under_a_folder_to_its_folder_in_sorted_order() {
     assert_eq!(out.stdout.lines().count(), 1);
 }
 
+// Unix only: making a symbolic link on Windows takes a privilege most users lack.
+#[cfg(unix)]
 #[test]
 fn symbolic_links_are_skipped_unless_follow_and_a_loop_is_reported() {
     let emulator = emulator();
@@ -101,8 +104,11 @@ fn symbolic_links_are_skipped_unless_follow_and_a_loop_is_reported() {
     );
 }
 
+// Unix only: Windows file names can hold neither bytes that are not UTF-8 nor control characters.
+#[cfg(unix)]
 #[test]
 fn names_the_service_cannot_store_are_reported_before_anything_is_sent() {
+    use std::os::unix::ffi::OsStrExt;
     let emulator = emulator();
     let dir = tree();
     let root = dir.path().to_str().unwrap();
@@ -137,8 +143,8 @@ fn dry_run_prints_source_upload_path_name_and_size_and_sends_nothing() {
     let out = run(&emulator, &["-r", "--dry-run", "-p", "p", root]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let lines: Vec<_> = out.stdout.lines().collect();
-    assert_eq!(lines[0], format!("{root}/sub/a.txt\tp/sub\ta.txt\t2"));
-    assert_eq!(lines[3], format!("{root}/top.txt\tp\ttop.txt\t3"));
+    assert_eq!(lines[0], format!("{root}{S}sub{S}a.txt\tp/sub\ta.txt\t2"));
+    assert_eq!(lines[3], format!("{root}{S}top.txt\tp\ttop.txt\t3"));
     let out = run(&emulator, &["-r", "--dry-run", "--json", root]);
     let v: serde_json::Value = serde_json::from_str(out.stdout.lines().nth(2).unwrap()).unwrap();
     assert_eq!(v["uploadPath"], "uploads/sub/deeper");
@@ -150,6 +156,8 @@ fn dry_run_prints_source_upload_path_name_and_size_and_sends_nothing() {
 /// Issue 24 item 8: a file the walk found, turned into a FIFO without a writer before its upload
 /// starts, fails at once with a line that says so, and the batch ends (it blocked in `open()`
 /// forever, which `--timeout` does not cover).
+// Unix only: a FIFO (mkfifo) has no counterpart on Windows that a path can name.
+#[cfg(unix)]
 #[test]
 fn a_file_turned_into_a_fifo_after_the_walk_fails_without_hanging() {
     use std::process::{Command, Stdio};

@@ -1,6 +1,5 @@
 //! --help, --version, the man page and the completion scripts: the same flags everywhere, within
 //! 80 columns.
-#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -1,5 +1,4 @@
 //! --reuse and --cache-dir: a live upload of the same bytes is printed, not sent again.
-#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -1,7 +1,6 @@
 //! Where the settings come from: the key (variable, file), TLS roots, proxies from the environment
 //! or flags (uploads through a running proxy: `tunnels.rs`), and credentials that are never
 //! echoed.
-#![cfg(target_os = "linux")]
 
 mod common;
 

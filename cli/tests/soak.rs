@@ -1,6 +1,7 @@
 //! The costly tests, in a target of their own (`test = false`: `cargo test` skips it; `.ci/run`
 //! runs `cargo test -p kie-upload-cli --test soak`): 10,000 files in bounded memory with few files
 //! open, read from /proc, and a batch under a process limit that leaves no thread to spare.
+// Linux only: memory and open files are read from /proc, and the limit is a Linux rlimit.
 #![cfg(target_os = "linux")]
 
 mod common;

@@ -1,12 +1,7 @@
 //! Sources that are not plain files: standard input, pipes, FIFOs, names that are not UTF-8 or
 //! that the user did not choose, and --spool.
-#![cfg(target_os = "linux")]
 
 mod common;
-
-use std::io::Write;
-use std::os::unix::ffi::OsStrExt;
-use std::process::Command;
 
 use common::*;
 use kie_upload_emulator::Fault;
@@ -66,6 +61,8 @@ fn spool_sends_standard_input_with_a_length_and_retries_it() {
     assert!(out.stderr.contains("pass --spool"), "{}", out.stderr);
 }
 
+// Unix only: /dev/stdin is a Unix name.
+#[cfg(unix)]
 #[test]
 fn the_same_pipe_named_twice_is_refused_before_reading() {
     let emulator = emulator();
@@ -78,8 +75,12 @@ fn the_same_pipe_named_twice_is_refused_before_reading() {
     assert!(emulator.requests().is_empty());
 }
 
+// Unix only: a FIFO (mkfifo) has no counterpart on Windows that a path can name.
+#[cfg(unix)]
 #[test]
 fn verify_refuses_a_pipe_before_sending() {
+    use std::io::Write;
+    use std::process::Command;
     let emulator = emulator();
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo");
@@ -106,8 +107,11 @@ fn verify_refuses_a_pipe_before_sending() {
     assert!(emulator.requests().is_empty());
 }
 
+// Unix only: Windows names are UTF-16, and one that is not Unicode is not a name wine can store.
+#[cfg(unix)]
 #[test]
 fn a_name_that_is_not_utf8_still_uploads() {
+    use std::os::unix::ffi::OsStrExt;
     let emulator = emulator();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9.txt"));
@@ -145,8 +149,22 @@ fn a_name_the_user_did_not_choose_is_warned_about_once() {
         .collect();
     assert_eq!(warnings.len(), 1, "{}", out.stderr);
     assert!(warnings[0].contains("-n NAME"), "{}", warnings[0]);
+    // Unix only: /dev/stdin and bash's `<(cmd)` are Unix names.
+    #[cfg(unix)]
+    names_of_pipes_are_warned_about(&emulator);
+    // A name given, or a file's own name: nothing to warn about.
+    let out = run_with(&emulator, KEY, &["-", "-n", "x.txt"], b"piped");
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    let (_dir, path) = temp_file("own.txt", b"own");
+    let out = run(&emulator, &[path.to_str().unwrap()]);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
+
+#[cfg(unix)]
+fn names_of_pipes_are_warned_about(emulator: &kie_upload_emulator::Emulator) {
+    use std::process::Command;
     // /dev/stdin is stored as "stdin".
-    let out = run_with(&emulator, KEY, &["/dev/stdin"], b"piped");
+    let out = run_with(emulator, KEY, &["/dev/stdin"], b"piped");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains(
@@ -159,7 +177,7 @@ fn a_name_the_user_did_not_choose_is_warned_about_once() {
     if Command::new("bash").arg("-c").arg("true").status().is_ok() {
         let bin = env!("CARGO_BIN_EXE_kie-upload");
         let out = finish(
-            in_clean_env(Command::new("bash"), &emulator)
+            in_clean_env(Command::new("bash"), emulator)
                 .env("KIE_API_KEY", KEY)
                 .args(["-c", &format!("exec '{bin}' <(printf substituted)")]),
             b"",
@@ -177,10 +195,4 @@ fn a_name_the_user_did_not_choose_is_warned_about_once() {
             warnings[0]
         );
     }
-    // A name given, or a file's own name: nothing to warn about.
-    let out = run_with(&emulator, KEY, &["-", "-n", "x.txt"], b"piped");
-    assert!(out.stderr.is_empty(), "{}", out.stderr);
-    let (_dir, path) = temp_file("own.txt", b"own");
-    let out = run(&emulator, &[path.to_str().unwrap()]);
-    assert!(out.stderr.is_empty(), "{}", out.stderr);
 }

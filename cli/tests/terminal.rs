@@ -2,6 +2,7 @@
 //! through a VT100 emulator, at 100 columns and at 40. Every result stays on screen, in order,
 //! with no progress bar left behind; Ctrl-C and SIGTERM end a batch with what was stored; typed
 //! standard input ends at one Ctrl-D; a URL whose scheme does not match the port says so.
+// Linux only: a pseudo-terminal (rustix's openpty) and signals; Windows has neither.
 #![cfg(target_os = "linux")]
 
 mod common;

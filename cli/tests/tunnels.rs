@@ -4,7 +4,6 @@
 //!
 //! Not in the published package (see `include` in Cargo.toml): the test-support crate is not
 //! published, so the unpacked package could not build this file.
-#![cfg(target_os = "linux")]
 
 mod common;
 

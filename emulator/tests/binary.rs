@@ -13,8 +13,8 @@ use common::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kie-upload-emulator");
 
-/// A directory of this test's own, to be the child's `TMPDIR`: what the emulator leaves behind
-/// shows up in it.
+/// A directory of this test's own, to be the child's temporary folder: what the emulator leaves
+/// behind shows up in it.
 fn scratch() -> PathBuf {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -35,8 +35,9 @@ fn listing(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The running binary and its `TMPDIR`. Stopped by a signal (as people stop it) when the test
-/// calls [`Running::stop`]; killed when dropped, so a failed test leaves no server running.
+/// The running binary and its temporary folder. Stopped by a signal (as people stop it) when the
+/// test calls [`Running::stop`]; killed when dropped, so a failed test leaves no server running,
+/// and its folder removed.
 struct Running {
     child: Child,
     tmp: PathBuf,
@@ -59,10 +60,18 @@ impl Running {
         status
     }
 
-    /// [`Running::stop_with`] SIGTERM; elsewhere than on Unix, a kill.
+    /// [`Running::stop_with`] SIGTERM. Elsewhere than on Unix a kill, since a test cannot send
+    /// Ctrl-C to one process without unsafe code: the binary cannot clean up, so what it left
+    /// goes with its folder (on drop).
     fn stop(self) {
         #[cfg(unix)]
         assert!(self.stop_with("TERM").success());
+        #[cfg(not(unix))]
+        {
+            let mut running = self;
+            running.child.kill().unwrap();
+            wait_for(&mut running.child);
+        }
     }
 }
 
@@ -70,6 +79,7 @@ impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.tmp);
     }
 }
 
@@ -88,13 +98,16 @@ fn wait_for(child: &mut Child) -> ExitStatus {
     }
 }
 
-/// The binary with a key, a free port and a `TMPDIR` of its own.
+/// The binary with a key, a free port and a temporary folder of its own: `TMPDIR` on Unix, `TMP`
+/// (then `TEMP`) on Windows, as std's `temp_dir` reads them.
 fn command(tmp: &Path) -> Command {
     let mut command = Command::new(BIN);
     command
         .args(["--port", "0", "--api-key", KEY])
         .env_remove("KIE_API_KEY")
-        .env("TMPDIR", tmp);
+        .env("TMPDIR", tmp)
+        .env("TMP", tmp)
+        .env("TEMP", tmp);
     command
 }
 
@@ -138,6 +151,7 @@ fn missing_key_status(url: &str, agent: &ureq::Agent) -> u16 {
 }
 
 /// A base64 upload of `hello` to `docs/hi.txt`; the reply's `data`.
+#[cfg(unix)]
 fn upload(url: &str) -> serde_json::Value {
     let mut response = plain_agent()
         .post(format!("{url}{BASE64}"))
@@ -156,8 +170,8 @@ fn fails(args: &[std::ffi::OsString]) -> (Option<i32>, String) {
     let tmp = scratch();
     let out = command(&tmp).args(args).output().unwrap();
     let left = listing(&tmp);
+    let _ = std::fs::remove_dir_all(&tmp);
     assert!(left.is_empty(), "left behind: {left:?}");
-    let _ = std::fs::remove_dir(&tmp);
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -209,6 +223,7 @@ fn bad_arguments_are_one_line_usage_errors_with_exit_2() {
     }
 }
 
+// Unix only: an argument that is not Unicode is made from bytes (Windows's are UTF-16).
 #[cfg(unix)]
 #[test]
 fn a_non_utf8_argument_is_a_usage_error_not_a_panic() {
@@ -235,6 +250,7 @@ fn a_run_time_error_is_one_line_without_the_usage() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
+// Unix only: signals (Ctrl-C cannot be sent to one process on Windows without unsafe code).
 #[cfg(unix)]
 #[test]
 fn sigterm_and_sigint_remove_the_stored_files() {
@@ -247,6 +263,7 @@ fn sigterm_and_sigint_remove_the_stored_files() {
     }
 }
 
+// Unix only: the file is removed when a signal stops the binary (see above).
 #[cfg(unix)]
 #[test]
 fn the_port_file_is_written_once_listening_and_removed_on_exit() {

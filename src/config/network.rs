@@ -54,9 +54,12 @@ impl ClientBuilder {
     ///
     /// Default: the proxy the environment names, read when the client is built as curl reads it:
     /// for an `https` base URL `https_proxy`, `HTTPS_PROXY`, then `all_proxy`, `ALL_PROXY`; for an
-    /// `http` one `http_proxy` (never `HTTP_PROXY`), then `all_proxy`, `ALL_PROXY`. The first one
-    /// set decides: empty means no proxy, a value that does not parse is refused by `build`
-    /// (naming the variable), never ignored. Hosts in `no_proxy` (or `NO_PROXY`) are reached
+    /// `http` one `http_proxy` (never `HTTP_PROXY`: a CGI program gets a request's `Proxy:` header
+    /// there), then `all_proxy`, `ALL_PROXY`. On Windows, where names are case-insensitive and
+    /// `http_proxy` is `HTTP_PROXY`, it counts as it does for curl there, except in a CGI program
+    /// (`REQUEST_METHOD` set), where it is never read. The first one set decides: empty means no
+    /// proxy, a value that does not parse is refused by `build` (naming the variable as the
+    /// environment spells it), never ignored. Hosts in `no_proxy` (or `NO_PROXY`) are reached
     /// directly: `example.com` or `.example.com` means that domain and every name under it, `*`
     /// every host.
     ///

@@ -28,7 +28,7 @@ impl ProxySetting {
     /// The proxy for a client whose base URL is `https` or not, or the reason it cannot be used.
     pub(crate) fn choose(&self, https: bool) -> Result<Option<Chosen>, Refused> {
         match self {
-            ProxySetting::FromEnv => from_env(https, |name| std::env::var_os(name)),
+            ProxySetting::FromEnv => from_env(https, cfg!(windows), process_env),
             ProxySetting::Off => Ok(None),
             ProxySetting::Url(url) => from_url(url).map(Some),
         }
@@ -56,18 +56,18 @@ pub(crate) struct Chosen {
     pub about: About,
 }
 
-/// Which proxy (its URL with the credentials masked), and the variable that set it (`None` for
-/// [`ClientBuilder::proxy`](crate::ClientBuilder::proxy)).
+/// Which proxy (its URL with the credentials masked), and the variable that set it, spelled as
+/// the environment spells it (`None` for [`ClientBuilder::proxy`](crate::ClientBuilder::proxy)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct About {
     pub url: Option<String>,
-    pub var: Option<&'static str>,
+    pub var: Option<String>,
 }
 
 impl About {
     /// `error`, said to concern this proxy.
     pub(crate) fn mark(&self, error: Error) -> Error {
-        error.with_proxy(self.url.as_deref(), self.var)
+        error.with_proxy(self.url.as_deref(), self.var.as_deref())
     }
 }
 
@@ -87,36 +87,53 @@ impl Refused {
 
 /// The variables that name a proxy for a base URL of this scheme, in curl's order: the scheme's
 /// own (lowercase first), then `all_proxy`. Like curl, only the lowercase `http_proxy`: a CGI
-/// program gets the request's `Proxy:` header as `HTTP_PROXY` ("httpoxy").
-fn proxy_vars(https: bool) -> &'static [&'static str] {
-    if https {
-        &["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
+/// program gets the request's `Proxy:` header as `HTTP_PROXY` ("httpoxy"). On Windows, where
+/// `http_proxy` and `HTTP_PROXY` are one variable, it is honoured as curl in effect honours it,
+/// but not in a CGI program (`cgi`: `REQUEST_METHOD` is set), as Go and Python refuse it there.
+fn proxy_vars(https: bool, cgi: bool) -> &'static [&'static str] {
+    match (https, cgi) {
+        (true, _) => &["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"],
+        (false, false) => &["http_proxy", "all_proxy", "ALL_PROXY"],
+        (false, true) => &["all_proxy", "ALL_PROXY"],
+    }
+}
+
+/// One variable of the process's environment: its name as the environment spells it, and its
+/// value. On Windows names are case-insensitive, so `https_proxy` finds `HTTPS_PROXY` too, and
+/// errors name it as the user set it.
+fn process_env(name: &str) -> Option<(String, OsString)> {
+    if cfg!(windows) {
+        std::env::vars_os().find_map(|(spelled, value)| {
+            let spelled = spelled.into_string().ok()?;
+            spelled
+                .eq_ignore_ascii_case(name)
+                .then_some((spelled, value))
+        })
     } else {
-        &["http_proxy", "all_proxy", "ALL_PROXY"]
+        std::env::var_os(name).map(|value| (name.to_owned(), value))
     }
 }
 
 /// The proxy the environment names for a base URL of this scheme, through `var` (the process's
-/// environment, or a test's). The first of [`proxy_vars`] that is set decides, as in curl: empty
-/// means no proxy; a value that does not parse is refused. `no_proxy` (or `NO_PROXY`) lists hosts
-/// reached directly, as curl reads it: `example.com` and `.example.com` both mean the domain and
-/// every name under it, `*` means every host; entries are compared by name (CIDR ranges are not
-/// understood).
+/// environment, or a test's; `windows` when its names are case-insensitive). The first of
+/// [`proxy_vars`] that is set decides, as in curl: empty means no proxy; a value that does not
+/// parse is refused. `no_proxy` (or `NO_PROXY`) lists hosts reached directly, as curl reads it:
+/// `example.com` and `.example.com` both mean the domain and every name under it, `*` means
+/// every host; entries are compared by name (CIDR ranges are not understood).
 pub(crate) fn from_env(
     https: bool,
-    var: impl Fn(&str) -> Option<OsString>,
+    windows: bool,
+    var: impl Fn(&str) -> Option<(String, OsString)>,
 ) -> Result<Option<Chosen>, Refused> {
-    let Some((name, value)) = proxy_vars(https)
-        .iter()
-        .find_map(|&name| var(name).map(|v| (name, v)))
-    else {
+    let cgi = windows && var("REQUEST_METHOD").is_some();
+    let Some((name, value)) = proxy_vars(https, cgi).iter().find_map(|&name| var(name)) else {
         return Ok(None);
     };
     let not_a_url = || Refused {
         reason: format!("{name} is not a proxy URL such as http://proxy.local:3128"),
         about: About {
             url: None,
-            var: Some(name),
+            var: Some(name.clone()),
         },
     };
     let value = value.to_str().ok_or_else(not_a_url)?.trim();
@@ -125,7 +142,7 @@ pub(crate) fn from_env(
     }
     let proxy = Proxy::new(value).map_err(|_| not_a_url())?;
     let exempt = ["no_proxy", "NO_PROXY"].iter().find_map(|&n| var(n));
-    let exempt = exempt.as_deref().and_then(|v| v.to_str()).unwrap_or("");
+    let exempt = exempt.as_ref().and_then(|(_, v)| v.to_str()).unwrap_or("");
     let proxy = with_no_proxy(proxy, exempt).map_err(|_| not_a_url())?;
     checked(proxy, Some(name)).map(Some)
 }
@@ -145,13 +162,13 @@ pub(crate) fn from_url(url: &str) -> Result<Chosen, Refused> {
 
 /// Refuses a SOCKS proxy when the `socks` feature is off: going direct instead would send the
 /// traffic around a proxy that may be there for privacy or policy.
-fn checked(proxy: Proxy, var: Option<&'static str>) -> Result<Chosen, Refused> {
+fn checked(proxy: Proxy, var: Option<String>) -> Result<Chosen, Refused> {
+    let set_by = var.as_ref().map(|name| format!(" (set by {name})"));
     let about = About {
         url: Some(masked(&proxy)),
         var,
     };
     if is_socks(proxy.protocol()) && !cfg!(feature = "socks") {
-        let set_by = var.map(|name| format!(" (set by {name})"));
         return Err(Refused {
             reason: format!(
                 "the proxy {}{} is a SOCKS proxy, which needs kie-upload's `socks` feature",

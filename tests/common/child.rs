@@ -26,7 +26,13 @@ const PROXY_VARS: [&str; 8] = [
 pub fn in_child(name: &str, vars: &[(&str, &str)]) {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command.args([name, "--exact", "--test-threads=1", "--nocapture"]);
-    for var in PROXY_VARS {
+    // Not those about to be set: on Windows, where names are case-insensitive, std's `Command`
+    // would give a name set after its removal the spelling it was removed with.
+    let set = |var: &str| {
+        vars.iter()
+            .any(|(n, _)| *n == var || (cfg!(windows) && n.eq_ignore_ascii_case(var)))
+    };
+    for var in PROXY_VARS.into_iter().filter(|var| !set(var)) {
         command.env_remove(var);
     }
     command

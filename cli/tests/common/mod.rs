@@ -100,7 +100,9 @@ pub fn command(emulator: &Emulator) -> Command {
     in_clean_env(Command::new(env!("CARGO_BIN_EXE_kie-upload")), emulator)
 }
 
-/// `command` with the environment [`command`] gives the binary.
+/// `command` with the environment [`command`] gives the binary. On Windows a test that sets one
+/// of these variables again gets the spelling removed here (std's `Command` compares names
+/// case-insensitively there and keeps the first spelling): `HTTPS_PROXY`, not `https_proxy`.
 pub fn in_clean_env(mut command: Command, emulator: &Emulator) -> Command {
     for var in [
         "KIE_API_KEY",
@@ -195,8 +197,14 @@ pub fn upload_bytes(emulator: &Emulator, data: &[u8], name: &str, upload_path: &
 /// Spawns the binary with its standard output (or error) a pipe whose reader is already gone, as
 /// after `| head -0`.
 pub fn spawn_with_closed(emulator: &Emulator, args: &[&str], close_stderr: bool) -> Child {
-    // A pipe whose only reader, `true`, has already exited.
-    let mut reader = Command::new("true").stdin(Stdio::piped()).spawn().unwrap();
+    // A pipe whose only reader has already exited: the tool itself, printing its version (`true`
+    // would do, but Windows has none).
+    let mut reader = Command::new(env!("CARGO_BIN_EXE_kie-upload"))
+        .arg("--version")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     let writer = reader.stdin.take().unwrap();
     reader.wait().unwrap();
     let mut command = command(emulator);
