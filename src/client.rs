@@ -15,12 +15,14 @@ use ureq::http::Response;
 use ureq::SendBody;
 
 use crate::body::{url_json, Encoding, Fields, URL_ENDPOINT};
+use crate::cache::Recall;
 use crate::config::Config;
 use crate::envelope::Sent;
 use crate::expect::{Asked, ExpectMemory};
 use crate::observe::{emit, Event, EventFn};
 use crate::payload::{Payload, ProgressRef};
 use crate::reply::{self, Context};
+use crate::source::Opened;
 use crate::{ClientBuilder, Error, Upload, UploadedFile, UrlUpload};
 
 /// A client for the kie.ai File Upload API.
@@ -249,38 +251,27 @@ impl Client {
     }
 
     /// One upload of a file to the stream or base64 endpoint, every attempt of it, or the live
-    /// upload of the same bytes the cache holds.
+    /// upload of the same bytes the cache holds (reached through one seam, [`Recall`]).
     fn send(&self, upload: Upload<'_>, encoding: Encoding) -> Result<UploadedFile, Error> {
         let auth = self.config.authorization()?;
-        #[cfg(feature = "cache")]
-        let upload = match self.config.cache {
-            // The source is hashed before it is sent, so it must be readable twice.
-            Some(_) => upload.spool(),
-            None => upload,
-        };
-        let mut upload = upload.check(encoding)?;
-        #[cfg(feature = "cache")]
-        let reuse = match self.reuse(&mut upload)? {
-            Ok(file) => return Ok(file),
-            Err(reuse) => reuse,
-        };
+        let mut recall = Recall::new(&self.config);
+        let mut upload = recall.prepare(upload).check(encoding)?;
+        if let Some(file) = recall.lookup(&mut upload)? {
+            return Ok(file);
+        }
         let fields = Fields {
             upload_path: &upload.upload_path,
             file_name: upload.file_name.as_deref(),
             content_type: upload.content_type.as_deref(),
         };
         let (source, progress) = (&mut upload.source, &mut upload.progress);
-        #[cfg(feature = "cache")]
-        let mut sent_content = None;
         let file = self.config.retrying(
             upload.cannot_repeat,
             &mut upload.events,
             |attempt, events| {
                 let opened = source.open()?;
-                #[cfg(feature = "cache")]
-                let mut tap = crate::cache::Tap::new(opened.reader, reuse.is_some());
-                #[cfg(feature = "cache")]
-                let opened = crate::source::Opened {
+                let mut tap = recall.tap(opened.reader);
+                let opened = Opened {
                     reader: &mut tap,
                     ..opened
                 };
@@ -309,10 +300,7 @@ impl Client {
                 // before it ended, from now).
                 let reply_from = payload.done_at().unwrap_or_else(Instant::now);
                 drop(payload);
-                #[cfg(feature = "cache")]
-                {
-                    sent_content = tap.content();
-                }
+                recall.sent(&tap);
                 let judged = self.judge(response, &sent, fields.upload_path, reply_from);
                 if judged.is_ok() {
                     self.expect.accepted(length);
@@ -320,10 +308,9 @@ impl Client {
                 judged
             },
         )?;
-        #[cfg(feature = "cache")]
-        if let Some(reuse) = reuse {
-            reuse.record(&upload, sent_content, &file);
-        }
+        // A copy the caller's check rejects is never recorded.
+        upload.verified(&file)?;
+        recall.record(&mut upload, &file);
         Ok(file)
     }
 

@@ -95,6 +95,10 @@
 mod body;
 #[cfg(feature = "cache")]
 mod cache;
+// Without the feature, the client's seam to the cache does nothing.
+#[cfg(not(feature = "cache"))]
+#[path = "cache/off.rs"]
+mod cache;
 mod checks;
 mod client;
 mod config;

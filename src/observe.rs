@@ -4,7 +4,7 @@
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use crate::Error;
+use crate::{Error, UploadedFile};
 
 /// What a progress callback returns: go on, or cancel the upload.
 ///
@@ -75,6 +75,11 @@ pub(crate) fn never_backwards<'a, R: Into<Progress>>(
     })
 }
 
+/// The check given with [`Upload::verify`](crate::Upload::verify), as stored.
+pub(crate) type VerifyFn<'a> = Box<
+    dyn FnMut(&UploadedFile) -> Result<(), Box<dyn std::error::Error + Send + Sync>> + Send + 'a,
+>;
+
 /// The event hook as stored.
 pub(crate) type EventFn<'a> = Box<dyn FnMut(&Event<'_>) + Send + 'a>;
 
@@ -118,6 +123,21 @@ pub enum Event<'a> {
         error: &'a Error,
         /// The wait before the next attempt: the server's `Retry-After`, or the backoff.
         wait: Duration,
+    },
+    /// An upload the cache would have reused failed the check given with
+    /// [`Upload::verify`](crate::Upload::verify): the cache's entry is dropped, and the file is
+    /// sent again.
+    ReuseRejected {
+        /// The check's failure: [`ErrorKind::Rejected`](crate::ErrorKind::Rejected), the check's
+        /// own error as its source.
+        error: &'a Error,
+    },
+    /// The upload cache (feature `cache`) could not record this upload: its folder is refused,
+    /// or the entry could not be written (a read-only folder, a full disk, a file-size limit).
+    /// The upload itself succeeded; the next upload of the same bytes is sent again.
+    CacheFailed {
+        /// Why.
+        error: &'a std::io::Error,
     },
 }
 

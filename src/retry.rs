@@ -55,6 +55,13 @@ impl RetryPolicy {
             if let Some(why) = cannot_repeat {
                 return Err(error.after_attempts(attempts, Some(why)));
             }
+            // Waiting the cap and retrying anyway would only fail again: say so at once.
+            if error
+                .retry_after()
+                .is_some_and(|wait| wait > MAX_RETRY_AFTER)
+            {
+                return Err(error.after_attempts(attempts, Some(NotRetried::WaitTooLong)));
+            }
             if attempts > self.retries {
                 return Err(error.after_attempts(attempts, Some(NotRetried::OutOfRetries)));
             }
@@ -207,6 +214,21 @@ mod tests {
             Duration::from_secs(3)
         );
         assert_eq!(p.delay(1, Some(Duration::from_secs(3600))), MAX_RETRY_AFTER);
+    }
+
+    /// Issue 24 item 12: a server that asks for more than the cap is not waited for at all.
+    #[test]
+    fn a_wait_past_the_cap_is_not_waited_for() {
+        let calls = Cell::new(0);
+        let err = policy(5)
+            .run(None, &mut None, |n, _| -> Result<(), _> {
+                calls.set(n);
+                Err(unavailable().with_retry_after(Some(MAX_RETRY_AFTER * 2)))
+            })
+            .unwrap_err();
+        assert_eq!(calls.get(), 1);
+        assert_eq!(err.not_retried(), Some(NotRetried::WaitTooLong));
+        assert_eq!(err.retry_after(), Some(MAX_RETRY_AFTER * 2));
     }
 
     #[test]

@@ -275,7 +275,13 @@ impl Source<'_> {
 fn spool_to_file(reader: &mut dyn Read, length: Option<u64>) -> Result<File, Error> {
     use std::io::Write;
     let io_err = |e| Error::io(None, e);
-    let mut file = tempfile::tempfile().map_err(io_err)?;
+    // The temporary folder's failures are not the source's: name the folder.
+    let spool_err = |e| {
+        Error::new(ErrorKind::Spool)
+            .with_path(&std::env::temp_dir())
+            .with_source(e)
+    };
+    let mut file = tempfile::tempfile().map_err(spool_err)?;
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = 0u64;
     let limit = length.unwrap_or(u64::MAX);
@@ -290,7 +296,7 @@ fn spool_to_file(reader: &mut dyn Read, length: Option<u64>) -> Result<File, Err
             0 => break,
             n => n,
         };
-        file.write_all(&buf[..n]).map_err(io_err)?;
+        file.write_all(&buf[..n]).map_err(spool_err)?;
         total += n as u64;
     }
     if total == limit {
@@ -306,7 +312,7 @@ fn spool_to_file(reader: &mut dyn Read, length: Option<u64>) -> Result<File, Err
             actual: total,
         }));
     }
-    file.seek(SeekFrom::Start(0)).map_err(io_err)?;
+    file.seek(SeekFrom::Start(0)).map_err(spool_err)?;
     Ok(file)
 }
 

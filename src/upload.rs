@@ -7,9 +7,9 @@ use std::path::Path;
 
 use crate::body::Encoding;
 use crate::checks::{check_base64_length, check_content_type, check_file_name, check_upload_path};
-use crate::observe::{self, EventFn, Progress, ProgressFn};
+use crate::observe::{self, EventFn, Progress, ProgressFn, VerifyFn};
 use crate::source::{Given, Held, Source};
-use crate::{Error, Event, NotRetried};
+use crate::{Error, ErrorKind, Event, NotRetried, UploadedFile};
 
 /// The largest source the base64 endpoint takes: 10 MB, the service's limit. Larger files go to the
 /// stream endpoint.
@@ -55,6 +55,7 @@ pub struct Upload<'a> {
     length: Option<u64>,
     progress: Option<ProgressFn<'a>>,
     events: Option<EventFn<'a>>,
+    verify: Option<VerifyFn<'a>>,
     spool: bool,
 }
 
@@ -66,6 +67,7 @@ pub(crate) struct Checked<'a> {
     pub content_type: Option<String>,
     pub progress: Option<ProgressFn<'a>>,
     pub events: Option<EventFn<'a>>,
+    pub verify: Option<VerifyFn<'a>>,
     /// Why the upload may not be sent again, if it may not.
     pub cannot_repeat: Option<NotRetried>,
 }
@@ -80,6 +82,7 @@ impl<'a> Upload<'a> {
             length: None,
             progress: None,
             events: None,
+            verify: None,
             spool: false,
         }
     }
@@ -304,6 +307,42 @@ impl<'a> Upload<'a> {
         self
     }
 
+    /// Checks the stored file before the upload counts as done: `verify(&file)` runs once the
+    /// service has answered success, on the thread that ran the upload (a worker of
+    /// [`Client::upload_all`](crate::Client::upload_all)), typically to download the file back
+    /// and compare it with the source. When it fails, the upload fails with
+    /// [`ErrorKind::Rejected`], the check's error its [`source()`](std::error::Error::source),
+    /// and the cache, if any, does not record it. An upload the cache would reuse is checked too:
+    /// one that fails is dropped from the cache ([`Event::ReuseRejected`]) and the file sent
+    /// again, then checked again. Default: none.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// let data = b"precious";
+    /// let upload = Upload::bytes(data, "notes").file_name("p.txt").verify(|file| {
+    ///     let mut copy = Vec::new();
+    ///     client.download_to(&file.download_url, &mut copy)?;
+    ///     if copy != data {
+    ///         return Err("the stored copy differs".into());
+    ///     }
+    ///     Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    /// });
+    /// client.upload(upload)?;
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify<E>(
+        mut self,
+        mut verify: impl FnMut(&UploadedFile) -> Result<(), E> + Send + 'a,
+    ) -> Self
+    where
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        self.verify = Some(Box::new(move |file| verify(file).map_err(Into::into)));
+        self
+    }
+
     /// Checks the upload path, the file name (given, or the file's own) and the content type, as
     /// every upload does before anything is opened or sent; call it to refuse bad input early (a
     /// command line's flags, a form). The source itself is not looked at.
@@ -361,8 +400,21 @@ impl<'a> Upload<'a> {
             content_type: self.content_type,
             progress: self.progress,
             events: self.events,
+            verify: self.verify,
             cannot_repeat,
         })
+    }
+}
+
+impl Checked<'_> {
+    /// Runs the caller's check (see [`Upload::verify`]) on the stored file, if there is one.
+    pub(crate) fn verified(&mut self, file: &UploadedFile) -> Result<(), Error> {
+        match &mut self.verify {
+            Some(verify) => {
+                verify(file).map_err(|e| Error::new(ErrorKind::Rejected).with_source(e))
+            }
+            None => Ok(()),
+        }
     }
 }
 
@@ -382,6 +434,7 @@ impl fmt::Debug for Upload<'_> {
             .field("length", &self.length)
             .field("on_progress", &self.progress.is_some())
             .field("on_event", &self.events.is_some())
+            .field("verify", &self.verify.is_some())
             .field("spool", &self.spool)
             .finish()
     }

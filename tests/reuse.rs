@@ -628,3 +628,73 @@ fn a_folder_open_to_others_or_another_user_s_is_refused() {
         assert!(err.to_string().contains(why), "{err}");
     }
 }
+
+/// Issue 22 item 4 and issue 24 item 4, in the library: a check ([`Upload::verify`]) that rejects
+/// a fresh upload fails it with `ErrorKind::Rejected`, and nothing is recorded; one that rejects
+/// a copy the cache would reuse drops it (with an event), and the file is sent again and checked
+/// again. Without a cache the check runs too.
+#[test]
+fn a_copy_the_check_rejects_is_never_recorded_or_reused() {
+    use kie_upload::{ErrorKind, Event};
+    let emulator = emulator();
+    let cache = tempfile::tempdir().unwrap();
+    let client = cached(&emulator, cache.path());
+    let upload = |ok: bool| {
+        Upload::bytes(b"hi", "x")
+            .file_name("hi.txt")
+            .verify(move |_| if ok { Ok(()) } else { Err("bad copy") })
+    };
+    let err = client.upload(upload(false)).unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Rejected);
+    let why = std::error::Error::source(&err).map(ToString::to_string);
+    assert_eq!(why.as_deref(), Some("bad copy"));
+    assert!(!client.upload(upload(true)).unwrap().reused, "recorded");
+
+    let (mut checks, mut rejected) = (0, Vec::new());
+    let file = client
+        .upload(
+            Upload::bytes(b"hi", "x")
+                .file_name("hi.txt")
+                .verify(|file| {
+                    checks += 1;
+                    if file.reused {
+                        Err("gone")
+                    } else {
+                        Ok(())
+                    }
+                })
+                .on_event(|e| {
+                    if let Event::ReuseRejected { error } = e {
+                        rejected.push(error.kind().clone());
+                    }
+                }),
+        )
+        .unwrap();
+    assert!(!file.reused);
+    assert_eq!((checks, rejected), (2, vec![ErrorKind::Rejected]));
+    assert_eq!(emulator.attempts(STREAM), 3);
+    assert!(client.upload(upload(true)).unwrap().reused);
+
+    let plain = common::client(&emulator);
+    assert_eq!(
+        plain.upload(upload(false)).unwrap_err().kind(),
+        &ErrorKind::Rejected
+    );
+}
+
+/// Issue 24 item 11, in the library: a cache that cannot be written is an event for the caller,
+/// and the upload still succeeds (it was silent).
+#[test]
+fn a_cache_that_cannot_be_written_is_an_event() {
+    let emulator = emulator();
+    let (_dir, file) = temp_file("plain.txt", b"not a folder");
+    let client = cached(&emulator, &file.join("cache"));
+    let mut failed = Vec::new();
+    let upload = Upload::bytes(b"hi", "x").file_name("hi.txt").on_event(|e| {
+        if let kie_upload::Event::CacheFailed { error } = e {
+            failed.push(error.to_string());
+        }
+    });
+    assert!(client.upload(upload).is_ok());
+    assert_eq!(failed.len(), 1, "{failed:?}");
+}

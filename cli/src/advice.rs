@@ -32,6 +32,13 @@ pub(crate) fn advice(error: &Error, stdin: bool) -> Option<String> {
             "pass --spool to send standard input with a length, so it can be retried".into(),
         );
     }
+    if let (Some(NotRetried::WaitTooLong), Some(wait)) = (error.not_retried(), error.retry_after())
+    {
+        let wait = indicatif::HumanDuration(wait);
+        return Some(format!(
+            "the server asks for a wait longer than kie-upload's: retry in {wait}"
+        ));
+    }
     let setting = error.setting();
     Some(match error.kind() {
         ErrorKind::ApiKey { .. } | ErrorKind::Service { code: 401, .. } if setting.is_some() => {
@@ -113,6 +120,9 @@ pub(crate) fn advice(error: &Error, stdin: bool) -> Option<String> {
         }
         ErrorKind::SourceLengthMismatch { .. } | ErrorKind::StoredSizeMismatch { .. } => {
             "upload the file again".into()
+        }
+        ErrorKind::Spool => {
+            "point TMPDIR at a folder this user can write to, with room for standard input".into()
         }
         _ => return None,
     })

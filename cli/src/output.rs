@@ -485,6 +485,17 @@ pub(crate) fn log_event(source: &str, event: &Event<'_>) {
             describe(error),
             millis(*wait)
         ),
+        Event::ReuseRejected { error } => {
+            let why = std::error::Error::source(*error).map(ToString::to_string);
+            format!(
+                "kie-upload: {source}: the reused copy failed --verify: {}; uploading it again",
+                printable(&why.unwrap_or_default())
+            )
+        }
+        Event::CacheFailed { error } => format!(
+            "kie-upload: {source}: not recorded in the cache: {}",
+            io_words(error)
+        ),
         // An event this tool does not know yet: nothing to say in its words.
         _ => return,
     };

@@ -7,10 +7,12 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use kie_upload::{
-    printable, Client, Error, Progress, Upload, UploadCache, UploadedFile, UrlUpload, BASE64_MAX,
+    printable, Client, Error, ErrorKind, Event, Progress, Upload, UploadCache, UploadedFile,
+    UrlUpload, BASE64_MAX,
 };
 
 use crate::args::{Options, ProxyFlag, Usage};
@@ -18,7 +20,7 @@ use crate::interrupt;
 use crate::limits::{fit_jobs, Found};
 use crate::output::{describe, eprint_line, explain, io_words, log_event, Output};
 use crate::progress::Bars;
-use crate::verify::{can_verify, verify, Mismatch};
+use crate::verify::{can_verify, verify};
 use crate::walk::walk;
 
 /// One upload as planned: how it is shown, where it is, where it goes, and its name there.
@@ -79,13 +81,16 @@ pub(crate) fn run(o: &Options, out: &Output) -> Result<(), Usage> {
             let p = &plan[j];
             report_refused(out, j);
             let result = match &p.path {
-                Some(path) => client.upload_base64(settings(from_file(path, p), p, o, &bars)),
+                Some(path) => {
+                    client.upload_base64(settings(from_file(path, p), p, o, &bars, &client))
+                }
                 None => match read_stdin_for_base64() {
                     Ok(bytes) => client.upload_base64(settings(
                         Upload::bytes(&bytes, &p.upload_path),
                         p,
                         o,
                         &bars,
+                        &client,
                     )),
                     Err(e) => {
                         out.failure_message(
@@ -98,7 +103,7 @@ pub(crate) fn run(o: &Options, out: &Output) -> Result<(), Usage> {
                     }
                 },
             };
-            finish(&client, o, out, p, result);
+            finish(o, out, p, result);
             bars.done();
             report_refused(out, j + 1);
         }
@@ -110,7 +115,7 @@ pub(crate) fn run(o: &Options, out: &Output) -> Result<(), Usage> {
                 None if o.spool => Upload::reader(io::stdin(), &p.upload_path).spool(),
                 None => Upload::reader(io::stdin(), &p.upload_path),
             };
-            settings(upload, p, o, &bars)
+            settings(upload, p, o, &bars, &client)
         });
         let jobs = fit_jobs(o.jobs.min(sendable.len()));
         if o.verbose && jobs < o.jobs.min(sendable.len()) {
@@ -122,7 +127,7 @@ pub(crate) fn run(o: &Options, out: &Output) -> Result<(), Usage> {
         client.upload_all(uploads, jobs, |i, result| {
             let j = sendable[i];
             report_refused(out, j);
-            finish(&client, o, out, &plan[j], result);
+            finish(o, out, &plan[j], result);
             bars.done();
             report_refused(out, j + 1);
         });
@@ -176,18 +181,17 @@ fn run_url(o: &Options, url: &str, client: &Client, out: &Output) -> Result<(), 
     Ok(())
 }
 
-/// Hands one source's result to the output, after checking it with `--verify`.
-fn finish(
-    client: &Client,
-    o: &Options,
-    out: &Output,
-    p: &Planned,
-    result: Result<UploadedFile, Error>,
-) {
+/// Hands one source's result to the output (`--verify` checked it on its worker).
+fn finish(o: &Options, out: &Output, p: &Planned, result: Result<UploadedFile, Error>) {
     let file = match result {
         Ok(file) => file,
         // Stopped by Ctrl-C: not a failure of its own, one of those not stored.
         Err(_) if interrupt::requested().is_some() => return out.stopped(),
+        Err(e) if *e.kind() == ErrorKind::Rejected => {
+            let why = std::error::Error::source(&e).map(ToString::to_string);
+            let why = why.unwrap_or_default();
+            return out.failure_message(&p.label, &format!("--verify: {why}"));
+        }
         Err(e) => return out.failure(&p.label, p.path.as_deref(), &e),
     };
     if o.verbose && file.reused {
@@ -202,26 +206,8 @@ fn finish(
             printable(&p.label)
         ));
     }
-    let mut verified = false;
-    if let (true, Some(path), None) = (o.verify, &p.path, interrupt::requested()) {
-        let why = match verify(client, path, &file) {
-            Ok(bytes) => {
-                if o.verbose {
-                    eprint_line(&format!(
-                        "kie-upload: {}: verified: {bytes} bytes match",
-                        printable(&p.label)
-                    ));
-                }
-                verified = true;
-                None
-            }
-            Err(Mismatch::Download(e)) => Some(explain(&e)),
-            Err(Mismatch::Differs(why)) => Some(why),
-        };
-        if let Some(why) = why {
-            return out.failure_message(&p.label, &format!("--verify: {why}"));
-        }
-    }
+    // After Ctrl-C, --verify does not run (see `settings`).
+    let verified = o.verify && p.path.is_some() && interrupt::requested().is_none();
     out.success(&p.label, p.size, verified, &file);
 }
 
@@ -550,8 +536,16 @@ fn from_file<'a>(path: &Path, p: &Planned) -> Upload<'a> {
     }
 }
 
-/// The settings every upload gets: its name, progress display and `-v` log.
-fn settings<'a>(mut upload: Upload<'a>, p: &Planned, o: &Options, bars: &Bars) -> Upload<'a> {
+/// The settings every upload gets: its name, progress display, `--verify` as its check (run on
+/// its worker, before the cache records it or reuses it), the cache's failure said once, and the
+/// `-v` log.
+fn settings<'a>(
+    mut upload: Upload<'a>,
+    p: &Planned,
+    o: &Options,
+    bars: &Bars,
+    client: &Client,
+) -> Upload<'a> {
     if let Some(name) = &p.name {
         upload = upload.file_name(name);
     }
@@ -566,11 +560,46 @@ fn settings<'a>(mut upload: Upload<'a>, p: &Planned, o: &Options, bars: &Bars) -
             None => Progress::Continue,
         }
     });
-    if o.verbose {
-        let label = p.label.clone();
-        upload = upload.on_event(move |e| log_event(&label, e));
+    let (label, verbose) = (p.label.clone(), o.verbose);
+    if let (true, Some(path)) = (o.verify, &p.path) {
+        let (client, path, label) = (client.clone(), path.clone(), label.clone());
+        upload = upload.verify(move |file| {
+            // After Ctrl-C the batch ends with what is stored, unchecked (a later --verify
+            // checks a reused copy again).
+            if interrupt::requested().is_some() {
+                return Ok(());
+            }
+            let bytes = verify(&client, &path, file)?;
+            if verbose {
+                let label = printable(&label);
+                eprint_line(&format!(
+                    "kie-upload: {label}: verified: {bytes} bytes match"
+                ));
+            }
+            Ok::<_, String>(())
+        });
     }
-    upload
+    let cache_dir = o.cache_dir.clone().or_else(UploadCache::default_dir);
+    upload.on_event(move |e| {
+        if let (Event::CacheFailed { error }, Some(dir)) = (e, &cache_dir) {
+            cache_failed(dir, error);
+        }
+        if verbose {
+            log_event(&label, e);
+        }
+    })
+}
+
+/// Says once in a run that the cache could not record uploads, and why (`-v` says it for each).
+fn cache_failed(dir: &Path, error: &io::Error) {
+    static SAID: AtomicBool = AtomicBool::new(false);
+    if !SAID.swap(true, Ordering::Relaxed) {
+        eprint_line(&format!(
+            "warning: cannot record uploads in the cache at {}: {}; the next run sends them again",
+            printable(&dir.to_string_lossy()),
+            io_words(error)
+        ));
+    }
 }
 
 /// Standard input for the base64 endpoint, whose body needs its length up front: at most the limit

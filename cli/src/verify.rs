@@ -4,9 +4,9 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-use kie_upload::{Client, Error, UploadedFile};
+use kie_upload::{Client, Error, ErrorKind, UploadedFile};
 
-use crate::output::io_words;
+use crate::output::{describe, io_words};
 
 /// Whether `path` can be read twice (once to upload, once to compare): a regular file can; a pipe,
 /// FIFO or device cannot. Checked before anything is sent.
@@ -21,19 +21,10 @@ pub(crate) fn can_verify(path: &Path) -> Result<(), String> {
     }
 }
 
-/// Why a check failed.
-pub(crate) enum Mismatch {
-    /// The download failed.
-    Download(Error),
-    /// The local file could not be read, or the copy differs from it.
-    Differs(String),
-}
-
-/// Downloads `file` back and compares it with the local file at `path`; `Ok` with the number of
-/// bytes that match.
-pub(crate) fn verify(client: &Client, path: &Path, file: &UploadedFile) -> Result<u64, Mismatch> {
-    let local_error =
-        |e: io::Error| Mismatch::Differs(format!("{}: {}", path.display(), io_words(&e)));
+/// Downloads `file` back and compares it with the local file at `path`: the number of bytes that
+/// match, or why the copy does not.
+pub(crate) fn verify(client: &Client, path: &Path, file: &UploadedFile) -> Result<u64, String> {
+    let local_error = |e: io::Error| format!("{}: {}", path.display(), io_words(&e));
     let local = crate::limits::open_found(path).map_err(local_error)?;
     let local_len = local.metadata().map_err(local_error)?.len();
     let mut compare = Compare {
@@ -45,17 +36,31 @@ pub(crate) fn verify(client: &Client, path: &Path, file: &UploadedFile) -> Resul
     let got = match client.download_to(&file.download_url, &mut compare) {
         Ok(got) => got,
         // The comparing writer's own verdict comes back as an I/O error of the download.
-        Err(e) => match compare.verdict.take() {
-            Some(why) => return Err(Mismatch::Differs(why)),
-            None => return Err(Mismatch::Download(e)),
-        },
+        Err(e) => {
+            return Err(compare
+                .verdict
+                .take()
+                .unwrap_or_else(|| download_failed(&e)))
+        }
     };
     if got != local_len {
-        return Err(Mismatch::Differs(format!(
+        return Err(format!(
             "the downloaded copy has {got} bytes, the local file {local_len}"
-        )));
+        ));
     }
     Ok(got)
+}
+
+/// Why the download of a stored copy failed, in words for a download (not an upload's advice
+/// about the base URL): a copy that is gone says so.
+fn download_failed(e: &Error) -> String {
+    match e.kind() {
+        ErrorKind::Http {
+            status: status @ (404 | 410),
+            ..
+        } => format!("the stored copy is gone: its download URL answers HTTP {status}"),
+        _ => format!("downloading the stored copy failed: {}", describe(e)),
+    }
 }
 
 /// A writer that compares what is written with the local file.

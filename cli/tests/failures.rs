@@ -538,3 +538,25 @@ fn failures_are_said_in_words_with_the_path_once() {
         }
     }
 }
+
+/// Issue 24 item 12: a `Retry-After` longer than the tool waits between attempts (30 s) fails at
+/// once and says when to retry (the tool waited 30 s, then retried anyway).
+#[test]
+fn a_retry_after_past_the_wait_fails_at_once_and_says_when() {
+    let emulator = emulator();
+    let (_dir, path) = temp_file("a.txt", b"a");
+    let fault = Fault::Status {
+        status: 503,
+        retry_after: Some("99999".into()),
+    };
+    emulator.inject(fault, 3);
+    let out = run(&emulator, &[path.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(emulator.attempts(STREAM), 1);
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap();
+    assert!(line.contains("retry in 28 hours"), "{line}");
+}

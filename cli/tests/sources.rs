@@ -196,3 +196,35 @@ fn names_of_pipes_are_warned_about(emulator: &kie_upload_emulator::Emulator) {
         );
     }
 }
+
+/// Issue 24 item 10: `--spool -` or `--reuse -` with TMPDIR missing or a regular file names the
+/// temporary folder and what to do (it said "-: reading the source failed (No such file or
+/// directory)", blaming standard input).
+#[test]
+fn a_spool_without_a_usable_temporary_folder_names_it() {
+    let emulator = emulator();
+    let (dir, file) = temp_file("plain.txt", b"not a folder");
+    let missing = dir.path().join("missing");
+    let cache = dir.path().join("cache");
+    for tmpdir in [&missing, &file] {
+        for flags in [&["--spool"][..], &["--cache-dir", cache.to_str().unwrap()]] {
+            let mut command = command(&emulator);
+            command
+                .env("KIE_API_KEY", KEY)
+                .env("TMPDIR", tmpdir)
+                .args(flags)
+                .args(["-n", "in.txt", "-"]);
+            let out = finish(&mut command, b"data");
+            assert_eq!(out.code, 1, "{}", out.stderr);
+            let line = out
+                .stderr
+                .lines()
+                .find(|l| l.starts_with("error: "))
+                .unwrap();
+            assert!(line.contains(tmpdir.to_str().unwrap()), "{line}");
+            assert!(line.contains("TMPDIR"), "{line}");
+            assert!(!line.contains("reading the source"), "{line}");
+        }
+    }
+    assert!(emulator.requests().is_empty());
+}

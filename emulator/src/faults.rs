@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::http::{reason, Action, Head, Reply};
 use crate::service::{self, Endpoint, Outcome};
-use crate::store::Published;
+use crate::store::{Published, Store};
 use crate::util;
 
 /// The `msg` of [`Fault::ControlChars`].
@@ -83,6 +83,13 @@ pub enum Fault {
     },
     /// Store the file but report a `fileSize` one larger than the bytes received.
     WrongSize,
+    /// Store the file with the byte at offset `at` changed (when the file is that long), and
+    /// answer success as usual: a service that corrupts what it stores, which only a download
+    /// compared with the source can tell.
+    Corrupt {
+        /// The offset of the byte changed.
+        at: u64,
+    },
     /// Store the file and answer success, but with this `downloadUrl` (`"http://"`,
     /// `"https:///etc/passwd"`, ...) in place of the working one.
     DownloadUrl {
@@ -370,9 +377,13 @@ fn canned_reply(fault: &Fault, head: &Head, errors_in_body: bool) -> Option<Acti
 pub(crate) fn success(
     fault: Option<&Fault>,
     file: &Published,
+    store: &Store,
     base_url: &str,
     ttl: Duration,
 ) -> Outcome {
+    if let Some(Fault::Corrupt { at }) = fault {
+        store.corrupt(&file.file_path, *at);
+    }
     let mut data = match fault {
         Some(Fault::QuickstartShape) => service::quickstart(file, base_url),
         _ => service::documented(file, ttl),

@@ -482,7 +482,13 @@ fn handle(
         return action;
     }
     let outcome = match shared.service.upload(endpoint, head, body, record) {
-        Ok(file) => faults::success(fault, &file, &shared.base_url, shared.config.ttl),
+        Ok(file) => faults::success(
+            fault,
+            &file,
+            shared.service.store(),
+            &shared.base_url,
+            shared.config.ttl,
+        ),
         Err(outcome) => outcome,
     };
     faults::deliver(fault, outcome.into_reply(errors_in_body))

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -144,6 +144,22 @@ impl Store {
             let _ = fs::remove_file(old.disk);
         }
         Ok(published)
+    }
+
+    /// Changes the byte at offset `at` of the file stored under `file_path`, if it has one
+    /// ([`Fault::Corrupt`](crate::Fault::Corrupt)).
+    pub fn corrupt(&self, file_path: &str, at: u64) {
+        let Some((disk, ..)) = self.live(file_path) else {
+            return;
+        };
+        let Ok(mut file) = fs::OpenOptions::new().read(true).write(true).open(disk) else {
+            return;
+        };
+        let mut byte = [0u8];
+        if file.seek(SeekFrom::Start(at)).is_ok() && file.read_exact(&mut byte).is_ok() {
+            let _ = file.seek(SeekFrom::Start(at));
+            let _ = file.write_all(&[!byte[0]]);
+        }
     }
 
     /// The bytes stored under `file_path`, if any and not expired.

@@ -104,10 +104,8 @@ pub(super) fn check_dir(dir: &Path) -> io::Result<()> {
     } else {
         return Ok(());
     };
-    Err(io::Error::new(
-        io::ErrorKind::PermissionDenied,
-        format!("{} is refused as the upload cache: {why}", dir.display()),
-    ))
+    let why = format!("the folder is refused: {why}");
+    Err(io::Error::new(io::ErrorKind::PermissionDenied, why))
 }
 
 #[cfg(not(unix))]

@@ -39,7 +39,7 @@ mod prune;
 mod reuse;
 
 use files::{check_dir, create_private_dir, is_entry_name, is_stale_temporary, read_small_file};
-pub(crate) use reuse::Tap;
+pub(crate) use reuse::Recall;
 
 /// The cache's own policy: how long an upload is trusted to live when the service does not say (no
 /// `expiresAt`), 24 hours from `uploadedAt`. The service documents 3 days
@@ -88,6 +88,13 @@ const MAX_ENTRY: u64 = 64 * 1024;
 ///   then read from it or written to it; the uploads themselves go on.
 ///
 /// Deleting the folder, or anything in it, is always safe: the next upload is sent again.
+///
+/// A failure to record an upload (a refused folder, a read-only one, a full disk) never fails the
+/// upload: it is an [`Event::CacheFailed`](crate::Event::CacheFailed) for the upload's event
+/// hook. A program that runs under a file-size limit (`ulimit -f`) may want to ignore `SIGXFSZ`,
+/// as the `kie-upload` command does: otherwise an entry's write past the limit kills the process,
+/// after the upload succeeded. A check given with [`Upload::verify`](crate::Upload::verify) runs
+/// before an upload is recorded or reused: a copy it rejects is never trusted.
 ///
 /// Uploading other bytes under a name the cache holds replaces what the service serves at that
 /// URL, and drops the old entry. The service warns that a CDN may go on serving the old bytes for

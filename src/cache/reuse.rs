@@ -1,5 +1,7 @@
-//! The cache in an upload: the content hashed before it is sent and while it streams, the lookup,
-//! and the entry recorded when both hashes agree.
+//! The cache's seam in an upload, [`Recall`]: the only way the client reaches the cache. Before
+//! the attempts, the source is spooled (it is read twice) and hashed, and a live upload of the
+//! same bytes looked up and checked; during them, what is sent is hashed as it streams; after
+//! them, the upload is recorded when both hashes agree. Without the feature, `off.rs` stands in.
 
 use std::io::{self, Read};
 use std::path::Path;
@@ -8,29 +10,55 @@ use std::time::SystemTime;
 use sha2::{Digest, Sha256};
 
 use super::{key_fingerprint, Content, Identity, Lookup, UploadCache};
+use crate::config::Config;
+use crate::observe::{emit, Event};
 use crate::source::Source;
 use crate::upload::Checked;
-use crate::ErrorKind;
-use crate::{Client, Error, UploadedFile};
+use crate::{Error, ErrorKind, Upload, UploadedFile};
 
-/// An upload the cache has not got: recorded once it succeeds with the bytes hashed before it.
-pub(crate) struct Pending<'c> {
+/// One upload's dealings with the client's cache, if it has one.
+pub(crate) struct Recall<'c> {
+    config: &'c Config,
+    /// Once looked up and missed: what to record once the upload succeeds.
+    pending: Option<Pending<'c>>,
+    /// What the last attempt sent, hashed as it streamed.
+    sent: Option<Content>,
+}
+
+/// An upload the cache has not got (or had, and the caller's check rejected).
+struct Pending<'c> {
     cache: &'c UploadCache,
     base_url: String,
     key_fingerprint: [u8; 32],
     content: Content,
 }
 
-impl Client {
-    /// Looks the upload up in the client's cache: the earlier upload when it is still trusted;
-    /// otherwise what to record once this one succeeds (`None` without a cache), with any entry
-    /// under the name dropped (other bytes are about to replace it).
-    pub(crate) fn reuse(
-        &self,
+impl<'c> Recall<'c> {
+    pub(crate) fn new(config: &'c Config) -> Recall<'c> {
+        Recall {
+            config,
+            pending: None,
+            sent: None,
+        }
+    }
+
+    /// With a cache, a reader is spooled: it is hashed before it is sent, so it is read twice.
+    pub(crate) fn prepare<'a>(&self, upload: Upload<'a>) -> Upload<'a> {
+        match self.config.cache {
+            Some(_) => upload.spool(),
+            None => upload,
+        }
+    }
+
+    /// The earlier upload of the same bytes, when the cache trusts it and the caller's check
+    /// passes. Otherwise the entry under the name is dropped (other bytes are about to replace
+    /// it, or the check rejected it) and the upload is noted, to be recorded once it succeeds.
+    pub(crate) fn lookup(
+        &mut self,
         upload: &mut Checked<'_>,
-    ) -> Result<Result<UploadedFile, Option<Pending<'_>>>, Error> {
+    ) -> Result<Option<UploadedFile>, Error> {
         let Some(cache) = &self.config.cache else {
-            return Ok(Err(None));
+            return Ok(None);
         };
         let pending = Pending {
             cache,
@@ -38,12 +66,46 @@ impl Client {
             key_fingerprint: key_fingerprint(self.config.api_key()),
             content: upload.source.content()?,
         };
-        let id = pending.identity(upload);
-        match cache.lookup(&id, &pending.content, SystemTime::now()) {
-            Lookup::Hit(file) => return Ok(Ok(file)),
-            Lookup::Miss => cache.forget(&id, &pending.content),
+        let found = cache.lookup(
+            &pending.identity(upload),
+            &pending.content,
+            SystemTime::now(),
+        );
+        if let Lookup::Hit(file) = found {
+            match upload.verified(&file) {
+                Ok(()) => return Ok(Some(file)),
+                Err(error) => emit(&mut upload.events, Event::ReuseRejected { error: &error }),
+            }
         }
-        Ok(Err(Some(pending)))
+        cache.forget(&pending.identity(upload), &pending.content);
+        self.pending = Some(pending);
+        Ok(None)
+    }
+
+    /// A reader that hashes what an attempt sends, when the upload will be recorded.
+    pub(crate) fn tap<'r>(&self, reader: &'r mut (dyn Read + Send)) -> Tap<'r> {
+        Tap::new(reader, self.pending.is_some())
+    }
+
+    /// Notes what the attempt that `tap` watched sent.
+    pub(crate) fn sent(&mut self, tap: &Tap<'_>) {
+        self.sent = tap.content();
+    }
+
+    /// Records `file` (its check passed), if the last attempt sent the very bytes hashed before
+    /// the upload: a file changed in between is never recorded under the wrong hash. A failure to
+    /// record costs only a later repeat, so it is not the upload's error: it is an event.
+    pub(crate) fn record(self, upload: &mut Checked<'_>, file: &UploadedFile) {
+        let Some(pending) = self.pending.filter(|p| self.sent == Some(p.content)) else {
+            return;
+        };
+        match pending
+            .cache
+            .record(&pending.identity(upload), &pending.content, file)
+        {
+            Ok(()) => pending.cache.prune_now_and_then(),
+            Err(error) => emit(&mut upload.events, Event::CacheFailed { error: &error }),
+        }
     }
 }
 
@@ -56,18 +118,6 @@ impl Pending<'_> {
             file_name: upload.file_name.as_deref(),
             content_type: upload.content_type.as_deref(),
         }
-    }
-
-    /// Records `file`, if the last attempt sent the very bytes hashed before the upload (a file
-    /// changed in between is never recorded under the wrong hash). A failure to write the entry
-    /// costs only a later repeat, so it is not the upload's error.
-    pub(crate) fn record(&self, upload: &Checked<'_>, sent: Option<Content>, file: &UploadedFile) {
-        if sent == Some(self.content) {
-            let _ = self
-                .cache
-                .record(&self.identity(upload), &self.content, file);
-        }
-        self.cache.prune_now_and_then();
     }
 }
 
@@ -109,7 +159,7 @@ pub(crate) struct Tap<'r> {
 }
 
 impl<'r> Tap<'r> {
-    pub(crate) fn new(inner: &'r mut (dyn io::Read + Send), hash: bool) -> Self {
+    fn new(inner: &'r mut (dyn io::Read + Send), hash: bool) -> Self {
         Tap {
             inner,
             hasher: hash.then(Sha256::new),
@@ -118,7 +168,7 @@ impl<'r> Tap<'r> {
     }
 
     /// What passed through so far, if it was hashed.
-    pub(crate) fn content(&self) -> Option<Content> {
+    fn content(&self) -> Option<Content> {
         let hasher = self.hasher.as_ref()?;
         Some(Content {
             sha256: hasher.clone().finalize().into(),

@@ -185,6 +185,18 @@ pub enum ErrorKind {
     },
     /// The upload's progress callback asked to stop. Nothing was stored.
     Cancelled,
+    /// A source of unknown length could not be copied to a temporary file
+    /// (`Upload::spool`, feature `spool`, or for the upload cache, which reads a source twice):
+    /// the temporary folder ([`std::env::temp_dir`], from `TMPDIR` on Unix) is missing, is not a
+    /// folder, cannot be written or is full. [`Error::path`] is that folder, and
+    /// [`source()`](std::error::Error::source) the [`io::Error`](std::io::Error). Point `TMPDIR`
+    /// at a folder with room. Nothing was sent.
+    Spool,
+    /// The check given with [`Upload::verify`](crate::Upload::verify) rejected the stored file;
+    /// [`source()`](std::error::Error::source) is the check's own error. The upload is not
+    /// recorded in the cache, whose copy, if it had one, was dropped and the file sent again
+    /// before this was given up.
+    Rejected,
 }
 
 /// Why a failure worth retrying was not retried (again): see [`Error::not_retried`].
@@ -210,6 +222,9 @@ pub enum NotRetried {
     NoFileName,
     /// The retries ran out, or are turned off ([`ClientBuilder::retries`](crate::ClientBuilder::retries)).
     OutOfRetries,
+    /// The server asked for a longer wait ([`Error::retry_after`]) than the client waits between
+    /// attempts (30 s): try again once that wait has passed.
+    WaitTooLong,
 }
 
 impl fmt::Display for Error {
@@ -326,6 +341,11 @@ impl fmt::Display for Error {
             ErrorKind::Cancelled => {
                 f.write_str("the upload was cancelled by its progress callback; nothing was stored")
             }
+            ErrorKind::Spool => match self.path() {
+                Some(dir) => write!(f, "cannot write a temporary file in {}", dir.display()),
+                None => f.write_str("cannot write a temporary file"),
+            },
+            ErrorKind::Rejected => f.write_str("the stored file failed its check"),
         }
     }
 }
@@ -360,8 +380,9 @@ impl Error {
     /// reader, a pipe or a device) and it has a file name (a repeat without one could store a
     /// second copy); else [`not_retried`](Error::not_retried) says why not. Up to
     /// [`ClientBuilder::retries`](crate::ClientBuilder::retries) retries (default 2) are made;
-    /// each waits for the server's `Retry-After` ([`retry_after`](Error::retry_after)) up to 30 s
-    /// when it sent one, else for an exponential backoff with jitter from
+    /// each waits for the server's `Retry-After` ([`retry_after`](Error::retry_after)) when it
+    /// sent one (a wait over 30 s is not waited for: the error comes back at once, with
+    /// [`NotRetried::WaitTooLong`]), else for an exponential backoff with jitter from
     /// [`ClientBuilder::retry_backoff`](crate::ClientBuilder::retry_backoff) (default 500 ms,
     /// doubling, at most 10 s).
     ///

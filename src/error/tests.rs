@@ -141,6 +141,8 @@ fn no_display_names_a_flag() {
         Error::new(ErrorKind::StoredSizeMismatch { sent: 3, stored: 2 }),
         Error::new(ErrorKind::LengthRequired { status: 411 }),
         Error::new(ErrorKind::Cancelled),
+        Error::new(ErrorKind::Spool).with_path(std::path::Path::new("/tmp")),
+        Error::new(ErrorKind::Rejected),
     ];
     for length in [None, Some(0), Some(crate::BASE64_MAX + 1)] {
         errors.push(Error::refused(ErrorKind::Base64Refused { length }));
