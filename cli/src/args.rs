@@ -43,7 +43,9 @@ Environment:
                          --proxy and --no-proxy win
   http_proxy, all_proxy, ALL_PROXY
                          the same for an http:// base URL; upper-case
-                         HTTP_PROXY is not read, as in curl
+                         HTTP_PROXY is not read, as in curl (on Windows,
+                         where the two are one variable, it counts, except
+                         in a CGI program)
   no_proxy, NO_PROXY     hosts reached directly: a name covers the names
                          under it, * every host
 
