@@ -3,8 +3,8 @@
 //! It sends any [`std::io::Read`] source (a file, standard input, a pipe, bytes in memory) to the
 //! service's stream endpoint as a hand-built `multipart/form-data` body, through a fixed-size buffer,
 //! and returns the stored file's download URL and details. It needs no async runtime and starts no
-//! threads of its own; its only dependencies are `ureq`, `serde` and `serde_json`. The service keeps
-//! uploads for three days.
+//! threads of its own; its only dependencies are `ureq` and `serde_json` (and `rustls`, named to
+//! choose its crypto provider). The service keeps uploads for three days.
 //!
 //! ```no_run
 //! use kie_upload::{Client, Upload};
@@ -78,6 +78,9 @@
 //!   takes precedence when both are on.
 //! - `spool`: [`Upload::spool`], which copies a reader of unknown length to an anonymous temporary
 //!   file first, for servers that refuse chunked bodies.
+//! - `serde`: `Serialize` and `Deserialize` for [`UploadedFile`], to store one and read it back.
+//! - `cache`: `UploadCache`, which reuses a live upload of the same bytes instead of sending
+//!   them again (turns on `spool` and `serde`).
 //! - `socks`: SOCKS4, SOCKS4a, SOCKS5 and SOCKS5h proxies ([`ClientBuilder::proxy`], or the
 //!   environment's). Without it a SOCKS proxy is refused when the client is built.
 //!
