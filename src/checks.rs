@@ -56,7 +56,7 @@ pub(crate) fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<Str
     let Some((https, authority)) = http_authority(&lower) else {
         return invalid("is not an http:// or https:// URL");
     };
-    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    if url.contains(|c: char| c.is_control() || c.is_whitespace()) {
         return invalid("holds white space or a control character");
     }
     if url.contains(['?', '#']) {
@@ -70,10 +70,8 @@ pub(crate) fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<Str
     };
     // Only `localhost` itself and literal loopback addresses: a name such as `evil.localhost` would
     // go to the resolver, which may send it anywhere.
-    let loopback = host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
+    let ip = host.parse::<std::net::IpAddr>();
+    let loopback = host == "localhost" || ip.is_ok_and(|ip| ip.is_loopback());
     if !https && !loopback && !allow_insecure_http {
         let base_url = url.to_owned();
         return Err(Error::refused(ErrorKind::InsecureHttp { base_url }));
@@ -114,11 +112,7 @@ pub(crate) fn check_upload_path(upload_path: &str) -> Result<&str, Error> {
             "empty upload path: give a destination folder such as \"uploads\"",
         ));
     }
-    if let Some(c) = trimmed.chars().find(|c| c.is_control()) {
-        return Err(Error::invalid(format!(
-            "upload path {trimmed:?} holds the control character {c:?}: remove it"
-        )));
-    }
+    no_control("upload path", trimmed)?;
     if trimmed.split(['/', '\\']).any(|seg| seg == "..") {
         return Err(Error::invalid(format!(
             "upload path {trimmed:?} has a `..` segment: give a plain folder path"
@@ -135,11 +129,7 @@ pub(crate) fn check_file_name(file_name: &str) -> Result<(), Error> {
             "empty file name: give a name or leave it unset",
         ));
     }
-    if let Some(c) = file_name.chars().find(|c| c.is_control()) {
-        return Err(Error::invalid(format!(
-            "file name {file_name:?} holds the control character {c:?}: remove it"
-        )));
-    }
+    no_control("file name", file_name)?;
     if file_name == "." || file_name == ".." || file_name.contains('/') {
         return Err(Error::invalid(format!(
             "file name {file_name:?} is a path: give a plain name and put folders in the upload path"
@@ -150,16 +140,23 @@ pub(crate) fn check_file_name(file_name: &str) -> Result<(), Error> {
 
 /// Checks an explicit content type: a `type/subtype` with no control characters.
 pub(crate) fn check_content_type(content_type: &str) -> Result<(), Error> {
-    let ok = content_type.contains('/')
-        && !content_type
-            .chars()
-            .any(|c| c.is_control() || !c.is_ascii());
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(format!(
+    if !content_type.contains('/')
+        || content_type.contains(|c: char| c.is_control() || !c.is_ascii())
+    {
+        return Err(Error::invalid(format!(
             "content type {content_type:?} is not a MIME type such as \"video/mp4\""
-        )))
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses `text` (a `what`) when it holds a control character.
+fn no_control(what: &str, text: &str) -> Result<(), Error> {
+    match text.chars().find(|c| c.is_control()) {
+        Some(c) => Err(Error::invalid(format!(
+            "{what} {text:?} holds the control character {c:?}: remove it"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -171,7 +168,7 @@ pub(crate) fn check_remote_url(url: &str) -> Result<(), Error> {
             "file URL {url:?} is not an absolute http:// or https:// URL: the service can fetch only those"
         )));
     }
-    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    if url.contains(|c: char| c.is_control() || c.is_whitespace()) {
         return Err(Error::invalid(format!(
             "file URL {url:?} holds white space or a control character: percent-escape it"
         )));

@@ -1,6 +1,7 @@
 //! The API key: where it is set (in code, in a variable, in a file), read when the client is
 //! built, and checked; its errors say where it came from ([`Error::setting`]).
 
+use std::fmt;
 use std::path::PathBuf;
 
 use crate::checks::check_api_key;
@@ -37,14 +38,16 @@ impl KeySetting {
             KeySetting::Unset => Ok((String::new(), None)),
         }
     }
+}
 
-    /// The setting as `Debug` shows it: never the key itself.
-    pub(crate) fn describe(&self) -> String {
+impl fmt::Debug for KeySetting {
+    /// Never the key itself.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            KeySetting::Unset => "unset".to_owned(),
-            KeySetting::Value(..) => "<redacted>".to_owned(),
-            KeySetting::File(path) => format!("from {}", path.display()),
-            KeySetting::Conflict => "both KIE_API_KEY and KIE_API_KEY_FILE".to_owned(),
+            KeySetting::Unset => f.write_str("unset"),
+            KeySetting::Value(..) => f.write_str("<redacted>"),
+            KeySetting::File(path) => write!(f, "from {}", path.display()),
+            KeySetting::Conflict => f.write_str("both KIE_API_KEY and KIE_API_KEY_FILE"),
         }
     }
 }

@@ -1,7 +1,6 @@
 //! Watching and steering an upload: what a progress callback returns ([`Progress`]) and what an
 //! event hook sees ([`Event`]).
 
-use std::ops::ControlFlow;
 use std::time::Duration;
 
 use crate::{Error, UploadedFile};
@@ -47,15 +46,6 @@ pub enum Progress {
 impl From<()> for Progress {
     fn from((): ()) -> Progress {
         Progress::Continue
-    }
-}
-
-impl From<ControlFlow<()>> for Progress {
-    fn from(flow: ControlFlow<()>) -> Progress {
-        match flow {
-            ControlFlow::Continue(()) => Progress::Continue,
-            ControlFlow::Break(()) => Progress::Cancel,
-        }
     }
 }
 

@@ -78,9 +78,7 @@ enum Kind<'a> {
         path: PathBuf,
         file: File,
     },
-    /// Bytes in memory, and how far an attempt has read them.
-    Bytes(Cursor<Held<'a>>),
-    /// A seekable reader and the range it covers.
+    /// A seekable reader (bytes in memory among them) and the range it covers.
     Seekable {
         reader: Box<dyn ReadSeek + 'a>,
         start: u64,
@@ -132,7 +130,9 @@ impl<'a> Given<'a> {
                         "declared length {n} differs from the {len} bytes given"
                     )));
                 }
-                Kind::Bytes(Cursor::new(bytes))
+                let end = len as u64;
+                let reader = Box::new(Cursor::new(bytes));
+                Kind::Seekable { reader, start: 0, end }
             }
             Given::Seekable(mut reader) => {
                 let io_err = |e| Error::io(None, e);
@@ -194,7 +194,6 @@ impl Source<'_> {
     pub(crate) fn len(&self) -> Option<u64> {
         self.declared.or(match &self.kind {
             Kind::File { size, .. } => *size,
-            Kind::Bytes(bytes) => Some(bytes.get_ref().as_ref().len() as u64),
             Kind::Seekable { start, end, .. } => Some(end - start),
             Kind::Stream { .. } | Kind::Reader(_) => None,
         })
@@ -242,14 +241,6 @@ impl Source<'_> {
                 path: Some(path),
                 len: declared,
             },
-            Kind::Bytes(bytes) => {
-                bytes.set_position(0);
-                Opened {
-                    len: Some(bytes.get_ref().as_ref().len() as u64),
-                    path: None,
-                    reader: bytes,
-                }
-            }
             Kind::Seekable { reader, start, end } => {
                 reader
                     .seek(SeekFrom::Start(*start))

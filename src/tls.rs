@@ -158,80 +158,65 @@ pub(crate) fn failure(error: &ureq::Error) -> Option<String> {
     match error {
         ureq::Error::Tls(what) => Some((*what).to_owned()),
         #[cfg(feature = "_rustls")]
-        ureq::Error::Rustls(e) => Some(rustls_words(e)),
+        ureq::Error::Rustls(e) => Some(in_words(&format!("{e:?}"), e.to_string())),
         #[cfg(feature = "native-tls")]
-        ureq::Error::NativeTls(e) => Some(openssl_words(&e.to_string())),
+        ureq::Error::NativeTls(e) => Some(in_words(&e.to_string(), e.to_string())),
         ureq::Error::Io(e) => {
             let inner = e.get_ref()?;
             #[cfg(feature = "_rustls")]
             if let Some(e) = inner.downcast_ref::<rustls::Error>() {
-                return Some(rustls_words(e));
+                return Some(in_words(&format!("{e:?}"), e.to_string()));
             }
             // native-tls reports some handshake failures as I/O errors with OpenSSL's text.
             let text = inner.to_string();
             let lower = text.to_ascii_lowercase();
-            (lower.contains("certificate") || lower.contains("ssl") || lower.contains("tls"))
-                .then(|| openssl_words(&text))
+            let tls = ["certificate", "ssl", "tls"]
+                .iter()
+                .any(|w| lower.contains(w));
+            tls.then(|| in_words(&text, text.clone()))
         }
         _ => None,
     }
 }
 
-/// OpenSSL's verdict on a certificate (through native-tls) in the same words as rustls's.
-fn openssl_words(text: &str) -> String {
-    let lower = text.to_ascii_lowercase();
-    let words = if lower.contains("self-signed")
-        || lower.contains("self signed")
-        || lower.contains("unable to get local issuer")
-        || lower.contains("unable to get issuer")
-    {
-        "the server's certificate is signed by an authority that is not trusted (unknown issuer)"
-    } else if lower.contains("hostname mismatch") || lower.contains("ip address mismatch") {
-        "the server's certificate is for another host name (name mismatch)"
-    } else if lower.contains("has expired") {
-        "the server's certificate has expired"
-    } else if lower.contains("not yet valid") {
-        "the server's certificate is not valid yet (is the clock right?)"
-    } else {
-        return text.to_owned();
-    };
-    words.to_owned()
-}
+/// The common verdicts on a server's certificate, in the same words whichever library gave them:
+/// each with the signs of it in rustls's error (its `Debug`) or in OpenSSL's text.
+const VERDICTS: &[(&[&str], &str)] = &[
+    (
+        &[
+            "unknownissuer",
+            "self-signed",
+            "self signed",
+            "unable to get local issuer",
+        ],
+        "the server's certificate is signed by an authority that is not trusted (unknown issuer)",
+    ),
+    (
+        &[
+            "notvalidforname",
+            "hostname mismatch",
+            "ip address mismatch",
+        ],
+        "the server's certificate is for another host name (name mismatch)",
+    ),
+    (
+        &["notvalidyet", "not yet valid"],
+        "the server's certificate is not valid yet (is the clock right?)",
+    ),
+    (&["expired"], "the server's certificate has expired"),
+    (&["revoked"], "the server's certificate has been revoked"),
+    (
+        &["causedasendentity"],
+        "the server presented a certificate authority's certificate as its own (CA used as end \
+         entity)",
+    ),
+];
 
-#[cfg(feature = "_rustls")]
-fn rustls_words(error: &rustls::Error) -> String {
-    use rustls::{CertificateError as C, Error as E};
-    match error {
-        E::InvalidCertificate(cert) => match cert {
-            C::UnknownIssuer => "the server's certificate is signed by an authority that is not \
-                                 trusted (unknown issuer)"
-                .to_owned(),
-            C::NotValidForName | C::NotValidForNameContext { .. } => {
-                "the server's certificate is for another host name (name mismatch)".to_owned()
-            }
-            C::Expired | C::ExpiredContext { .. } => {
-                "the server's certificate has expired".to_owned()
-            }
-            C::NotValidYet | C::NotValidYetContext { .. } => {
-                "the server's certificate is not valid yet (is the clock right?)".to_owned()
-            }
-            C::Revoked => "the server's certificate has been revoked".to_owned(),
-            C::BadSignature | C::BadEncoding => "the server's certificate is malformed".to_owned(),
-            other => {
-                let text = format!("{other:?}");
-                if text.contains("CaUsedAsEndEntity") {
-                    "the server presented a certificate authority's certificate as its own \
-                     (CA used as end entity)"
-                        .to_owned()
-                } else {
-                    format!("the server's certificate was refused ({text})")
-                }
-            }
-        },
-        E::AlertReceived(alert) => format!("the server refused the handshake ({alert:?})"),
-        E::PeerIncompatible(why) => {
-            format!("the server does not speak a TLS version or cipher we offer ({why:?})")
-        }
-        other => other.to_string(),
-    }
+/// The verdict whose signs `signs` (a TLS library's error, as text) shows, in words; else `text`.
+fn in_words(signs: &str, text: String) -> String {
+    let signs = signs.to_ascii_lowercase();
+    VERDICTS
+        .iter()
+        .find(|(marks, _)| marks.iter().any(|mark| signs.contains(mark)))
+        .map_or(text, |(_, words)| (*words).to_owned())
 }

@@ -92,7 +92,7 @@ fn base64_refuses_oversize_empty_and_unknown_length_sources_locally() {
     refused(
         Upload::bytes(&big, "p").file_name("big.bin"),
         Some(BASE64_MAX + 1),
-        "over the base64 endpoint's limit",
+        "over the base64 limit",
     );
     refused(
         Upload::bytes(b"", "p").file_name("empty.bin"),

@@ -24,36 +24,16 @@ pub(crate) fn encoded_len(n: u64) -> u64 {
 
 /// Encodes `input` (whose length is a multiple of 3, or the final group) into `out`.
 fn encode_into(input: &[u8], out: &mut Vec<u8>) {
-    let mut groups = input.chunks_exact(3);
-    for g in &mut groups {
-        let n = u32::from(g[0]) << 16 | u32::from(g[1]) << 8 | u32::from(g[2]);
-        out.extend_from_slice(&[
-            ALPHABET[(n >> 18) as usize & 63],
-            ALPHABET[(n >> 12) as usize & 63],
-            ALPHABET[(n >> 6) as usize & 63],
-            ALPHABET[n as usize & 63],
-        ]);
-    }
-    match *groups.remainder() {
-        [a] => {
-            let n = u32::from(a) << 16;
-            out.extend_from_slice(&[
-                ALPHABET[(n >> 18) as usize & 63],
-                ALPHABET[(n >> 12) as usize & 63],
-                b'=',
-                b'=',
-            ]);
-        }
-        [a, b] => {
-            let n = u32::from(a) << 16 | u32::from(b) << 8;
-            out.extend_from_slice(&[
-                ALPHABET[(n >> 18) as usize & 63],
-                ALPHABET[(n >> 12) as usize & 63],
-                ALPHABET[(n >> 6) as usize & 63],
-                b'=',
-            ]);
-        }
-        _ => {}
+    for group in input.chunks(3) {
+        let bits = (0..3).fold(0u32, |n, i| n << 8 | u32::from(*group.get(i).unwrap_or(&0)));
+        // Each 6 bits a character; those past the group's end are padding.
+        out.extend((0..4).map(|i| {
+            if i <= group.len() {
+                ALPHABET[(bits >> (18 - 6 * i)) as usize & 63]
+            } else {
+                b'='
+            }
+        }));
     }
 }
 
@@ -118,46 +98,28 @@ impl<R: Read> Read for Encoder<R> {
 
 /// The base64 endpoint's JSON body around a payload:
 /// `{"fileName":..,"uploadPath":..,"base64Data":"<data URL prefix><base64>"}` (see `json_head`).
-pub(crate) struct Frame<'p, 's> {
-    body: JsonAround<Encoder<&'p mut Payload<'s>>>,
-    len: Option<u64>,
-}
-
 /// The JSON head, the base64 text, the JSON tail.
-type JsonAround<R> = io::Chain<io::Chain<io::Cursor<Vec<u8>>, R>, &'static [u8]>;
+pub(crate) type JsonAround<R> = io::Chain<io::Chain<io::Cursor<Vec<u8>>, R>, &'static [u8]>;
 
 /// The end of the JSON body, after the base64 text.
 const TAIL: &[u8] = b"\"}";
 
-impl<'p, 's> Frame<'p, 's> {
-    /// Frames the payload. When the content type is known (given, or told by the file name's
-    /// extension) the data goes as a `data:<type>;base64,` URL, so the service need not guess it.
-    pub(crate) fn new(fields: &Fields<'_>, payload: &'p mut Payload<'s>) -> Self {
-        let mime = fields
-            .content_type
-            .or_else(|| fields.file_name.and_then(mime::from_file_name));
-        let head = json_head(fields.upload_path, fields.file_name, mime);
-        let len = payload
-            .len()
-            .map(|n| head.len() as u64 + encoded_len(n) + TAIL.len() as u64);
-        Frame {
-            body: io::Cursor::new(head)
-                .chain(Encoder::new(payload))
-                .chain(TAIL),
-            len,
-        }
-    }
-
-    /// The exact length of the body, when the payload's is known.
-    pub(crate) fn len(&self) -> Option<u64> {
-        self.len
-    }
-}
-
-impl Read for Frame<'_, '_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.body.read(buf)
-    }
+/// The body around the payload, and its exact length when the payload's is known. When the
+/// content type is known (given, or told by the file name's extension) the data goes as a
+/// `data:<type>;base64,` URL, so the service need not guess it.
+pub(crate) fn body<'p, 's>(
+    fields: &Fields<'_>,
+    payload: &'p mut Payload<'s>,
+) -> (Option<u64>, JsonAround<Encoder<&'p mut Payload<'s>>>) {
+    let mime = fields
+        .content_type
+        .or_else(|| fields.file_name.and_then(mime::from_file_name));
+    let head = json_head(fields.upload_path, fields.file_name, mime);
+    let len = (payload.len()).map(|n| head.len() as u64 + encoded_len(n) + TAIL.len() as u64);
+    let body = io::Cursor::new(head)
+        .chain(Encoder::new(payload))
+        .chain(TAIL);
+    (len, body)
 }
 
 /// The JSON before the base64 text: `{"fileName":..,"uploadPath":..,"base64Data":"` with the data
@@ -296,10 +258,9 @@ mod tests {
                 file_name: Some("n.png"),
                 content_type: None,
             };
-            let mut frame = Frame::new(&fields, &mut payload);
-            let declared = frame.len();
+            let (declared, mut body) = body(&fields, &mut payload);
             let mut out = Vec::new();
-            frame.read_to_end(&mut out).unwrap();
+            body.read_to_end(&mut out).unwrap();
             assert_eq!(Some(out.len() as u64), declared);
             let v: Value = serde_json::from_slice(&out).unwrap();
             let text = v["base64Data"].as_str().unwrap();

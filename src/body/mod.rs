@@ -41,15 +41,10 @@ pub(crate) struct Fields<'f> {
 
 /// A request body: a [`Read`] that yields the whole message, its `Content-Type`, and its exact
 /// length when the payload's is known.
-pub(crate) struct Body<'p, 's> {
+pub(crate) struct Body<'p> {
     pub content_type: String,
     pub length: Option<u64>,
-    frame: Frame<'p, 's>,
-}
-
-enum Frame<'p, 's> {
-    Multipart(multipart::Frame<'p, 's>),
-    Base64(base64::Frame<'p, 's>),
+    reader: Box<dyn Read + 'p>,
 }
 
 impl Encoding {
@@ -67,34 +62,33 @@ impl Encoding {
         self,
         fields: &Fields<'_>,
         payload: &'p mut Payload<'s>,
-    ) -> Result<Body<'p, 's>, Error> {
+    ) -> Result<Body<'p>, Error> {
         Ok(match self {
             Encoding::Multipart => {
                 let frame = multipart::Frame::new(fields, payload)?;
+                let (content_type, length) = (frame.content_type(), frame.len());
                 Body {
-                    content_type: frame.content_type(),
-                    length: frame.len(),
-                    frame: Frame::Multipart(frame),
+                    content_type,
+                    length,
+                    reader: Box::new(frame),
                 }
             }
             Encoding::Base64 => {
-                let frame = base64::Frame::new(fields, payload);
+                let (length, body) = base64::body(fields, payload);
+                let content_type = "application/json".to_owned();
                 Body {
-                    content_type: "application/json".to_owned(),
-                    length: frame.len(),
-                    frame: Frame::Base64(frame),
+                    content_type,
+                    length,
+                    reader: Box::new(body),
                 }
             }
         })
     }
 }
 
-impl Read for Body<'_, '_> {
+impl Read for Body<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match &mut self.frame {
-            Frame::Multipart(frame) => frame.read(buf),
-            Frame::Base64(frame) => frame.read(buf),
-        }
+        self.reader.read(buf)
     }
 }
 

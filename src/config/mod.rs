@@ -75,7 +75,7 @@ impl Default for Timeouts {
 /// println!("{}", file.download_url);
 /// # Ok(()) }
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ClientBuilder {
     key: KeySetting,
     base_url: Option<String>,
@@ -87,20 +87,6 @@ pub struct ClientBuilder {
     proxy: ProxySetting,
     #[cfg(feature = "cache")]
     cache: Option<crate::UploadCache>,
-}
-
-impl fmt::Debug for ClientBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("api_key", &self.key.describe())
-            .field("base_url", &self.base_url)
-            .field("allow_insecure_http", &self.allow_insecure_http)
-            .field("timeouts", &self.timeouts)
-            .field("retry", &self.retry)
-            .field("tls", &self.tls)
-            .field("proxy", &self.proxy)
-            .finish_non_exhaustive()
-    }
 }
 
 impl ClientBuilder {

@@ -241,16 +241,11 @@ impl fmt::Display for Error {
                  address, which would send the API key in clear text",
                 printable(base_url)
             ),
-            ErrorKind::Base64Refused { length: None } => {
-                f.write_str("the base64 endpoint needs a source of known length")
-            }
-            ErrorKind::Base64Refused { length: Some(0) } => {
-                f.write_str("the source is empty, and the base64 endpoint takes no empty data")
-            }
-            ErrorKind::Base64Refused { length: Some(n) } => write!(
-                f,
-                "{n} bytes is over the base64 endpoint's limit of {BASE64_MAX}"
-            ),
+            ErrorKind::Base64Refused { length } => match length {
+                None => f.write_str("the base64 endpoint needs a source of known length"),
+                Some(0) => f.write_str("the base64 endpoint takes no empty source"),
+                Some(n) => write!(f, "{n} bytes is over the base64 limit of {BASE64_MAX}"),
+            },
             ErrorKind::Io => match self.path() {
                 Some(path) => write!(f, "cannot read {}", path.display()),
                 None => f.write_str("reading the source failed"),
@@ -260,18 +255,7 @@ impl fmt::Display for Error {
                 write!(f, "cannot resolve host {}", printable(host))
             }
             ErrorKind::Timeout => f.write_str("timed out: the network or the server stalled"),
-            ErrorKind::Proxy { reason } => {
-                f.write_str("the proxy")?;
-                if let Some(url) = self.proxy_url() {
-                    write!(f, " {}", printable(url))?;
-                }
-                // A variable is named (a program and its user both know it); a proxy given in
-                // code is the program's own.
-                if let Some(var) = self.setting() {
-                    write!(f, " (set by {var})")?;
-                }
-                write!(f, " failed: {}", printable(reason))
-            }
+            ErrorKind::Proxy { reason } => self.proxy_line(f, reason),
             ErrorKind::Tls { reason } => write!(f, "TLS failed: {}", printable(reason)),
             ErrorKind::WrongScheme {
                 server_speaks_tls: false,
@@ -311,24 +295,9 @@ impl fmt::Display for Error {
                 "could not read the service's reply (HTTP {status}): {}",
                 printable(reason)
             ),
-            ErrorKind::SourceLengthMismatch { declared, actual } => match self.path() {
-                Some(path) => write!(
-                    f,
-                    "{} changed from {declared} to {actual} bytes between attempts: the upload \
-                     was abandoned",
-                    path.display()
-                ),
-                None if actual < declared => write!(
-                    f,
-                    "the source ended after {actual} of its declared {declared} bytes: the \
-                     upload was abandoned"
-                ),
-                None => write!(
-                    f,
-                    "the source holds more than its declared {declared} bytes: the upload was \
-                     abandoned"
-                ),
-            },
+            ErrorKind::SourceLengthMismatch { declared, actual } => {
+                self.length_line(f, *declared, *actual)
+            }
             ErrorKind::StoredSizeMismatch { sent, stored } => write!(
                 f,
                 "the service stored {stored} bytes but {sent} were sent: the stored file is \
@@ -351,6 +320,39 @@ impl fmt::Display for Error {
 }
 
 impl Error {
+    /// Which proxy failed, and the variable that set it (a program and its user both know a
+    /// variable; a proxy given in code is the program's own to name).
+    fn proxy_line(&self, f: &mut fmt::Formatter<'_>, reason: &str) -> fmt::Result {
+        f.write_str("the proxy")?;
+        if let Some(url) = self.proxy_url() {
+            write!(f, " {}", printable(url))?;
+        }
+        if let Some(var) = self.setting() {
+            write!(f, " (set by {var})")?;
+        }
+        write!(f, " failed: {}", printable(reason))
+    }
+
+    /// A source that did not hold its declared length, or a file whose size changed.
+    fn length_line(&self, f: &mut fmt::Formatter<'_>, declared: u64, actual: u64) -> fmt::Result {
+        match self.path() {
+            Some(path) => write!(
+                f,
+                "{} changed from {declared} to {actual} bytes between attempts",
+                path.display()
+            )?,
+            None if actual < declared => write!(
+                f,
+                "the source ended after {actual} of its declared {declared} bytes"
+            )?,
+            None => write!(
+                f,
+                "the source holds more than its declared {declared} bytes"
+            )?,
+        }
+        f.write_str(": the upload was abandoned")
+    }
+
     /// Whether trying the same upload again may succeed. This is the one statement of the retry
     /// rules; the rest of the documentation links here.
     ///

@@ -330,29 +330,5 @@ pub(crate) fn failure(error: ureq::Error) -> Error {
     e.transient(transient)
 }
 
-/// Without the `socks` feature, a link that refuses a SOCKS proxy rather than let the next link
-/// connect directly. `build()` refuses such a proxy already; this keeps the chain safe on its own.
-#[cfg(not(feature = "socks"))]
-#[derive(Debug)]
-pub(crate) struct NoSocks;
-
-#[cfg(not(feature = "socks"))]
-impl<In: Transport> Connector<In> for NoSocks {
-    type Out = In;
-
-    fn connect(
-        &self,
-        details: &ConnectionDetails<'_>,
-        chained: Option<In>,
-    ) -> Result<Option<Self::Out>, ureq::Error> {
-        match details.config.proxy() {
-            Some(p) if chained.is_none() && is_socks(p.protocol()) => {
-                Err(ProxyFailed::wrap(ureq::Error::InvalidProxyUrl))
-            }
-            _ => Ok(chained),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -86,17 +86,18 @@ pub(crate) fn clear_write_failed() {
     WRITE_FAILED.with(|f| f.set(false));
 }
 
-/// The connector chain: a SOCKS proxy (with the `socks` feature; without it, a refusal of one) or
-/// an HTTP CONNECT proxy when one is configured, each with its failures marked as the proxy's; TCP,
-/// the early-answer wrapper, TLS, and above it the wrapper that lets an answer already read survive
-/// a close without `close_notify`.
+/// The connector chain: a SOCKS proxy (with the `socks` feature) or an HTTP CONNECT proxy when one
+/// is configured, each with its failures marked as the proxy's; TCP, the early-answer wrapper,
+/// TLS, and above it the wrapper that lets an answer already read survive a close without
+/// `close_notify`.
 pub(crate) fn connector() -> impl Connector {
+    // Without the `socks` feature a SOCKS proxy never gets here: `proxy::checked` refuses it.
     #[cfg(feature = "socks")]
     let chain = ().chain(Blamed(
         ureq::unversioned::transport::SocksConnector::default(),
     ));
     #[cfg(not(feature = "socks"))]
-    let chain = ().chain(crate::proxy::NoSocks);
+    let chain = ();
     let chain = chain.chain(Blamed(ConnectProxyConnector::default()));
     let chain = chain
         .chain(TcpConnector::default())
