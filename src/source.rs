@@ -132,7 +132,11 @@ impl<'a> Given<'a> {
                 }
                 let end = len as u64;
                 let reader = Box::new(Cursor::new(bytes));
-                Kind::Seekable { reader, start: 0, end }
+                Kind::Seekable {
+                    reader,
+                    start: 0,
+                    end,
+                }
             }
             Given::Seekable(mut reader) => {
                 let io_err = |e| Error::io(None, e);
