@@ -93,8 +93,8 @@ fn reuse_prints_the_live_upload_and_sends_nothing_again() {
 }
 
 /// Issue 24 item 6: under a file-size limit smaller than a cache entry, the entry's write fails
-/// like any error: the URL is printed and the run succeeds (SIGXFSZ killed the process after the
-/// upload, exit 153, with no URL printed).
+/// like any error: the URL is printed, the run succeeds and the cache's failure is said (SIGXFSZ
+/// killed the process after the upload, exit 153, with no URL printed).
 #[test]
 fn a_file_size_limit_fails_the_cache_write_not_the_tool() {
     use std::process::Command;
@@ -118,6 +118,11 @@ fn a_file_size_limit_fails_the_cache_write_not_the_tool() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.trim().ends_with("/a.txt"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("cannot record uploads in the cache"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// Issue 24 item 4: a copy `--verify` rejects is never reused. A fresh upload the service
