@@ -1,15 +1,13 @@
-//! What to upload and where ([`Upload`]), checked before anything is opened or sent (the checks
-//! themselves are in `checks.rs`; [`UrlUpload`](crate::UrlUpload) is in `url_upload.rs`).
+//! What to upload and where ([`Upload`]): the source, the names, the settings. Checking it before
+//! anything is sent is in `checked.rs`; [`UrlUpload`](crate::UrlUpload) is in `url_upload.rs`.
 
 use std::fmt;
 use std::io::{Read, Seek};
 use std::path::Path;
 
-use crate::body::Encoding;
-use crate::checks::{check_base64_length, check_content_type, check_file_name, check_upload_path};
 use crate::observe::{self, EventFn, Progress, ProgressFn, VerifyFn};
-use crate::source::{Given, Held, Source};
-use crate::{Error, ErrorKind, Event, NotRetried, UploadedFile};
+use crate::source::{Given, Held};
+use crate::{Event, UploadedFile};
 
 /// The largest source the base64 endpoint takes: 10 MB, the service's limit. Larger files go to the
 /// stream endpoint.
@@ -57,19 +55,6 @@ pub struct Upload<'a> {
     events: Option<EventFn<'a>>,
     verify: Option<VerifyFn<'a>>,
     spool: bool,
-}
-
-/// An upload once checked, its source prepared, taken apart for the client.
-pub(crate) struct Checked<'a> {
-    pub source: Source<'a>,
-    pub upload_path: String,
-    pub file_name: Option<String>,
-    pub content_type: Option<String>,
-    pub progress: Option<ProgressFn<'a>>,
-    pub events: Option<EventFn<'a>>,
-    pub verify: Option<VerifyFn<'a>>,
-    /// Why the upload may not be sent again, if it may not.
-    pub cannot_repeat: Option<NotRetried>,
 }
 
 impl<'a> Upload<'a> {
@@ -311,7 +296,7 @@ impl<'a> Upload<'a> {
     /// service has answered success, on the thread that ran the upload (a worker of
     /// [`Client::upload_all`](crate::Client::upload_all)), typically to download the file back
     /// and compare it with the source. When it fails, the upload fails with
-    /// [`ErrorKind::Rejected`], the check's error its [`source()`](std::error::Error::source),
+    /// [`ErrorKind::Rejected`](crate::ErrorKind::Rejected), the check's error its [`source()`](std::error::Error::source),
     /// and the cache, if any, does not record it. An upload the cache would reuse is checked too:
     /// one that fails is dropped from the cache ([`Event::ReuseRejected`]) and the file sent
     /// again, then checked again. Default: none.
@@ -342,80 +327,6 @@ impl<'a> Upload<'a> {
         self.verify = Some(Box::new(move |file| verify(file).map_err(Into::into)));
         self
     }
-
-    /// Checks the upload path, the file name (given, or the file's own) and the content type, as
-    /// every upload does before anything is opened or sent; call it to refuse bad input early (a
-    /// command line's flags, a form). The source itself is not looked at.
-    ///
-    /// ```
-    /// use kie_upload::Upload;
-    ///
-    /// assert!(Upload::bytes(b"x", "reports/2026").file_name("q1.pdf").validate().is_ok());
-    /// assert!(Upload::bytes(b"x", "../etc").validate().is_err());
-    /// assert!(Upload::bytes(b"x", "p").file_name("a/b.txt").validate().is_err());
-    /// ```
-    pub fn validate(&self) -> Result<(), Error> {
-        self.names().map(|_| ())
-    }
-
-    /// The checked upload path and file name.
-    fn names(&self) -> Result<(String, Option<String>), Error> {
-        let upload_path = check_upload_path(&self.upload_path)?.to_owned();
-        let file_name = match &self.file_name {
-            Some(name) => Some(name.clone()),
-            None => match self.source.path() {
-                Some(path) => Some(name_of(path)?),
-                None => None,
-            },
-        };
-        if let Some(name) = &file_name {
-            check_file_name(name)?;
-        }
-        if let Some(t) = &self.content_type {
-            check_content_type(t)?;
-        }
-        Ok((upload_path, file_name))
-    }
-
-    /// Checks everything about the upload before anything is sent: the names and the content
-    /// type, then the source, prepared for its attempts (a file looked at, a pipe opened once, a
-    /// reader spooled when asked), and for the base64 endpoint its length.
-    pub(crate) fn check(self, encoding: Encoding) -> Result<Checked<'a>, Error> {
-        let (upload_path, file_name) = self.names()?;
-        let source = self.source.prepare(self.length, self.spool)?;
-        if encoding == Encoding::Base64 {
-            check_base64_length(source.len())?;
-        }
-        let cannot_repeat = if !source.is_repeatable() {
-            Some(NotRetried::SourceNotRepeatable)
-        } else if file_name.is_none() {
-            Some(NotRetried::NoFileName)
-        } else {
-            None
-        };
-        Ok(Checked {
-            source,
-            upload_path,
-            file_name,
-            content_type: self.content_type,
-            progress: self.progress,
-            events: self.events,
-            verify: self.verify,
-            cannot_repeat,
-        })
-    }
-}
-
-impl Checked<'_> {
-    /// Runs the caller's check (see [`Upload::verify`]) on the stored file, if there is one.
-    pub(crate) fn verified(&mut self, file: &UploadedFile) -> Result<(), Error> {
-        match &mut self.verify {
-            Some(verify) => {
-                verify(file).map_err(|e| Error::new(ErrorKind::Rejected).with_source(e))
-            }
-            None => Ok(()),
-        }
-    }
 }
 
 impl fmt::Debug for Upload<'_> {
@@ -440,60 +351,9 @@ impl fmt::Debug for Upload<'_> {
     }
 }
 
-/// A file's own name, as the default name on the service.
-fn name_of(path: &Path) -> Result<String, Error> {
-    match path.file_name() {
-        Some(name) => name.to_str().map(str::to_owned).ok_or_else(|| {
-            Error::invalid(format!(
-                "{}: the file name is not UTF-8: set a file name",
-                path.display()
-            ))
-        }),
-        None => Err(Error::invalid(format!(
-            "{}: not a file name: give a path to a file",
-            path.display()
-        ))),
-    }
-}
+mod checked;
+
+pub(crate) use checked::Checked;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ErrorKind;
-
-    fn is_invalid(result: Result<impl fmt::Debug, Error>) -> bool {
-        matches!(
-            result.as_ref().map_err(Error::kind),
-            Err(ErrorKind::InvalidInput { .. })
-        )
-    }
-
-    #[test]
-    fn file_name_defaults_to_the_path() {
-        let name = |u: Upload<'_>| u.names().map(|(_, name)| name);
-        assert_eq!(
-            name(Upload::file("dir/photo.jpg", "p")).unwrap(),
-            Some("photo.jpg".into())
-        );
-        assert_eq!(
-            name(Upload::file("dir/photo.jpg", "p").file_name("b.png")).unwrap(),
-            Some("b.png".into())
-        );
-        assert_eq!(name(Upload::bytes(b"x", "p")).unwrap(), None);
-        assert!(is_invalid(name(Upload::file("..", "p"))));
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn a_name_that_is_not_utf8_needs_an_explicit_one() {
-        use std::os::unix::ffi::OsStrExt;
-        let path = Path::new(std::ffi::OsStr::from_bytes(b"dir/caf\xe9.txt"));
-        let err = Upload::file(path, "p").names().err().unwrap();
-        assert!(err.to_string().contains("not UTF-8"), "{err}");
-        let (_, name) = Upload::file(path, "p")
-            .file_name("cafe.txt")
-            .names()
-            .unwrap();
-        assert_eq!(name.as_deref(), Some("cafe.txt"));
-    }
-}
+mod tests;
