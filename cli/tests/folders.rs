@@ -226,7 +226,8 @@ fn gallery() -> tempfile::TempDir {
     dir
 }
 
-/// `--dry-run`'s files, as paths under `root` (or as given, for a source outside it).
+/// `--dry-run`'s files, as paths under `root` with `/` between folders (or as given, for a
+/// source outside it).
 fn planned(emulator: &kie_upload_emulator::Emulator, root: &str, args: &[&str]) -> Vec<String> {
     let mut all = vec!["--dry-run"];
     all.extend(args);
@@ -236,10 +237,9 @@ fn planned(emulator: &kie_upload_emulator::Emulator, root: &str, args: &[&str]) 
         .lines()
         .map(|l| {
             let source = l.split('\t').next().unwrap();
-            source
-                .strip_prefix(root)
-                .map_or(source, |s| s.trim_start_matches('/'))
-                .to_owned()
+            source.strip_prefix(root).map_or(source.to_owned(), |s| {
+                s.trim_start_matches(['/', S]).replace(S, "/")
+            })
         })
         .collect()
 }
@@ -349,7 +349,7 @@ fn files_from_reads_paths_as_if_given_on_the_command_line() {
     let out = run(&emulator, &["--files-from", &format!("{root}/none")]);
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("cannot read it: no such file"),
+        says_missing(&out.stderr, "cannot read it: "),
         "{}",
         out.stderr
     );

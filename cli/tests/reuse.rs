@@ -95,6 +95,8 @@ fn reuse_prints_the_live_upload_and_sends_nothing_again() {
 /// Issue 24 item 6: under a file-size limit smaller than a cache entry, the entry's write fails
 /// like any error: the URL is printed, the run succeeds and the cache's failure is said (SIGXFSZ
 /// killed the process after the upload, exit 153, with no URL printed).
+// Unix only: a file-size limit (prlimit, SIGXFSZ) is Unix's.
+#[cfg(unix)]
 #[test]
 fn a_file_size_limit_fails_the_cache_write_not_the_tool() {
     use std::process::Command;
@@ -206,6 +208,8 @@ fn verify_of_a_copy_that_is_gone_says_so() {
 /// folder refused because others can write to it, is said once on standard error, with why; the
 /// uploads themselves succeed. `-v` says why for each upload. (Both were silent, and the second
 /// folder was made 0700 and used.)
+// Unix only: a folder others can write to, and the sticky bit, are Unix's modes.
+#[cfg(unix)]
 #[test]
 fn a_cache_that_cannot_be_written_is_said_once() {
     use std::os::unix::fs::PermissionsExt;

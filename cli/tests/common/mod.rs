@@ -21,6 +21,21 @@ pub const KEY: &str = "sk-test-5ecret-k3y-9f8e7d";
 /// The stream endpoint's path.
 pub const STREAM: &str = "/api/file-stream-upload";
 
+/// The system's words for a missing file, as the tool shows them after a colon: Unix's, or on
+/// Windows its own ("the system cannot find the file specified") or wine's ("file not found").
+pub const NO_SUCH_FILE: &[&str] = if cfg!(windows) {
+    &["cannot find the file", "file not found"]
+} else {
+    &["no such file"]
+};
+
+/// Whether `text` holds `before` followed by the system's words for a missing file.
+pub fn says_missing(text: &str, before: &str) -> bool {
+    NO_SUCH_FILE
+        .iter()
+        .any(|words| text.contains(&format!("{before}{words}")))
+}
+
 /// An emulator with the live service's defaults (errors inside HTTP 200 replies).
 pub fn emulator() -> Emulator {
     emulator_with(Config::new(KEY))
