@@ -85,6 +85,7 @@ impl Client {
         let queue: Queue<'a> = Mutex::new(uploads.into_iter().enumerate());
         let mut in_order = InOrder {
             on_result,
+            queue: &queue,
             next: 0,
             early: BTreeMap::new(),
             panicked: None,
@@ -109,8 +110,8 @@ impl Client {
                 if started == 0 {
                     return self.run_here(&queue, &mut in_order);
                 }
-                // Ends when every worker has ended. Should `on_result` panic, the receiver goes
-                // with the unwinding and each worker stops when it next sends.
+                // Ends when every worker has ended. Should `on_result` panic, the queue is emptied
+                // first (no new upload starts) and the receiver goes with the unwinding.
                 let mut left = total;
                 while let Ok((i, outcome)) = outcomes.recv() {
                     for (i, outcome) in std::iter::once((i, outcome)).chain(outcomes.try_iter()) {
@@ -132,7 +133,7 @@ impl Client {
     }
 
     /// Runs the queue's uploads one after the other on this thread.
-    fn run_here<F>(&self, queue: &Queue<'_>, in_order: &mut InOrder<F>)
+    fn run_here<F>(&self, queue: &Queue<'_>, in_order: &mut InOrder<'_, '_, F>)
     where
         F: FnMut(usize, Result<UploadedFile, Error>),
     {
@@ -161,8 +162,10 @@ fn take<'a>(queue: &Queue<'a>) -> Option<(usize, Upload<'a>)> {
 }
 
 /// The reorder buffer: outcomes that came early wait here until those before them are in.
-struct InOrder<F> {
+struct InOrder<'q, 'a, F> {
     on_result: F,
+    /// The uploads not taken yet: emptied if `on_result` panics.
+    queue: &'q Queue<'a>,
     /// The index of the next outcome to hand over.
     next: usize,
     early: BTreeMap<usize, Outcome>,
@@ -170,7 +173,7 @@ struct InOrder<F> {
     panicked: Option<Box<dyn Any + Send>>,
 }
 
-impl<F: FnMut(usize, Result<UploadedFile, Error>)> InOrder<F> {
+impl<F: FnMut(usize, Result<UploadedFile, Error>)> InOrder<'_, '_, F> {
     /// Takes the outcome of upload `i` and hands over every outcome now ready in order.
     fn put(&mut self, i: usize, outcome: Outcome) {
         self.early.insert(i, outcome);
@@ -178,7 +181,20 @@ impl<F: FnMut(usize, Result<UploadedFile, Error>)> InOrder<F> {
             let i = self.next;
             self.next += 1;
             match outcome {
-                Ok(result) => (self.on_result)(i, result),
+                Ok(result) => {
+                    let handed = AssertUnwindSafe(|| (self.on_result)(i, result));
+                    if let Err(payload) = panic::catch_unwind(handed) {
+                        // Before the panic goes on up: a worker that ends its upload meanwhile
+                        // must find nothing more to start (its next send would fail only after
+                        // a whole upload).
+                        let rest = std::mem::replace(
+                            &mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()),
+                            Vec::new().into_iter().enumerate(),
+                        );
+                        drop(rest);
+                        panic::resume_unwind(payload);
+                    }
+                }
                 Err(payload) => {
                     self.panicked.get_or_insert(payload);
                 }

@@ -5,6 +5,7 @@ mod common;
 
 use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -218,23 +219,26 @@ fn a_panicking_result_callback_stops_the_batch_and_its_panic_comes_back() {
     let client = client(&emulator);
     let handed = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&handed);
-    // Uploads after the first three hold until the callback's panic unwinds (a guard opens the
-    // latch as it is dropped, after the panic hook, which may take long to print a backtrace),
-    // so the batch is young when it stops, however slow the machine.
-    let panicking = Latch::default();
+    // Uploads after the first three hold until the last upload of the batch is dropped untaken:
+    // that happens only when the batch empties its queue after the callback's panic, so any upload
+    // that starts later is one the batch should not have started. (Held 30 s at most: without the
+    // emptying, each would run once the latch gives up, and `gave_up` says so.)
+    let untaken = Latch::default();
+    let gave_up = AtomicBool::new(false);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let uploads = (0..40).map(|i| {
             let upload = Upload::bytes(b"data", "p").file_name(format!("{i}.txt"));
-            let panicking = &panicking;
+            let (untaken, opener) = (&untaken, (i == 39).then(|| OpensWhenDropped(&untaken)));
+            let gave_up = &gave_up;
             upload.on_progress(move |_, _| {
-                if i >= 3 {
-                    panicking.wait();
+                let _ = &opener;
+                if i >= 3 && !untaken.wait() {
+                    gave_up.store(true, Ordering::SeqCst);
                 }
             })
         });
         client.upload_all(uploads, 3, |i, _| {
             if i == 2 {
-                let _opens = OpensWhenDropped(&panicking);
                 panic!("the result callback exploded");
             }
             seen.lock().unwrap().push(i);
