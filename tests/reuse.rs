@@ -542,7 +542,9 @@ fn age(path: &std::path::Path, ago: Duration) {
 /// named like an entry (all three were deleted).
 #[test]
 fn prune_deletes_only_what_the_cache_made() {
-    let emulator = emulator_with(Config::new(KEY).ttl(Duration::from_secs(1)));
+    // Three seconds: an entry's expiry is kept in whole seconds, rounded down, so a one-second
+    // life could end before the prune that the first upload runs, and nothing be left to prune.
+    let emulator = emulator_with(Config::new(KEY).ttl(Duration::from_secs(3)));
     let cache = tempfile::tempdir().unwrap();
     let theirs = [
         ".tmp-draft.txt".to_owned(),
@@ -558,8 +560,27 @@ fn prune_deletes_only_what_the_cache_made() {
     client
         .upload(Upload::bytes(b"hi", "x").file_name("hi.txt"))
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1100));
+    let entries = || {
+        fs::read_dir(cache.path())
+            .unwrap()
+            .filter(|e| !theirs.iter().any(|t| *t == e.as_ref().unwrap().file_name()))
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".json")
+            })
+            .count()
+    };
+    assert_eq!(
+        entries(),
+        1,
+        "the upload was recorded and outlived its first prune"
+    );
+    std::thread::sleep(Duration::from_millis(3100));
     assert_eq!(UploadCache::new(cache.path()).prune().unwrap(), 1);
+    assert_eq!(entries(), 0);
     for name in &theirs {
         assert!(cache.path().join(name).exists(), "prune deleted {name}");
     }
