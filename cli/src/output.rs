@@ -41,12 +41,36 @@ struct State {
     failures: usize,
     bytes: u64,
     started: Instant,
-    /// Every source of the run, in order, and whether each has its result; results come in this
-    /// order, so `next` is the one the next result is for.
-    sources: Vec<(String, bool)>,
+    /// Every source of the run, in order, and where each stands; results come in this order, so
+    /// `next` is the one the next result is for.
+    sources: Vec<(String, Stand)>,
     next: usize,
     /// The run's last line is out: nothing more is written.
     ended: bool,
+}
+
+/// The error of an interrupted run's JSON line for a source whose whole body went out and whose
+/// answer never came.
+const UNCONFIRMED: &str = "interrupted: sent, not confirmed (the service may have it)";
+
+/// Where a source stands, for the last line of a run that is interrupted.
+enum Stand {
+    /// Not sent, or not all of it: the service cannot have it.
+    Unsent,
+    /// Its whole body went out and no answer has come through: the service may have stored it.
+    Sent,
+    /// The service stored it, and its result waits behind an earlier upload's: the line to print,
+    /// and the figures it adds to the counts.
+    Stored {
+        line: String,
+        bytes: u64,
+        verified: bool,
+        reused: bool,
+    },
+    /// Its result is out: printed, or reported as a failure.
+    Reported,
+    /// The interrupt stopped it before its body was whole: not stored.
+    Stopped,
 }
 
 impl Output {
@@ -78,7 +102,7 @@ impl Output {
     /// The sources the run will give results for, in order (what an interrupted run names).
     pub(crate) fn expect(&self, sources: impl IntoIterator<Item = String>) {
         let mut state = self.state();
-        state.sources = sources.into_iter().map(|s| (s, false)).collect();
+        state.sources = sources.into_iter().map(|s| (s, Stand::Unsent)).collect();
         state.next = 0;
     }
 
@@ -95,17 +119,47 @@ impl Output {
         if state.ended {
             return;
         }
-        state.settle(true);
-        state.stored += 1;
-        if verified {
-            state.verified += 1;
+        state.settle(Stand::Reported);
+        state.count_stored(size.unwrap_or(file.file_size), verified, file.reused);
+        let line = self.result(source, verified, file);
+        state.result_line(&line);
+    }
+
+    /// The source at `index` in the plan has been stored, as its worker learns, before its turn
+    /// to be printed comes: should the run be interrupted before then, its result is printed
+    /// with the run's last words rather than counted among those not stored.
+    pub(crate) fn stored_early(
+        &self,
+        index: usize,
+        size: Option<u64>,
+        verified: bool,
+        file: &UploadedFile,
+    ) {
+        let mut state = self.state();
+        let line = match state.sources.get(index) {
+            Some((source, Stand::Unsent | Stand::Sent)) => self.result(source, verified, file),
+            _ => return,
+        };
+        state.sources[index].1 = Stand::Stored {
+            line,
+            bytes: size.unwrap_or(file.file_size),
+            verified,
+            reused: file.reused,
+        };
+    }
+
+    /// The whole body of the source at `index` has gone out: from now on, until its answer is
+    /// through, the service may have stored it.
+    pub(crate) fn body_sent(&self, index: usize) {
+        let mut state = self.state();
+        if let Some((_, stand @ Stand::Unsent)) = state.sources.get_mut(index) {
+            *stand = Stand::Sent;
         }
-        if file.reused {
-            state.reused += 1;
-        } else {
-            state.bytes += size.unwrap_or(file.file_size);
-        }
-        let line = if self.json {
+    }
+
+    /// A stored file's line: its download URL, or its JSON object.
+    fn result(&self, source: &str, verified: bool, file: &UploadedFile) -> String {
+        if self.json {
             let mut value = serde_json::to_value(file).unwrap_or_default();
             if let Some(object) = value.as_object_mut() {
                 if let Some(expires) = file.expires_at_rfc3339() {
@@ -122,8 +176,7 @@ impl Output {
             json_line(&value)
         } else {
             printable(&file.download_url).into_owned()
-        };
-        state.result_line(&line);
+        }
     }
 
     /// Reports a failed source on standard error, as `error: <SRC>: <what failed>: <what to do>`
@@ -160,7 +213,7 @@ impl Output {
         if state.ended {
             return;
         }
-        state.settle(true);
+        state.settle(Stand::Reported);
         state.failed = true;
         state.failures += 1;
         eprint_line(&format!("error: {}: {}", printable(source), printable(why)));
@@ -171,9 +224,12 @@ impl Output {
     }
 
     /// A source that an interrupted run stopped: it has no result, and the run's last line
-    /// counts it among those not stored.
+    /// counts it among those not stored, unless its whole body had gone out (then the service may
+    /// have it).
     pub(crate) fn stopped(&self) {
-        self.state().settle(false);
+        let mut state = self.state();
+        let sent = matches!(state.sources.get(state.next), Some((_, Stand::Sent)));
+        state.settle(if sent { Stand::Sent } else { Stand::Stopped });
     }
 
     /// `--dry-run`: what would be uploaded where, one line per upload: the source, the upload
@@ -232,8 +288,10 @@ impl Output {
     }
 
     /// Ends an interrupted run with exit status `status`: the progress display erased, the
-    /// results already printed left as they are, and one line saying what was stored, what was
-    /// not, and how to go on (with `--json`, also a line for each source without a result).
+    /// results already printed left as they are, those stored but held behind an upload still
+    /// awaiting its answer printed after them, and one line saying what was stored, what was sent
+    /// whole without an answer (the service may have it: never called "not stored"), what was
+    /// not stored, and how to go on (with `--json`, also a line for each source without a result).
     pub(crate) fn interrupted(&self, status: u8) -> ! {
         let mut state = self.state();
         // Inside `above`, which takes the display off the screen and holds it off: the program
@@ -249,18 +307,45 @@ impl Output {
 
     fn last_words(&self, state: &mut State) {
         let total = state.sources.len();
-        let left: Vec<&str> = state
-            .sources
-            .iter()
-            .filter(|(_, settled)| !settled)
-            .map(|(source, _)| source.as_str())
-            .collect();
-        if self.json && !state.stdout_failed {
+        // In the sources' order: results held behind an upload that never answered (stored, so
+        // printed now, after those already out), and with --json a line for each of the others.
+        let (mut lines, mut held) = (Vec::new(), Vec::new());
+        let (mut unconfirmed, mut not_stored) = (0, 0);
+        for (source, stand) in &state.sources {
+            let why = match stand {
+                Stand::Reported => continue,
+                Stand::Stored {
+                    line,
+                    bytes,
+                    verified,
+                    reused,
+                } => {
+                    lines.push(line.clone());
+                    held.push((*bytes, *verified, *reused));
+                    continue;
+                }
+                Stand::Sent => {
+                    unconfirmed += 1;
+                    UNCONFIRMED
+                }
+                Stand::Unsent | Stand::Stopped => {
+                    not_stored += 1;
+                    "interrupted: not stored"
+                }
+            };
+            if self.json {
+                let value = json!({"source": source, "error": why, "code": null});
+                lines.push(json_line(&value));
+            }
+        }
+        for (bytes, verified, reused) in held {
+            state.count_stored(bytes, verified, reused);
+        }
+        if !state.stdout_failed {
+            // Written straight out: this runs with the display already taken off the screen.
             let mut stdout = io::stdout().lock();
-            for source in &left {
-                let value =
-                    json!({"source": source, "error": "interrupted: not stored", "code": null});
-                let _ = writeln!(stdout, "{}", json_line(&value));
+            for line in &lines {
+                let _ = writeln!(stdout, "{line}");
             }
             let _ = stdout.flush();
         }
@@ -274,8 +359,17 @@ impl Output {
         if state.failures > 0 {
             line.push_str(&format!(", {} failed", state.failures));
         }
-        if !left.is_empty() {
-            line.push_str(&format!(", {} not", left.len()));
+        if unconfirmed > 0 {
+            let n = unconfirmed;
+            let them = if n == 1 { "it" } else { "them" };
+            line.push_str(&format!(
+                ", {n} sent but not confirmed (the service may have {them})"
+            ));
+        }
+        if not_stored > 0 {
+            line.push_str(&format!(", {not_stored} not stored"));
+        }
+        if unconfirmed + not_stored > 0 {
             line.push_str(if self.reuse {
                 "; the same command sends only what is left (--reuse)"
             } else {
@@ -296,13 +390,26 @@ impl Output {
 }
 
 impl State {
-    /// The next source has its result (`true`), or was stopped without one.
-    fn settle(&mut self, settled: bool) {
+    /// The next source has its result, or was stopped without one.
+    fn settle(&mut self, stand: Stand) {
         let next = self.next;
         if let Some(source) = self.sources.get_mut(next) {
-            source.1 = settled;
+            source.1 = stand;
         }
         self.next += 1;
+    }
+
+    /// Counts one more stored file, of `bytes` sent (none when `reused`).
+    fn count_stored(&mut self, bytes: u64, verified: bool, reused: bool) {
+        self.stored += 1;
+        if verified {
+            self.verified += 1;
+        }
+        if reused {
+            self.reused += 1;
+        } else {
+            self.bytes += bytes;
+        }
     }
 
     /// Writes one line of results and flushes it, so a killed batch still reports what it stored.

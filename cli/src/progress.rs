@@ -1,18 +1,19 @@
 //! The progress display on standard error, when it is a terminal that can take it: a line for each
 //! file being sent and, for a batch, a last line with its total. Every line is laid out here, for
 //! the terminal's width at each redraw: the label shortened with an ellipsis, columns dropped when
-//! the terminal is narrow, and never the last column (a line that fills it leaves the cursor in a
-//! state terminals disagree on). Lines written to the terminal while it is drawn go through
-//! [`above`], so a redraw never moves over them.
+//! the terminal is narrow, and the last three columns left free (see [`Screen`]). Lines written to
+//! the terminal while it is drawn go through [`above`], so a redraw never moves over them.
 
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use indicatif::ProgressStyle;
-use indicatif::{HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState};
+use indicatif::{
+    HumanBytes, MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, TermLike,
+};
 use kie_upload::printable;
 
 use crate::run::Planned;
@@ -67,7 +68,7 @@ pub(crate) struct FileBar {
 impl Bars {
     pub(crate) fn new(show: bool, plan: &[Planned]) -> Bars {
         let show = show && terminal_takes_a_display();
-        let multi = show.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        let multi = show.then(|| MultiProgress::with_draw_target(Screen::target()));
         if let Some(multi) = &multi {
             let _ = DISPLAY.set(multi.clone());
         }
@@ -163,6 +164,104 @@ impl Drop for FileBar {
     }
 }
 
+/// Standard error as the display draws on it. indicatif ends each line by padding it with spaces
+/// up to the last column and lets the terminal wrap to the next row. That leaves the cursor in
+/// the last column, where whatever the terminal echoes (the `^C` of Ctrl-C, a key pressed) wraps
+/// onto a new row, and every later redraw, which counts rows up from the cursor, lands a row too
+/// low and leaves a stale line behind; and it counts characters, not columns, so a name in wide
+/// characters overflows the same way. Here each line ends with "erase to the end of the row"
+/// instead, and the next starts on a new row: the cursor rests just after the last line's text,
+/// which leaves room for an echoed `^C` (see [`layout`]).
+#[derive(Debug)]
+struct Screen {
+    term: console::Term,
+    /// Where indicatif is in writing its lines: [`LINE`], [`PADDING`] or [`NEXT_LINE`] next.
+    next: AtomicU8,
+}
+
+/// A line's text comes next (first of a redraw).
+const LINE: u8 = 0;
+/// The padding of the line just written comes next.
+const PADDING: u8 = 1;
+/// Another line's text comes next, on a new row.
+const NEXT_LINE: u8 = 2;
+
+impl Screen {
+    fn target() -> ProgressDrawTarget {
+        let screen = Screen {
+            term: console::Term::buffered_stderr(),
+            next: AtomicU8::new(LINE),
+        };
+        // indicatif's own rate for standard error.
+        ProgressDrawTarget::term_like_with_hz(Box::new(screen), 20)
+    }
+
+    /// The cursor is moved: a redraw's lines start after it.
+    fn moved(&self, done: io::Result<()>) -> io::Result<()> {
+        self.next.store(LINE, Ordering::Relaxed);
+        done
+    }
+}
+
+impl TermLike for Screen {
+    fn width(&self) -> u16 {
+        self.term.size().1
+    }
+
+    fn height(&self) -> u16 {
+        self.term.size().0
+    }
+
+    fn move_cursor_up(&self, n: usize) -> io::Result<()> {
+        self.moved(self.term.move_cursor_up(n))
+    }
+
+    fn move_cursor_down(&self, n: usize) -> io::Result<()> {
+        self.moved(self.term.move_cursor_down(n))
+    }
+
+    fn move_cursor_right(&self, n: usize) -> io::Result<()> {
+        self.moved(self.term.move_cursor_right(n))
+    }
+
+    fn move_cursor_left(&self, n: usize) -> io::Result<()> {
+        self.moved(self.term.move_cursor_left(n))
+    }
+
+    fn write_line(&self, s: &str) -> io::Result<()> {
+        self.moved(self.term.write_line(s))
+    }
+
+    fn write_str(&self, s: &str) -> io::Result<()> {
+        if s == "\r" {
+            return self.moved(self.term.write_str(s));
+        }
+        match self.next.load(Ordering::Relaxed) {
+            PADDING => {
+                self.next.store(NEXT_LINE, Ordering::Relaxed);
+                self.term.write_str("\x1b[K")
+            }
+            NEXT_LINE => {
+                self.next.store(PADDING, Ordering::Relaxed);
+                self.term.write_str("\r\n")?;
+                self.term.write_str(s)
+            }
+            _ => {
+                self.next.store(PADDING, Ordering::Relaxed);
+                self.term.write_str(s)
+            }
+        }
+    }
+
+    fn clear_line(&self) -> io::Result<()> {
+        self.moved(self.term.clear_line())
+    }
+
+    fn flush(&self) -> io::Result<()> {
+        self.term.flush()
+    }
+}
+
 /// What a line shows.
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -212,9 +311,11 @@ const LABEL_MIN: usize = 12;
 /// Columns a label takes at most, so the columns after it line up from line to line.
 const LABEL_MAX: usize = 30;
 
-/// One line of the display for a terminal `columns` wide: at most `columns - 1` columns.
+/// One line of the display for a terminal `columns` wide: at most `columns - 3` columns, so that
+/// the `^C` a terminal echoes after it when Ctrl-C is pressed stays on its row, short of the last
+/// column (a cursor there is in a state terminals disagree on).
 fn layout(kind: Kind, label: &str, now: &Now, columns: usize) -> String {
-    let room = columns.saturating_sub(1);
+    let room = columns.saturating_sub(3);
     // Each column after the label, with the rank at which it goes when room runs out (lowest
     // first) and its text, padded to a width that does not change as the figures do.
     let mut cells: Vec<(u8, String)> = Vec::new();
@@ -369,15 +470,19 @@ mod tests {
     }
 
     #[test]
-    fn every_line_stays_short_of_the_last_column_at_any_width() {
-        let label = "/a/rather/long/path/to/some/photo-from-the-holidays.jpg";
-        for kind in [Kind::File, Kind::Alone, Kind::Spinner, Kind::Total] {
-            for columns in 1..200 {
-                let line = layout(kind, label, &now(5 << 20, Some(9 << 20)), columns);
-                assert!(
-                    label_width(&line) < columns.max(1) || line.is_empty(),
-                    "{columns}: {line:?}"
-                );
+    fn every_line_leaves_room_for_an_echoed_ctrl_c_before_the_last_column_at_any_width() {
+        for label in [
+            "/a/rather/long/path/to/some/photo-from-the-holidays.jpg",
+            "写真写真写真写真写真写真写真写真写真写真写真写真.jpg",
+        ] {
+            for kind in [Kind::File, Kind::Alone, Kind::Spinner, Kind::Total] {
+                for columns in 1..200 {
+                    let line = layout(kind, label, &now(5 << 20, Some(9 << 20)), columns);
+                    assert!(
+                        label_width(&line) + 3 <= columns || line.is_empty(),
+                        "{columns}: {line:?}"
+                    );
+                }
             }
         }
     }

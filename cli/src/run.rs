@@ -81,16 +81,22 @@ pub(crate) fn run(o: &Options, out: &Output) -> Result<(), Usage> {
             let p = &plan[j];
             report_refused(out, j);
             let result = match &p.path {
-                Some(path) => {
-                    client.upload_base64(settings(from_file(path, p), p, o, &bars, &client))
-                }
+                Some(path) => client.upload_base64(settings(
+                    from_file(path, p),
+                    (j, p),
+                    o,
+                    &bars,
+                    &client,
+                    out,
+                )),
                 None => match read_stdin_for_base64() {
                     Ok(bytes) => client.upload_base64(settings(
                         Upload::bytes(&bytes, &p.upload_path),
-                        p,
+                        (j, p),
                         o,
                         &bars,
                         &client,
+                        out,
                     )),
                     Err(e) => {
                         out.failure_message(
@@ -113,9 +119,9 @@ pub(crate) fn run(o: &Options, out: &Output) -> Result<(), Usage> {
             let upload = match &p.path {
                 Some(path) => from_file(path, p),
                 None if o.spool => Upload::reader(io::stdin(), &p.upload_path).spool(),
-                None => Upload::reader(io::stdin(), &p.upload_path),
+                None => Upload::reader(WholeWhenEnded::new(io::stdin(), j, out), &p.upload_path),
             };
-            settings(upload, p, o, &bars, &client)
+            settings(upload, (j, p), o, &bars, &client, out)
         });
         let jobs = fit_jobs(o.jobs.min(sendable.len()));
         if o.verbose && jobs < o.jobs.min(sendable.len()) {
@@ -165,10 +171,16 @@ fn run_url(o: &Options, url: &str, client: &Client, out: &Output) -> Result<(), 
         });
         return Ok(());
     }
-    if o.verbose {
-        let label = label.clone();
-        upload = upload.on_event(move |e| log_event(&label, e));
-    }
+    let (verbose, logged) = (o.verbose, label.clone());
+    upload = upload.on_event(move |e| {
+        // The request is the whole body: once it is out, the service may act on it.
+        if let Event::Attempt { .. } = e {
+            out.body_sent(0);
+        }
+        if verbose {
+            log_event(&logged, e);
+        }
+    });
     out.expect([label.clone()]);
     let result = client.upload_url(upload);
     if let Some(status) = interrupt::requested() {
@@ -537,48 +549,63 @@ fn from_file<'a>(path: &Path, p: &Planned) -> Upload<'a> {
 }
 
 /// The settings every upload gets: its name, progress display, `--verify` as its check (run on
-/// its worker, before the cache records it or reuses it), the cache's failure said once, and the
-/// `-v` log.
+/// its worker, before the cache records it or reuses it), what the output must know should the
+/// run be interrupted (when its whole body is out; when it is stored), the cache's failure said
+/// once, and the `-v` log. `index` is the source's place in the plan.
 fn settings<'a>(
     mut upload: Upload<'a>,
-    p: &Planned,
+    (index, p): (usize, &Planned),
     o: &Options,
     bars: &Bars,
     client: &Client,
+    out: &'a Output,
 ) -> Upload<'a> {
     if let Some(name) = &p.name {
         upload = upload.file_name(name);
     }
     // Every upload hears Ctrl-C at its next progress report.
     let mut bar = bars.file(&p.label, p.size);
-    upload = upload.on_progress(move |sent, _| {
+    let mut whole = false;
+    upload = upload.on_progress(move |sent, total| {
         if let Some(bar) = &mut bar {
             bar.set(sent);
         }
-        match interrupt::requested() {
-            Some(_) => Progress::Cancel,
-            None => Progress::Continue,
+        if interrupt::requested().is_some() {
+            return Progress::Cancel;
         }
+        if !whole && total.is_some_and(|total| sent >= total) {
+            whole = true;
+            out.body_sent(index);
+        }
+        Progress::Continue
     });
     let (label, verbose) = (p.label.clone(), o.verbose);
-    if let (true, Some(path)) = (o.verify, &p.path) {
-        let (client, path, label) = (client.clone(), path.clone(), label.clone());
-        upload = upload.verify(move |file| {
-            // After Ctrl-C the batch ends with what is stored, unchecked (a later --verify
-            // checks a reused copy again).
-            if interrupt::requested().is_some() {
-                return Ok(());
+    // The check runs for every upload, `--verify` or not: it is where a worker learns that its
+    // file is stored, which the output keeps in case the run is interrupted before its turn.
+    let check = match (o.verify, &p.path) {
+        (true, Some(path)) => Some((client.clone(), path.clone(), label.clone())),
+        _ => None,
+    };
+    let size = p.size;
+    upload = upload.verify(move |file| {
+        // After Ctrl-C the batch ends with what is stored, unchecked (a later --verify checks a
+        // reused copy again).
+        let verified = match &check {
+            Some((client, path, label)) if interrupt::requested().is_none() => {
+                let bytes = verify(client, path, file)?;
+                if verbose {
+                    let label = printable(label);
+                    eprint_line(&format!(
+                        "kie-upload: {label}: verified: {bytes} bytes match"
+                    ));
+                }
+                true
             }
-            let bytes = verify(&client, &path, file)?;
-            if verbose {
-                let label = printable(&label);
-                eprint_line(&format!(
-                    "kie-upload: {label}: verified: {bytes} bytes match"
-                ));
-            }
-            Ok::<_, String>(())
-        });
-    }
+            _ => false,
+        };
+        out.stored_early(index, size, verified, file);
+        Ok::<_, String>(())
+    });
     let cache_dir = o.cache_dir.clone().or_else(UploadCache::default_dir);
     upload.on_event(move |e| {
         if let (Event::CacheFailed { error }, Some(dir)) = (e, &cache_dir) {
@@ -588,6 +615,30 @@ fn settings<'a>(
             log_event(&label, e);
         }
     })
+}
+
+/// Standard input sent as it comes (its length unknown): once it ends, the whole body is out
+/// but for its last bytes, and the output is told so.
+struct WholeWhenEnded<'a, R> {
+    reader: R,
+    index: usize,
+    out: &'a Output,
+}
+
+impl<'a, R> WholeWhenEnded<'a, R> {
+    fn new(reader: R, index: usize, out: &'a Output) -> Self {
+        WholeWhenEnded { reader, index, out }
+    }
+}
+
+impl<R: Read> Read for WholeWhenEnded<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.reader.read(buf)?;
+        if n == 0 && !buf.is_empty() && interrupt::requested().is_none() {
+            self.out.body_sent(self.index);
+        }
+        Ok(n)
+    }
 }
 
 /// Says once in a run that the cache could not record uploads, and why (`-v` says it for each).

@@ -109,6 +109,34 @@ fn a_batch_keeps_every_url_on_screen_in_order() {
 }
 
 #[test]
+fn names_in_wide_characters_leave_no_bar_behind() {
+    // Each of these characters takes two columns: a line that counted them as one would run
+    // past the last column, wrap, and leave a row behind at each redraw.
+    let emulator = slow_emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let paths: Vec<String> = (0..8)
+        .map(|i| {
+            let path = dir
+                .path()
+                .join(format!("写真写真写真写真写真写真写真写真写真_{i}.bin"));
+            std::fs::write(&path, payload(150_000 + i)).unwrap();
+            path.to_string_lossy().into_owned()
+        })
+        .collect();
+    for cols in WIDTHS {
+        let ended = Terminal::start(
+            tool(&emulator, &args(&["-j", "2", "-p", "wide"], &paths)),
+            cols,
+        )
+        .finish();
+        assert_eq!(ended.code(), 0, "{}", ended.screen);
+        let ends: Vec<_> = (0..8).map(|i| format!("_{i}.bin")).collect();
+        assert_only_results(&ended, &ends);
+        assert_bars_were_drawn(&ended);
+    }
+}
+
+#[test]
 fn a_folder_keeps_every_url_on_screen_in_order() {
     let emulator = slow_emulator();
     let dir = tempfile::tempdir().unwrap();
@@ -227,8 +255,9 @@ fn no_color_and_a_dumb_terminal_get_no_bars_and_no_escapes() {
     }
 }
 
-/// Runs a batch of 8 files one at a time, lets three finish, holds the next upload unanswered,
-/// and sends `signal`: the run must end by it, long before the held upload would.
+/// Runs a batch of 8 files one at a time, lets three finish, holds the next upload unanswered
+/// once the service has read it all, and sends `signal`: the run must end by it, long before the
+/// held upload would.
 fn interrupt(cols: u16, signal: Signal, json: bool) -> (Emulator, Ended) {
     let emulator = slow_emulator();
     // Scripted before the run, so that no slow test thread can let the batch finish first: three
@@ -255,7 +284,9 @@ fn interrupt(cols: u16, signal: Signal, json: bool) -> (Emulator, Ended) {
         done >= 3
     });
     let started = std::time::Instant::now();
-    while emulator.unused_faults().len() >= 100 {
+    // The held upload is recorded once the service has read all of its body: from then on the
+    // tool cannot know whether it was stored.
+    while emulator.unused_faults().len() >= 100 || emulator.requests().len() < 4 {
         assert!(started.elapsed() < pty::BOUND, "no upload was held");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -283,11 +314,14 @@ fn ctrl_c_keeps_the_urls_and_says_what_was_stored_and_how_to_go_on() {
         let ends: Vec<_> = (0..done).map(|i| format!("/stop/f{i:02}.bin")).collect();
         assert_only_results(&ended, &ends);
         assert_bars_were_drawn(&ended);
+        // The held upload's whole body reached the service, which may have stored it: it is
+        // not counted among those not stored.
         let last = lines(&ended.screen).pop().unwrap().to_owned();
         assert!(
             last.contains("interrupted")
                 && last.contains(&format!("{done} of 8 stored"))
-                && last.contains(&format!("{} not", 8 - done))
+                && last.contains("1 sent but not confirmed")
+                && last.contains(&format!("{} not stored", 7 - done))
                 && last.contains("--reuse"),
             "{last}"
         );
@@ -324,6 +358,12 @@ fn ctrl_c_with_json_gives_a_line_for_each_unfinished_source() {
             assert!(source.ends_with(&format!("f{i:02}.bin")), "{object}");
             if i < done {
                 assert!(object["downloadUrl"].is_string(), "{object}");
+            } else if i == done {
+                // Held unanswered after the service read all of it.
+                assert_eq!(
+                    object["error"], "interrupted: sent, not confirmed (the service may have it)",
+                    "{object}"
+                );
             } else {
                 assert_eq!(object["error"], "interrupted: not stored", "{object}");
             }
@@ -419,4 +459,133 @@ fn https_to_a_silent_server_ends_at_the_stall_bound_and_names_the_scheme() {
         assert!(joined.contains("TLS"), "{}", ended.screen);
     }
     drop(held);
+}
+
+/// A batch of 8 files, two at a time, when Ctrl-C is typed at the terminal: the first three
+/// uploads to reach the service answered, then `held` uploads stored by the service with their
+/// reply held back (a reply that starts and never ends), then the rest answered at once. Ctrl-C is
+/// typed once every upload that can reach the service has, while the held ones' bars are up.
+fn ctrl_c_while_replies_are_held(cols: u16, held: usize, json: bool) -> (Emulator, Ended) {
+    let emulator = slow_emulator();
+    let answer = Fault::Drip {
+        pause: Duration::ZERO,
+    };
+    emulator.inject(answer.clone(), 3);
+    emulator.inject(
+        Fault::Drip {
+            pause: Duration::from_secs(60),
+        },
+        held,
+    );
+    emulator.inject(answer, 100);
+    let (dir, paths) = files(8, 150_000);
+    let mut flags = vec!["-j", "2", "-p", "stop"];
+    if json {
+        flags.push("--json");
+    }
+    let mut terminal = Terminal::start(tool(&emulator, &args(&flags, &paths)), cols);
+    // Two held uploads block both workers after five requests; one lets all eight through.
+    let reach = if held >= 2 { 5 } else { 8 };
+    let started = std::time::Instant::now();
+    while emulator.requests().len() < reach {
+        assert!(
+            started.elapsed() < pty::BOUND,
+            "the uploads never reached the service"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Time for the last replies to arrive and the bars to be drawn; the echoed ^C lands after
+    // them. (Were they not drawn yet, the tests below would pass without showing anything.)
+    std::thread::sleep(Duration::from_millis(300));
+    terminal.press_ctrl_c();
+    let ended = terminal.finish();
+    drop(dir);
+    (emulator, ended)
+}
+
+#[test]
+fn ctrl_c_typed_while_replies_are_awaited_leaves_no_bar_behind() {
+    for cols in WIDTHS {
+        let (emulator, ended) = ctrl_c_while_replies_are_held(cols, 2, false);
+        assert_eq!(ended.code(), 130, "{}", ended.screen);
+        assert_eq!(stored(&emulator), 5, "{}", ended.screen);
+        let shown = urls(&ended.screen);
+        assert!(shown.len() >= 2, "{}", ended.screen);
+        let ends: Vec<String> = shown
+            .iter()
+            .map(|url| url[url.rfind("/stop/").unwrap()..].to_owned())
+            .collect();
+        let mut in_order = ends.clone();
+        in_order.sort();
+        assert_eq!(ends, in_order, "{}", ended.screen);
+        assert_only_results(&ended, &ends);
+        assert_bars_were_drawn(&ended);
+    }
+}
+/// The numbers of the interrupted run's last line: those it says were stored, and those it says
+/// were not (`5 not`, `5 not stored`; "not confirmed" says they may have been).
+fn interrupted_counts(ended: &Ended) -> (usize, usize) {
+    let joined = lines(&ended.screen).join(" ");
+    let last = &joined[joined
+        .rfind("kie-upload: interrupted")
+        .expect(&ended.screen)..];
+    let number_before = |at: usize| -> usize {
+        let digits: String = last[..at]
+            .chars()
+            .rev()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.chars().rev().collect::<String>().parse().unwrap()
+    };
+    let stored = number_before(last.find(" of 8 stored").expect(last));
+    let not_stored = last
+        .match_indices(" not")
+        .filter(|(at, _)| !last[at + 4..].starts_with(" confirmed"))
+        .map(|(at, _)| number_before(at))
+        .sum();
+    (stored, not_stored)
+}
+
+#[test]
+fn an_interrupted_batch_never_says_a_stored_file_was_not_stored() {
+    for (cols, held) in [(100, 2), (40, 1)] {
+        let (emulator, ended) = ctrl_c_while_replies_are_held(cols, held, false);
+        assert_eq!(ended.code(), 130, "{}", ended.screen);
+        let on_service = stored(&emulator);
+        let (said_stored, said_not) = interrupted_counts(&ended);
+        assert!(said_stored <= on_service, "{}", ended.screen);
+        assert!(
+            said_not <= 8 - on_service,
+            "{on_service} stored:\n{}",
+            ended.screen
+        );
+        // Every file the tool counts as stored has its URL on the screen.
+        assert_eq!(urls(&ended.screen).len(), said_stored, "{}", ended.screen);
+        for url in urls(&ended.screen) {
+            let name = &url[url.rfind("/stop/").unwrap() + 1..];
+            assert!(emulator.stored(name).is_some(), "{url}");
+        }
+    }
+}
+
+#[test]
+fn an_interrupted_batch_in_json_says_which_may_be_stored() {
+    let (emulator, ended) = ctrl_c_while_replies_are_held(100, 1, true);
+    assert_eq!(ended.code(), 130, "{}", ended.screen);
+    let objects: Vec<serde_json::Value> = lines(&ended.screen)
+        .into_iter()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(objects.len(), 8, "{}", ended.screen);
+    for object in &objects {
+        let source = object["source"].as_str().unwrap();
+        let name = format!("stop/{}", &source[source.len() - 7..]);
+        let on_service = emulator.stored(&name).is_some();
+        if object["downloadUrl"].is_string() {
+            assert!(on_service, "{object}");
+        } else if on_service {
+            assert_ne!(object["error"], "interrupted: not stored", "{object}");
+        }
+    }
 }

@@ -46,6 +46,19 @@ impl Terminal {
             .write(true)
             .open(name.to_str().unwrap())
             .expect("open the terminal's slave side");
+        // As a shell starts a command: in a session of its own whose controlling terminal this
+        // is, so that Ctrl-C typed here is echoed and sent to it by the terminal, as for a person.
+        let ctty = slave.try_clone().unwrap();
+        // SAFETY: between fork and exec, only two system calls, both async-signal-safe, on a
+        // descriptor that stays open in the child; nothing is allocated.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            command.pre_exec(move || {
+                rustix::process::setsid()?;
+                rustix::process::ioctl_tiocsctty(&ctty)?;
+                Ok(())
+            });
+        }
         let child = command
             .stdin(slave.try_clone().unwrap())
             .stdout(slave.try_clone().unwrap())
@@ -118,6 +131,11 @@ impl Terminal {
     /// Types `bytes` (`\x04` is Ctrl-D).
     pub fn type_in(&mut self, bytes: &[u8]) {
         self.master.write_all(bytes).unwrap();
+    }
+
+    /// Presses Ctrl-C: the terminal echoes `^C` where the cursor is and sends SIGINT to the tool.
+    pub fn press_ctrl_c(&mut self) {
+        self.type_in(b"\x03");
     }
 
     /// Sends `signal` to the tool, as Ctrl-C (`Signal::INT`) or `kill` (`Signal::TERM`) would.
