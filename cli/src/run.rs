@@ -400,7 +400,8 @@ fn plan_folder(
     unstorable: &mut Vec<String>,
 ) {
     let walk = walk(root, o.follow);
-    let shown = root.display();
+    // Names are the user's, and may hold anything: escaped, as every line the tool writes.
+    let shown = printable(&root.to_string_lossy()).into_owned();
     for path in &walk.bad_names {
         unstorable.push(format!(
             "{}: the name is not UTF-8, which the service cannot store",
@@ -530,7 +531,7 @@ fn name_from(path: &Path, source: &OsString) -> Option<String> {
             let lossy = name.to_string_lossy().into_owned();
             eprint_line(&format!(
                 "warning: {}: the file name is not UTF-8; storing it as {lossy:?} (set -n to choose)",
-                source.to_string_lossy()
+                printable(&source.to_string_lossy())
             ));
             Some(lossy)
         }

@@ -135,6 +135,38 @@ fn names_the_service_cannot_store_are_reported_before_anything_is_sent() {
     assert!(emulator.requests().is_empty());
 }
 
+// Unix only, as above.
+#[cfg(unix)]
+#[test]
+fn escape_sequences_in_names_reach_no_warning_raw() {
+    use std::os::unix::ffi::OsStrExt;
+    let emulator = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    // A SRC whose name is not UTF-8 and sets the terminal's title.
+    let title = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9\x1b]0;pwned\x07.txt"));
+    std::fs::write(&title, b"x").unwrap();
+    // A folder named with a colour change, holding only a symbolic link.
+    let red = dir.path().join("\x1b[31mred");
+    std::fs::create_dir(&red).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", red.join("link")).unwrap();
+    let dry_run = |args: &[&std::ffi::OsStr]| {
+        let mut command = command(&emulator);
+        command.env("KIE_API_KEY", KEY).arg("--dry-run").args(args);
+        finish(&mut command, b"")
+    };
+    let named = dry_run(&[title.as_os_str()]);
+    assert!(named.stderr.contains("not UTF-8"), "{}", named.stderr);
+    let walked = dry_run(&["-r".as_ref(), red.as_os_str()]);
+    assert!(walked.stderr.contains("not followed"), "{}", walked.stderr);
+    for out in [&named, &walked] {
+        assert!(!out.stderr.contains('\x1b'), "{:?}", out.stderr);
+        assert!(!out.stdout.contains('\x1b'), "{:?}", out.stdout);
+    }
+    assert!(emulator.requests().is_empty());
+}
+
 #[test]
 fn dry_run_prints_source_upload_path_name_and_size_and_sends_nothing() {
     let emulator = emulator();
