@@ -137,7 +137,9 @@ impl Output {
     ) {
         let mut state = self.state();
         let line = match state.sources.get(index) {
-            Some((source, Stand::Unsent | Stand::Sent)) => self.result(source, verified, file),
+            Some((source, Stand::Unsent | Stand::Sent | Stand::Stored { .. })) => {
+                self.result(source, verified, file)
+            }
             _ => return,
         };
         state.sources[index].1 = Stand::Stored {
@@ -370,11 +372,13 @@ impl Output {
             line.push_str(&format!(", {not_stored} not stored"));
         }
         if unconfirmed + not_stored > 0 {
-            line.push_str(if self.reuse {
-                "; the same command sends only what is left (--reuse)"
-            } else {
-                "; the same command sends them all again (with --reuse it would send only what \
-                 is left)"
+            line.push_str(match (self.reuse, total) {
+                (true, _) => "; the same command sends only what is left (--reuse)",
+                (false, 1) => "; the same command sends it again",
+                (false, _) => {
+                    "; the same command sends them all again (with --reuse it would send only \
+                     what is left)"
+                }
             });
         }
         let _ = writeln!(io::stderr().lock(), "{line}");

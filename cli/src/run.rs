@@ -589,10 +589,12 @@ fn settings<'a>(
     };
     let size = p.size;
     upload = upload.verify(move |file| {
-        // After Ctrl-C the batch ends with what is stored, unchecked (a later --verify checks a
-        // reused copy again).
-        let verified = match &check {
-            Some((client, path, label)) if interrupt::requested().is_none() => {
+        // The service has said it stored the file: so an interrupted run says, even while the
+        // check below downloads it (after Ctrl-C the batch ends with what is stored, unchecked;
+        // a later --verify checks a reused copy again).
+        out.stored_early(index, size, false, file);
+        if let Some((client, path, label)) = &check {
+            if interrupt::requested().is_none() {
                 let bytes = verify(client, path, file)?;
                 if verbose {
                     let label = printable(label);
@@ -600,11 +602,9 @@ fn settings<'a>(
                         "kie-upload: {label}: verified: {bytes} bytes match"
                     ));
                 }
-                true
+                out.stored_early(index, size, true, file);
             }
-            _ => false,
-        };
-        out.stored_early(index, size, verified, file);
+        }
         Ok::<_, String>(())
     });
     let cache_dir = o.cache_dir.clone().or_else(UploadCache::default_dir);

@@ -524,7 +524,7 @@ fn ctrl_c_typed_while_replies_are_awaited_leaves_no_bar_behind() {
 }
 /// The numbers of the interrupted run's last line: those it says were stored, and those it says
 /// were not (`5 not`, `5 not stored`; "not confirmed" says they may have been).
-fn interrupted_counts(ended: &Ended) -> (usize, usize) {
+fn interrupted_counts(ended: &Ended, of: usize) -> (usize, usize) {
     let joined = lines(&ended.screen).join(" ");
     let last = &joined[joined
         .rfind("kie-upload: interrupted")
@@ -537,7 +537,7 @@ fn interrupted_counts(ended: &Ended) -> (usize, usize) {
             .collect();
         digits.chars().rev().collect::<String>().parse().unwrap()
     };
-    let stored = number_before(last.find(" of 8 stored").expect(last));
+    let stored = number_before(last.find(&format!(" of {of} stored")).expect(last));
     let not_stored = last
         .match_indices(" not")
         .filter(|(at, _)| !last[at + 4..].starts_with(" confirmed"))
@@ -552,7 +552,7 @@ fn an_interrupted_batch_never_says_a_stored_file_was_not_stored() {
         let (emulator, ended) = ctrl_c_while_replies_are_held(cols, held, false);
         assert_eq!(ended.code(), 130, "{}", ended.screen);
         let on_service = stored(&emulator);
-        let (said_stored, said_not) = interrupted_counts(&ended);
+        let (said_stored, said_not) = interrupted_counts(&ended, 8);
         assert!(said_stored <= on_service, "{}", ended.screen);
         assert!(
             said_not <= 8 - on_service,
@@ -587,5 +587,34 @@ fn an_interrupted_batch_in_json_says_which_may_be_stored() {
         } else if on_service {
             assert_ne!(object["error"], "interrupted: not stored", "{object}");
         }
+    }
+}
+
+#[test]
+fn ctrl_c_during_verify_keeps_the_url_the_service_confirmed() {
+    // Every answer, the download's too, comes after 3 s: Ctrl-C is typed while --verify waits
+    // for the stored copy, after the service has said it stored the file.
+    let emulator = emulator_with(Config::new(KEY).answer_delay(Duration::from_secs(3)));
+    let (_dir, path) = temp_file("checked.bin", &payload(100_000));
+    for cols in WIDTHS {
+        let before = emulator.requests().len();
+        let mut terminal = Terminal::start(
+            tool(
+                &emulator,
+                &["--verify", "-p", "check", path.to_str().unwrap()],
+            ),
+            cols,
+        );
+        let started = std::time::Instant::now();
+        while emulator.requests().len() < before + 2 {
+            assert!(started.elapsed() < pty::BOUND, "--verify never downloaded");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        terminal.press_ctrl_c();
+        let ended = terminal.finish();
+        assert_eq!(ended.code(), 130, "{}", ended.screen);
+        assert_only_results(&ended, &["/check/checked.bin".to_owned()]);
+        let (stored, not_stored) = interrupted_counts(&ended, 1);
+        assert_eq!((stored, not_stored), (1, 0), "{}", ended.screen);
     }
 }
