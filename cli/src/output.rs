@@ -4,7 +4,7 @@
 //! the output quietly instead of panicking.
 
 use std::error::Error as _;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -381,7 +381,10 @@ impl Output {
                 }
             });
         }
-        let _ = writeln!(io::stderr().lock(), "{line}");
+        // On a terminal, from the margin: Ctrl-C's echoed `^C` (or keys typed) may be where the
+        // cursor is, when there was no display to erase them.
+        let margin = if io::stderr().is_terminal() { "\r" } else { "" };
+        let _ = writeln!(io::stderr().lock(), "{margin}{line}");
     }
 
     pub(crate) fn exit_code(&self) -> ExitCode {

@@ -466,6 +466,16 @@ fn https_to_a_silent_server_ends_at_the_stall_bound_and_names_the_scheme() {
 /// reply held back (a reply that starts and never ends), then the rest answered at once. Ctrl-C is
 /// typed once every upload that can reach the service has, while the held ones' bars are up.
 fn ctrl_c_while_replies_are_held(cols: u16, held: usize, json: bool) -> (Emulator, Ended) {
+    ctrl_c_while_replies_are_held_with(cols, held, json, &[])
+}
+
+/// [`ctrl_c_while_replies_are_held`], with `env` set for the tool.
+fn ctrl_c_while_replies_are_held_with(
+    cols: u16,
+    held: usize,
+    json: bool,
+    env: &[(&str, &str)],
+) -> (Emulator, Ended) {
     let emulator = slow_emulator();
     let answer = Fault::Drip {
         pause: Duration::ZERO,
@@ -483,7 +493,9 @@ fn ctrl_c_while_replies_are_held(cols: u16, held: usize, json: bool) -> (Emulato
     if json {
         flags.push("--json");
     }
-    let mut terminal = Terminal::start(tool(&emulator, &args(&flags, &paths)), cols);
+    let mut command = tool(&emulator, &args(&flags, &paths));
+    command.envs(env.iter().copied());
+    let mut terminal = Terminal::start(command, cols);
     // Two held uploads block both workers after five requests; one lets all eight through.
     let reach = if held >= 2 { 5 } else { 8 };
     let started = std::time::Instant::now();
@@ -522,6 +534,29 @@ fn ctrl_c_typed_while_replies_are_awaited_leaves_no_bar_behind() {
         assert_bars_were_drawn(&ended);
     }
 }
+#[test]
+fn ctrl_c_typed_without_a_display_starts_the_last_line_at_the_margin() {
+    // No display to erase the echoed ^C: the last line must not run on after it.
+    for cols in WIDTHS {
+        let (_emulator, ended) =
+            ctrl_c_while_replies_are_held_with(cols, 2, false, &[("NO_COLOR", "1")]);
+        assert_eq!(ended.code(), 130, "{}", ended.screen);
+        let joined = lines(&ended.screen).join(" ");
+        assert!(
+            joined.contains("kie-upload: interrupted"),
+            "{}",
+            ended.screen
+        );
+        for line in lines(&ended.screen) {
+            assert!(
+                line.starts_with("http://") || line.starts_with("kie-upload: "),
+                "{line:?} in\n{}",
+                ended.screen
+            );
+        }
+    }
+}
+
 /// The numbers of the interrupted run's last line: those it says were stored, and those it says
 /// were not (`5 not`, `5 not stored`; "not confirmed" says they may have been).
 fn interrupted_counts(ended: &Ended, of: usize) -> (usize, usize) {
