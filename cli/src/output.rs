@@ -32,6 +32,9 @@ pub(crate) struct Output {
 struct State {
     /// Standard output could not be written: later results are not attempted.
     stdout_failed: bool,
+    /// A line is being written to standard output, outside the lock: a reader that does not
+    /// read (`| sleep 100`) can hold that write, and the display off the screen, for ever.
+    writing: bool,
     /// An upload failed, or its result could not be written.
     failed: bool,
     /// For the summary line: sources stored, verified and failed, bytes stored, since when.
@@ -81,6 +84,7 @@ impl Output {
             verify,
             state: Mutex::new(State {
                 stdout_failed: false,
+                writing: false,
                 failed: false,
                 stored: 0,
                 reused: 0,
@@ -122,7 +126,7 @@ impl Output {
         state.settle(Stand::Reported);
         state.count_stored(size.unwrap_or(file.file_size), verified, file.reused);
         let line = self.result(source, verified, file);
-        state.result_line(&line);
+        self.result_line(state, &line);
     }
 
     /// The source at `index` in the plan has been stored, as its worker learns, before its turn
@@ -221,7 +225,7 @@ impl Output {
         eprint_line(&format!("error: {}: {}", printable(source), printable(why)));
         if self.json {
             let value = json!({"source": source, "error": why, "code": code});
-            state.result_line(&json_line(&value));
+            self.result_line(state, &json_line(&value));
         }
     }
 
@@ -255,7 +259,7 @@ impl Output {
                 printable(p.name.as_deref().unwrap_or("?")),
             )
         };
-        self.state().result_line(&line);
+        self.result_line(self.state(), &line);
     }
 
     /// The batch's last line on standard error: how many stored (and verified) and failed, the
@@ -296,18 +300,36 @@ impl Output {
     /// not stored, and how to go on (with `--json`, also a line for each source without a result).
     pub(crate) fn interrupted(&self, status: u8) -> ! {
         let mut state = self.state();
+        let since = Instant::now();
+        while state.writing && since.elapsed() < WRITE_WAIT {
+            drop(state);
+            std::thread::sleep(Duration::from_millis(10));
+            state = self.state();
+        }
+        if state.writing {
+            // Standard output is not read, and its writer holds the display, which it took off
+            // the screen for that write: the last line goes out without either.
+            if !state.ended {
+                state.ended = true;
+                state.stdout_failed = true;
+                self.last_words(&mut state, true);
+            }
+            std::process::exit(i32::from(status))
+        }
         // Inside `above`, which takes the display off the screen and holds it off: the program
         // ends before it could be drawn again.
         progress::above(|| {
             if !state.ended {
                 state.ended = true;
-                self.last_words(&mut state);
+                self.last_words(&mut state, false);
             }
             std::process::exit(i32::from(status))
         })
     }
 
-    fn last_words(&self, state: &mut State) {
+    /// The last line, and the results not out yet; `unread`: standard output is not being read,
+    /// so some of the stored files' results could not be written.
+    fn last_words(&self, state: &mut State, unread: bool) {
         let total = state.sources.len();
         // In the sources' order: results held behind an upload that never answered (stored, so
         // printed now, after those already out), and with --json a line for each of the others.
@@ -371,6 +393,9 @@ impl Output {
         if not_stored > 0 {
             line.push_str(&format!(", {not_stored} not stored"));
         }
+        if unread {
+            line.push_str("; standard output was not being read, so not every result was written");
+        }
         if unconfirmed + not_stored > 0 {
             line.push_str(match (self.reuse, total) {
                 (true, _) => "; the same command sends only what is left (--reuse)",
@@ -385,6 +410,36 @@ impl Output {
         // cursor is, when there was no display to erase them.
         let margin = if io::stderr().is_terminal() { "\r" } else { "" };
         let _ = writeln!(io::stderr().lock(), "{margin}{line}");
+    }
+
+    /// Writes one line of results and flushes it, so a killed batch still reports what it stored.
+    /// The write is made outside the lock, which an interrupted run needs even if no one reads the
+    /// line: results come from one thread, in order, so nothing else writes meanwhile.
+    fn result_line(&self, mut state: MutexGuard<'_, State>, line: &str) {
+        if state.stdout_failed {
+            return;
+        }
+        state.writing = true;
+        drop(state);
+        // Above the progress display: written between two of its frames, the next would move the
+        // cursor up over the line and erase it.
+        let written = progress::above(|| {
+            let mut stdout = io::stdout().lock();
+            writeln!(stdout, "{line}").and_then(|()| stdout.flush())
+        });
+        let mut state = self.state();
+        state.writing = false;
+        if let Err(e) = written {
+            state.stdout_failed = true;
+            state.failed = true;
+            // A reader that went away (`| head`) needs no message; a full disk does.
+            if !reader_gone(&e) {
+                eprint_line(&format!(
+                    "error: cannot write the results to standard output: {}",
+                    io_words(&e)
+                ));
+            }
+        }
     }
 
     pub(crate) fn exit_code(&self) -> ExitCode {
@@ -418,31 +473,11 @@ impl State {
             self.bytes += bytes;
         }
     }
-
-    /// Writes one line of results and flushes it, so a killed batch still reports what it stored.
-    fn result_line(&mut self, line: &str) {
-        if self.stdout_failed {
-            return;
-        }
-        // Above the progress display: written between two of its frames, the next would move the
-        // cursor up over the line and erase it.
-        let written = progress::above(|| {
-            let mut stdout = io::stdout().lock();
-            writeln!(stdout, "{line}").and_then(|()| stdout.flush())
-        });
-        if let Err(e) = written {
-            self.stdout_failed = true;
-            self.failed = true;
-            // A reader that went away (`| head`) needs no message; a full disk does.
-            if !reader_gone(&e) {
-                eprint_line(&format!(
-                    "error: cannot write the results to standard output: {}",
-                    io_words(&e)
-                ));
-            }
-        }
-    }
 }
+
+/// How long an interrupted run waits for a line being written to standard output before it takes
+/// the reader for one that does not read.
+const WRITE_WAIT: Duration = Duration::from_millis(300);
 
 /// An I/O error in words: the system's text without its "(os error N)" tail, which names a
 /// number nobody needs.

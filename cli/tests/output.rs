@@ -387,3 +387,64 @@ fn the_progress_display_shows_the_batch_total_on_a_terminal() {
     // How the lines fit the terminal's width, and what a person sees once they are gone, is
     // read from a terminal emulator's screen in tests/terminal.rs.
 }
+
+// Unix only: signals.
+#[cfg(unix)]
+#[test]
+fn sigterm_ends_a_run_whose_standard_output_is_not_read() {
+    use std::io::Read;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    // `kie-upload ... | sleep 100`, then `kill`: the pipe fills, and the write of the next URL
+    // waits for a reader that never reads.
+    let emulator = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["-j".to_owned(), "4".to_owned()];
+    for i in 0..3000 {
+        let path = dir.path().join(format!("{i:04}.txt"));
+        std::fs::write(&path, b"x").unwrap();
+        args.push(path.to_string_lossy().into_owned());
+    }
+    let mut child = command(&emulator)
+        .env("KIE_API_KEY", KEY)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Held, never read.
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    // Far more URLs than a pipe holds (64 KiB is some 1,300 of them).
+    let started = Instant::now();
+    while emulator.requests().len() < 2000 {
+        assert!(started.elapsed() < RUN_BOUND, "the uploads stopped early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = rustix::process::Pid::from_child(&child);
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if signalled.elapsed() > RUN_BOUND {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("SIGTERM did not end the run: it waits on its standard output");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdout);
+    let stderr = errors.join().unwrap();
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(last.starts_with("kie-upload: interrupted"), "{stderr}");
+    assert!(last.contains("not every result was written"), "{stderr}");
+}
