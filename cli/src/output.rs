@@ -365,9 +365,17 @@ impl Output {
         for (bytes, verified, reused) in held {
             state.count_stored(bytes, verified, reused);
         }
+        // On a terminal, from the margin: Ctrl-C's echoed `^C` (or keys typed) may be where the
+        // cursor is, when there was no display to erase them.
+        if io::stderr().is_terminal() {
+            let _ = io::stderr().lock().write_all(b"\r");
+        }
         if !state.stdout_failed {
             // Written straight out: this runs with the display already taken off the screen.
             let mut stdout = io::stdout().lock();
+            if stdout.is_terminal() {
+                let _ = stdout.write_all(b"\r");
+            }
             for line in &lines {
                 let _ = writeln!(stdout, "{line}");
             }
@@ -406,10 +414,7 @@ impl Output {
                 }
             });
         }
-        // On a terminal, from the margin: Ctrl-C's echoed `^C` (or keys typed) may be where the
-        // cursor is, when there was no display to erase them.
-        let margin = if io::stderr().is_terminal() { "\r" } else { "" };
-        let _ = writeln!(io::stderr().lock(), "{margin}{line}");
+        let _ = writeln!(io::stderr().lock(), "{line}");
     }
 
     /// Writes one line of results and flushes it, so a killed batch still reports what it stored.

@@ -170,8 +170,7 @@ impl Drop for FileBar {
 /// onto a new row, and every later redraw, which counts rows up from the cursor, lands a row too
 /// low and leaves a stale line behind; and it counts characters, not columns, so a name in wide
 /// characters overflows the same way. Here each line ends with "erase to the end of the row"
-/// instead, and the next starts on a new row: the cursor rests just after the last line's text,
-/// which leaves room for an echoed `^C` (see [`layout`]).
+/// instead, the next starts on a new row, and the cursor rests at the start of the last row.
 #[derive(Debug)]
 struct Screen {
     term: console::Term,
@@ -258,6 +257,12 @@ impl TermLike for Screen {
     }
 
     fn flush(&self) -> io::Result<()> {
+        if self.next.load(Ordering::Relaxed) == NEXT_LINE {
+            // The frame is drawn: the cursor waits at the start of its last row, where an echo
+            // however long (`^C^C^C`) overwrites the line, which the next redraw repaints, and
+            // never wraps onto a new row.
+            self.term.write_str("\r")?;
+        }
         self.term.flush()
     }
 }

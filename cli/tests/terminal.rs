@@ -466,15 +466,17 @@ fn https_to_a_silent_server_ends_at_the_stall_bound_and_names_the_scheme() {
 /// reply held back (a reply that starts and never ends), then the rest answered at once. Ctrl-C is
 /// typed once every upload that can reach the service has, while the held ones' bars are up.
 fn ctrl_c_while_replies_are_held(cols: u16, held: usize, json: bool) -> (Emulator, Ended) {
-    ctrl_c_while_replies_are_held_with(cols, held, json, &[])
+    ctrl_c_while_replies_are_held_with(cols, held, json, &[], 1)
 }
 
-/// [`ctrl_c_while_replies_are_held`], with `env` set for the tool.
+/// [`ctrl_c_while_replies_are_held`], with `env` set for the tool, and Ctrl-C pressed `presses`
+/// times in a row.
 fn ctrl_c_while_replies_are_held_with(
     cols: u16,
     held: usize,
     json: bool,
     env: &[(&str, &str)],
+    presses: usize,
 ) -> (Emulator, Ended) {
     let emulator = slow_emulator();
     let answer = Fault::Drip {
@@ -509,7 +511,10 @@ fn ctrl_c_while_replies_are_held_with(
     // Time for the last replies to arrive and the bars to be drawn; the echoed ^C lands after
     // them. (Were they not drawn yet, the tests below would pass without showing anything.)
     std::thread::sleep(Duration::from_millis(300));
-    terminal.press_ctrl_c();
+    for _ in 0..presses {
+        terminal.press_ctrl_c();
+        std::thread::sleep(Duration::from_millis(30));
+    }
     let ended = terminal.finish();
     drop(dir);
     (emulator, ended)
@@ -539,7 +544,7 @@ fn ctrl_c_typed_without_a_display_starts_the_last_line_at_the_margin() {
     // No display to erase the echoed ^C: the last line must not run on after it.
     for cols in WIDTHS {
         let (_emulator, ended) =
-            ctrl_c_while_replies_are_held_with(cols, 2, false, &[("NO_COLOR", "1")]);
+            ctrl_c_while_replies_are_held_with(cols, 2, false, &[("NO_COLOR", "1")], 1);
         assert_eq!(ended.code(), 130, "{}", ended.screen);
         let joined = lines(&ended.screen).join(" ");
         assert!(
@@ -554,6 +559,23 @@ fn ctrl_c_typed_without_a_display_starts_the_last_line_at_the_margin() {
                 ended.screen
             );
         }
+    }
+}
+
+#[test]
+fn ctrl_c_twice_ends_at_once_and_still_leaves_a_clean_screen() {
+    for cols in WIDTHS {
+        let (emulator, ended) = ctrl_c_while_replies_are_held_with(cols, 2, false, &[], 2);
+        assert_eq!(ended.code(), 130, "{}", ended.screen);
+        let shown = urls(&ended.screen);
+        let ends: Vec<String> = shown
+            .iter()
+            .map(|url| url[url.rfind("/stop/").unwrap()..].to_owned())
+            .collect();
+        assert_only_results(&ended, &ends);
+        let (said_stored, said_not) = interrupted_counts(&ended, 8);
+        assert_eq!(said_stored, ends.len(), "{}", ended.screen);
+        assert!(said_not <= 8 - stored(&emulator), "{}", ended.screen);
     }
 }
 
