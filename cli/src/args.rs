@@ -174,6 +174,10 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
         verbose: false,
         quiet: false,
     };
+    let args: Vec<OsString> = args.into_iter().collect();
+    if let Some((arg, long)) = flags::long_with_one_dash(&args) {
+        return Err(format!("unknown option {arg}: did you mean --{long}?").into());
+    }
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next()? {
         match arg {
@@ -212,7 +216,12 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
                 return match crate::completions::script(&shell) {
                     Some(script) => Ok(Command::Completions(script)),
                     None => {
-                        Err(format!("--completions takes bash, zsh or fish, not {shell:?}").into())
+                        let mut why =
+                            format!("--completions takes bash, zsh or fish, not {shell:?}");
+                        if let Some(near) = flags::nearest_word(&shell, &["bash", "zsh", "fish"]) {
+                            why.push_str(&format!(": did you mean {near}?"));
+                        }
+                        Err(why.into())
                     }
                 };
             }
@@ -235,8 +244,21 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
                 }
                 .into())
             }
-            Short(c) => return Err(format!("unknown option -{c}").into()),
+            Short(c) => {
+                return Err(match flags::other_case(c) {
+                    Some(near) => format!("unknown option -{c}: did you mean -{near}?"),
+                    None => format!("unknown option -{c}"),
+                }
+                .into())
+            }
         }
+    }
+    // The flags' own values first: they are wrong whatever else is given.
+    if o.jobs == 0 {
+        return Err("--jobs must be at least 1".into());
+    }
+    if o.timeout == Some(0) {
+        return Err("--timeout must be at least 1 second".into());
     }
     if let Some(list) = &o.files_from {
         let read = crate::filter::files_from(list, o.null)?;
@@ -286,12 +308,6 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
     if o.follow && !o.recursive {
         return Err("-L (--follow) goes with -r: it follows symbolic links inside folders".into());
     }
-    if o.jobs == 0 {
-        return Err("--jobs must be at least 1".into());
-    }
-    if o.timeout == Some(0) {
-        return Err("--timeout must be at least 1 second".into());
-    }
     Ok(Command::Upload(Box::new(o)))
 }
 
@@ -306,8 +322,14 @@ fn text(parser: &mut lexopt::Parser, flag: &str) -> Result<String, Usage> {
 /// A flag's value as a whole number.
 fn number<T: std::str::FromStr>(parser: &mut lexopt::Parser, flag: &str) -> Result<T, Usage> {
     let value = parser.value()?;
-    value
-        .to_str()
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| Usage(format!("{flag} takes a whole number, not {value:?}")))
+    let text = value.to_str().unwrap_or_default();
+    text.parse().map_err(|_| {
+        Usage(
+            if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+                format!("{flag}: {text} is too large")
+            } else {
+                format!("{flag} takes a whole number, not {value:?}")
+            },
+        )
+    })
 }

@@ -215,7 +215,8 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 /// The long flag nearest to `typed` (a mistyped `--josn`), if one is near enough to suggest.
 pub(crate) fn nearest(typed: &str) -> Option<&'static str> {
     let typed = typed.trim_start_matches('-');
-    let typed = typed.split('=').next().unwrap_or(typed);
+    let typed = typed.split('=').next().unwrap_or(typed).to_lowercase();
+    let typed = typed.as_str();
     FLAGS
         .iter()
         .map(|f| (edit_distance(typed, f.long), f.long))
@@ -230,6 +231,68 @@ pub(crate) fn nearest(typed: &str) -> Option<&'static str> {
                 _ => None,
             }
         })
+}
+
+/// A long flag given with one dash (`-json`, `-name`), which would be read as letters and a
+/// value (`-j son`, `-n ame`): the argument, and the flag meant. Values of flags (the argument
+/// after `-p` or `--name`) and everything after `--` are not looked at; `-help` is let be (it is
+/// `-h`, and shows the help).
+pub(crate) fn long_with_one_dash(args: &[std::ffi::OsString]) -> Option<(String, &'static str)> {
+    let takes_value = |f: &&Flag| f.value.is_some();
+    let mut value_next = false;
+    for arg in args {
+        if std::mem::take(&mut value_next) {
+            continue;
+        }
+        let Some(arg) = arg.to_str() else { continue };
+        if arg == "--" {
+            break;
+        }
+        if let Some(long) = arg.strip_prefix("--") {
+            value_next =
+                !long.contains('=') && FLAGS.iter().filter(takes_value).any(|f| f.long == long);
+            continue;
+        }
+        let Some(letters) = arg.strip_prefix('-') else {
+            continue;
+        };
+        let name = letters.split('=').next().unwrap_or(letters);
+        if name.len() >= 2 && name != "help" {
+            if let Some(f) = FLAGS.iter().find(|f| f.long.eq_ignore_ascii_case(name)) {
+                return Some((arg.to_owned(), f.long));
+            }
+        }
+        // Letters together (`-qj`): the first that takes a value takes the rest of the
+        // argument, or the next one when it is last.
+        for (at, c) in letters.char_indices() {
+            if FLAGS.iter().filter(takes_value).any(|f| f.short == Some(c)) {
+                value_next = at + c.len_utf8() == letters.len();
+                break;
+            }
+        }
+    }
+    None
+}
+
+/// The short flag a letter in the wrong case means (`-J` for `-j`), if there is one.
+pub(crate) fn other_case(c: char) -> Option<char> {
+    let other = if c.is_ascii_uppercase() {
+        c.to_ascii_lowercase()
+    } else {
+        c.to_ascii_uppercase()
+    };
+    (other != c && FLAGS.iter().any(|f| f.short == Some(other))).then_some(other)
+}
+
+/// The word among `words` nearest to `typed` (`bsh` for `bash`), if one is near enough.
+pub(crate) fn nearest_word(typed: &str, words: &[&'static str]) -> Option<&'static str> {
+    let typed = typed.to_lowercase();
+    words
+        .iter()
+        .map(|w| (edit_distance(&typed, w), *w))
+        .filter(|&(d, w)| d <= 2 && d < w.len())
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, w)| w)
 }
 
 /// Optimal string alignment distance: insertions, deletions, substitutions and swaps of two

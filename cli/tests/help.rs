@@ -279,6 +279,78 @@ fn a_mistyped_flag_gets_the_one_meant() {
 }
 
 #[test]
+fn a_long_flag_with_one_dash_or_a_short_flag_in_the_wrong_case_gets_the_one_meant() {
+    // `-json` would otherwise be -j with "son", `-name x f` a name "ame" for two files, and
+    // `-name report.pdf` an upload stored as "ame" without a word.
+    let emulator = emulator();
+    let (_dir, path) = temp_file("report.pdf", b"%PDF");
+    let file = path.to_str().unwrap();
+    for (args, said) in [
+        (
+            vec!["-json", file],
+            "error: unknown option -json: did you mean --json?",
+        ),
+        (
+            vec!["-verify", file],
+            "error: unknown option -verify: did you mean --verify?",
+        ),
+        (
+            vec!["-name", file],
+            "error: unknown option -name: did you mean --name?",
+        ),
+        (
+            vec!["-dry-run", file],
+            "error: unknown option -dry-run: did you mean --dry-run?",
+        ),
+        (
+            vec!["--JSON", file],
+            "error: unknown option --JSON: did you mean --json?",
+        ),
+        (
+            vec!["-J", "2", file],
+            "error: unknown option -J: did you mean -j?",
+        ),
+        (
+            vec!["-R", file],
+            "error: unknown option -R: did you mean -r?",
+        ),
+        (
+            vec!["-l", file],
+            "error: unknown option -l: did you mean -L?",
+        ),
+        (
+            vec!["--completions", "bsh"],
+            "error: --completions takes bash, zsh or fish, not \"bsh\": did you mean bash?",
+        ),
+        (
+            vec!["--retries", "99999999999", file],
+            "error: --retries: 99999999999 is too large",
+        ),
+        (
+            vec!["--timeout", "0"],
+            "error: --timeout must be at least 1 second",
+        ),
+    ] {
+        let out = run(&emulator, &args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.starts_with(&format!("{said}\n")),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    assert!(emulator.requests().is_empty());
+    // What one dash does take is left alone: letters together, a value joined to its letter.
+    let out = run(&emulator, &["-qj1", "-pdocs", "--dry-run", file]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("\tdocs\treport.pdf\t"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
 fn help_has_environment_exit_status_and_examples_within_80_columns() {
     let emulator = emulator();
     let help = run(&emulator, &["--help"]).stdout;
