@@ -5,7 +5,8 @@
 //! what was stored and what was not (see [`Output::interrupted`]), then exit status 128 plus the
 //! signal, as a shell reports a command the signal ended (130, 143). A second Ctrl-C ends it the
 //! same way at once, without the half second; should even that not end it within a moment (its
-//! output stuck), the program exits regardless, as it does at once on a third.
+//! output stuck), the program exits regardless; a third ends it at once, by the signal itself
+//! (so the shell puts the terminal's modes back, see `echo`).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -42,8 +43,8 @@ pub(crate) fn requested() -> Option<u8> {
 pub(crate) fn watch(out: Arc<Output>) {
     for signal in [SIGINT, SIGTERM] {
         // Registered first, so each sees the flags as they were before this signal: only a third
-        // signal ends the program here, at once, with the status of this one.
-        let _ = flag::register_conditional_shutdown(signal, 128 + signal, &AGAIN);
+        // signal ends the program here, at once, as the signal's default action would.
+        let _ = flag::register_conditional_default(signal, &AGAIN);
         let _ = flag::register_usize(signal, &SIGNAL, signal as usize);
         let _ = flag::register(signal, &STOP);
     }
@@ -66,6 +67,7 @@ pub(crate) fn watch(out: Arc<Output>) {
                     .name("interrupt-bound".into())
                     .spawn(move || {
                         std::thread::sleep(ENDING);
+                        crate::echo::on();
                         std::process::exit(i32::from(status));
                     });
                 out.interrupted(status);

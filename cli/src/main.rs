@@ -8,6 +8,7 @@
 mod advice;
 mod args;
 mod completions;
+mod echo;
 mod filter;
 mod flags;
 mod interrupt;

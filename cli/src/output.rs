@@ -314,6 +314,7 @@ impl Output {
                 state.stdout_failed = true;
                 self.last_words(&mut state, true);
             }
+            crate::echo::on();
             std::process::exit(i32::from(status))
         }
         // Inside `above`, which takes the display off the screen and holds it off: the program
@@ -323,6 +324,7 @@ impl Output {
                 state.ended = true;
                 self.last_words(&mut state, false);
             }
+            crate::echo::on();
             std::process::exit(i32::from(status))
         })
     }

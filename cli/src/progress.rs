@@ -71,6 +71,11 @@ impl Bars {
         let multi = show.then(|| MultiProgress::with_draw_target(Screen::target()));
         if let Some(multi) = &multi {
             let _ = DISPLAY.set(multi.clone());
+            // Unless what is typed is a source's bytes.
+            let typing = plan.iter().any(|p| p.path.is_none()) && io::stdin().is_terminal();
+            if !typing {
+                crate::echo::off();
+            }
         }
         let files = plan.iter().filter(|p| p.refused.is_none()).count();
         let done = Arc::new(AtomicUsize::new(0));
@@ -118,6 +123,7 @@ impl Bars {
         if let Some(multi) = &self.multi {
             let _ = multi.clear();
         }
+        crate::echo::on();
     }
 }
 

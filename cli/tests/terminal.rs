@@ -137,6 +137,28 @@ fn names_in_wide_characters_leave_no_bar_behind() {
 }
 
 #[test]
+fn keys_typed_during_a_batch_leave_no_bar_behind_and_echo_comes_back() {
+    // An impatient person presses Enter, types, presses Enter again: each echoed line break
+    // would move the cursor off the display, and every later redraw would land a row too low.
+    let emulator = slow_emulator();
+    let (_dir, paths) = files(12, 150_000);
+    for cols in WIDTHS {
+        let mut terminal = Terminal::start(
+            tool(&emulator, &args(&["-j", "2", "-p", "keys"], &paths)),
+            cols,
+        );
+        terminal.wait_for("the progress display", |screen| screen.contains("files"));
+        terminal.type_in(b"\r");
+        terminal.type_in(b"is it stuck?\r");
+        let ended = terminal.finish();
+        assert_eq!(ended.code(), 0, "{}", ended.screen);
+        let ends: Vec<_> = (0..12).map(|i| format!("/keys/f{i:02}.bin")).collect();
+        assert_only_results(&ended, &ends);
+        assert!(ended.echo, "the terminal no longer echoes");
+    }
+}
+
+#[test]
 fn a_folder_keeps_every_url_on_screen_in_order() {
     let emulator = slow_emulator();
     let dir = tempfile::tempdir().unwrap();
@@ -537,8 +559,10 @@ fn ctrl_c_typed_while_replies_are_awaited_leaves_no_bar_behind() {
         assert_eq!(ends, in_order, "{}", ended.screen);
         assert_only_results(&ended, &ends);
         assert_bars_were_drawn(&ended);
+        assert!(ended.echo, "the terminal no longer echoes");
     }
 }
+
 #[test]
 fn ctrl_c_typed_without_a_display_starts_the_last_line_at_the_margin() {
     // No display to erase the echoed ^C: the last line must not run on after it.
@@ -576,6 +600,7 @@ fn ctrl_c_twice_ends_at_once_and_still_leaves_a_clean_screen() {
         let (said_stored, said_not) = interrupted_counts(&ended, 8);
         assert_eq!(said_stored, ends.len(), "{}", ended.screen);
         assert!(said_not <= 8 - stored(&emulator), "{}", ended.screen);
+        assert!(ended.echo, "the terminal no longer echoes");
     }
 }
 

@@ -171,12 +171,21 @@ impl Terminal {
             reader.join().unwrap();
         }
         let screen = self.text();
+        // The terminal's modes as the tool left them (the master reads the slave's).
+        let echo = rustix::termios::tcgetattr(&self.master)
+            .map(|modes| {
+                modes
+                    .local_modes
+                    .contains(rustix::termios::LocalModes::ECHO)
+            })
+            .unwrap_or(true);
         assert!(!screen.contains(super::KEY), "the key showed:\n{screen}");
         assert!(!screen.contains("panicked"), "{screen}");
         Ended {
             status,
             screen,
             raw: self.raw(),
+            echo,
         }
     }
 }
@@ -188,6 +197,8 @@ pub struct Ended {
     pub screen: String,
     /// Every byte the tool wrote.
     pub raw: Vec<u8>,
+    /// Whether the terminal echoes what is typed, once the tool has ended.
+    pub echo: bool,
 }
 
 impl Ended {
