@@ -10,7 +10,7 @@
 //! `{jpg,png}` either word, `\` the character after it.
 
 use std::ffi::OsString;
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 
 use crate::args::Usage;
 
@@ -205,46 +205,99 @@ fn one(token: &Token, c: char) -> bool {
     }
 }
 
+/// The longest entry of a `--files-from` list taken for a path: far over any system's limit on
+/// one (4,096 bytes on Linux, 32,767 UTF-16 units on Windows).
+const LONGEST: usize = 64 << 10;
+/// The most a `--files-from` list may hold: a million names and more.
+const LARGEST: u64 = 128 << 20;
+
 /// `--files-from`: the paths listed in `list` (`-`: standard input), each as if given on the
 /// command line. One a line, blank lines and lines starting with `#` skipped, a trailing CR
-/// dropped; with `null`, separated by NUL characters and taken as they are.
+/// dropped; with `null`, separated by NUL characters and taken as they are. Read as it comes: a
+/// stream that is no list (a device, an image given by mistake) is refused at its first entry
+/// too long to be a path, or once larger than any list, never read into memory to its end.
 pub(crate) fn files_from(list: &OsString, null: bool) -> Result<Vec<OsString>, Usage> {
     let shown = list.to_string_lossy();
-    let mut bytes = Vec::new();
-    let read = if list == "-" {
-        std::io::stdin().lock().read_to_end(&mut bytes)
+    let refuse = |why: &str| Usage(format!("--files-from {shown}: {why}"));
+    let cannot =
+        |e: std::io::Error| refuse(&format!("cannot read it: {}", crate::output::io_words(&e)));
+    let source: Box<dyn Read> = if list == "-" {
+        Box::new(std::io::stdin().lock())
     } else {
-        std::fs::File::open(list).and_then(|mut f| f.read_to_end(&mut bytes))
+        Box::new(std::fs::File::open(list).map_err(cannot)?)
     };
-    read.map_err(|e| {
-        Usage(format!(
-            "--files-from {shown}: cannot read it: {}",
-            crate::output::io_words(&e)
-        ))
-    })?;
+    let mut reader = BufReader::with_capacity(64 << 10, source);
+    let separator = if null { 0 } else { b'\n' };
     let mut paths = Vec::new();
-    for entry in bytes.split(|&b| b == if null { 0 } else { b'\n' }) {
-        let entry = match null {
-            true => entry,
-            false => {
-                let entry = entry.strip_suffix(b"\r").unwrap_or(entry);
-                if entry.iter().all(u8::is_ascii_whitespace) || entry.starts_with(b"#") {
-                    continue;
-                }
-                entry
-            }
-        };
-        if entry.is_empty() {
-            continue;
+    let mut entry = Vec::new();
+    let mut read = 0u64;
+    loop {
+        let buf = reader.fill_buf().map_err(cannot)?;
+        if buf.is_empty() {
+            take_entry(&entry, null, &mut paths).map_err(|why| refuse(&why))?;
+            return Ok(paths);
         }
-        paths.push(os_string(entry.to_vec()).ok_or_else(|| {
-            Usage(format!(
-                "--files-from {shown}: {:?} is not UTF-8, which this system's paths must be",
-                String::from_utf8_lossy(entry)
-            ))
-        })?);
+        let len = buf.len();
+        read += len as u64;
+        if read > LARGEST {
+            return Err(refuse(&format!(
+                "it holds more than {} MiB of names: is it a list of paths?",
+                LARGEST >> 20
+            )));
+        }
+        let mut rest = buf;
+        while let Some(at) = rest.iter().position(|&b| b == separator) {
+            entry.extend_from_slice(&rest[..at]);
+            take_entry(&entry, null, &mut paths).map_err(|why| refuse(&why))?;
+            entry.clear();
+            // Empty entries, skipped: a run of them at once.
+            let run = rest[at..].iter().take_while(|&&b| b == separator).count();
+            rest = &rest[at + run..];
+        }
+        entry.extend_from_slice(rest);
+        if entry.len() > LONGEST {
+            return Err(refuse(&format!(
+                "an entry of more than {} KiB is no path: is it a list of paths, one a line \
+                 (or separated by NUL with --null)?",
+                LONGEST >> 10
+            )));
+        }
+        reader.consume(len);
     }
-    Ok(paths)
+}
+
+/// Adds one entry of a `--files-from` list to `paths`, unless it is one to skip.
+fn take_entry(entry: &[u8], null: bool, paths: &mut Vec<OsString>) -> Result<(), String> {
+    let entry = match null {
+        true => entry,
+        false => {
+            let entry = entry.strip_suffix(b"\r").unwrap_or(entry);
+            if entry.iter().all(u8::is_ascii_whitespace) || entry.starts_with(b"#") {
+                return Ok(());
+            }
+            entry
+        }
+    };
+    if entry.is_empty() {
+        return Ok(());
+    }
+    if entry.len() > LONGEST {
+        return Err(format!(
+            "an entry of more than {} KiB is no path: is it a list of paths, one a line (or \
+             separated by NUL with --null)?",
+            LONGEST >> 10
+        ));
+    }
+    let path = os_string(entry.to_vec()).ok_or_else(|| {
+        let lossy = String::from_utf8_lossy(entry);
+        let mut shown: String = lossy.chars().take(60).collect();
+        if shown.len() < lossy.len() {
+            shown.push('…');
+        }
+        format!("{shown:?} is not UTF-8, which this system's paths must be")
+    })?;
+    paths.push(path);
+    Ok(())
 }
 
 #[cfg(unix)]

@@ -394,3 +394,25 @@ fn files_from_reads_paths_as_if_given_on_the_command_line() {
         out.stderr
     );
 }
+
+// Unix only: /dev/zero.
+#[cfg(unix)]
+#[test]
+fn files_from_a_stream_that_is_no_list_is_refused_without_reading_it_all() {
+    // A device, or an image given by mistake: no line of it is a path, and the tool must say so
+    // rather than read it into memory to the end (which /dev/zero has not).
+    let emulator = emulator();
+    for (args, says) in [
+        (&["--files-from", "/dev/zero"][..], "is no path"),
+        (&["--null", "--files-from", "/dev/zero"][..], "MiB of names"),
+    ] {
+        let out = run(&emulator, args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.starts_with("error: --files-from /dev/zero: ") && out.stderr.contains(says),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    assert!(emulator.requests().is_empty());
+}
