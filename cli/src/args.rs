@@ -262,6 +262,12 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
     }
     if let Some(list) = &o.files_from {
         let read = crate::filter::files_from(list, o.null)?;
+        if read.is_empty() && o.sources.is_empty() {
+            crate::output::eprint_line(&format!(
+                "warning: --files-from {}: no names in it; nothing to upload",
+                kie_upload::printable(&list.to_string_lossy())
+            ));
+        }
         o.sources.extend(read);
         if list == "-" && o.sources.iter().any(|s| s == "-") {
             return Err(

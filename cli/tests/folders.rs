@@ -416,3 +416,17 @@ fn files_from_a_stream_that_is_no_list_is_refused_without_reading_it_all() {
     }
     assert!(emulator.requests().is_empty());
 }
+
+#[test]
+fn an_empty_files_from_list_says_so() {
+    // A script whose list came out empty (a `find` that matched nothing) hears of it.
+    let emulator = emulator();
+    let out = run_with(&emulator, KEY, &["--files-from", "-"], b"# nothing\n\n");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stderr, "warning: --files-from -: no names in it; nothing to upload\n",
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+}
