@@ -4,9 +4,9 @@
 //! the same: the progress display erased, every result already printed kept, and one line saying
 //! what was stored and what was not (see [`Output::interrupted`]), then exit status 128 plus the
 //! signal, as a shell reports a command the signal ended (130, 143). A second Ctrl-C ends it the
-//! same way at once, without the half second; should even that not end it within a moment (its
-//! output stuck), the program exits regardless; a third ends it at once, by the signal itself
-//! (so the shell puts the terminal's modes back, see `echo`).
+//! same way at once, without the half second; should even that not end it within a few seconds
+//! (standard error not read), the program exits regardless; a third ends it at once, by the
+//! signal itself (so the shell puts the terminal's modes back, see `echo`).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -28,8 +28,11 @@ static SIGNAL: AtomicUsize = AtomicUsize::new(0);
 const GRACE: Duration = Duration::from_millis(500);
 /// How often the watcher looks at the flags.
 const POLL: Duration = Duration::from_millis(50);
-/// How long the run's ending may take before the program exits without it.
-const ENDING: Duration = Duration::from_millis(1000);
+/// How long the run's ending may take before the program exits without it: long enough for a
+/// `--json` line for each of thousands of sources to reach a slow terminal; it only ever runs out
+/// when standard error itself is not read (a standard output that is not read is noticed sooner,
+/// see `Output::interrupted`).
+const ENDING: Duration = Duration::from_secs(5);
 
 /// The signal received, as an exit status (130 for Ctrl-C, 143 for SIGTERM), once one came.
 pub(crate) fn requested() -> Option<u8> {
