@@ -348,7 +348,7 @@ impl Client {
             // A server that refuses at the headers can then answer before the body goes out.
             request = request.header("Expect", "100-continue");
         }
-        crate::transport::clear_continued();
+        crate::transport::clear_seen();
         let mut body = FirstRead {
             body,
             continued: None,
@@ -405,7 +405,7 @@ struct FirstRead<'a> {
 impl Read for FirstRead<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.continued.is_none() {
-            self.continued = Some(crate::transport::continued());
+            self.continued = Some(crate::transport::seen().continued);
         }
         self.body.read(buf)
     }

@@ -30,7 +30,7 @@ impl Client {
     fn download(&self, url: &str, out: &mut impl Write) -> Result<u64, Error> {
         self.config.usable()?;
         // What an earlier request on this thread saw of its server is not this one's.
-        crate::transport::clear_continued();
+        crate::transport::clear_seen();
         let response = self
             .config
             .agent

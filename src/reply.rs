@@ -100,7 +100,7 @@ fn read_capped(body: &mut ureq::Body, status: u16, deadline: Instant) -> Result<
 pub(crate) fn failure(error: ureq::Error) -> Error {
     // The server answered in the other protocol (the connection saw it): whatever ureq or TLS
     // made of those bytes, that is the cause, and nothing transient.
-    if let Some(server_speaks_tls) = crate::transport::other_protocol() {
+    if let Some(server_speaks_tls) = crate::transport::seen().other_protocol {
         return Error::new(ErrorKind::WrongScheme { server_speaks_tls })
             .with_source(error)
             .transient(false);

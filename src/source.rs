@@ -7,7 +7,7 @@
 //! (`/dev/stdin`, `<(cmd)`) is read once and streamed with an unknown length.
 
 use std::fs::File;
-use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::{Error, ErrorKind};
@@ -24,30 +24,22 @@ impl<T: Read + Seek + Send> ReadSeek for T {
     }
 }
 
-/// Bytes in memory, borrowed or owned: anything that is `AsRef<[u8]>`.
-pub(crate) struct Held<'a>(Box<dyn AsRef<[u8]> + Send + 'a>);
-
-impl<'a> Held<'a> {
-    pub(crate) fn new(bytes: impl AsRef<[u8]> + Send + 'a) -> Self {
-        Held(Box::new(bytes))
-    }
-}
-
-impl AsRef<[u8]> for Held<'_> {
-    fn as_ref(&self) -> &[u8] {
-        (*self.0).as_ref()
-    }
-}
-
 /// What the caller gave to upload.
 pub(crate) enum Given<'a> {
     File(PathBuf),
-    Bytes(Held<'a>),
+    /// Bytes in memory (a cursor over them, borrowed or owned), and how many.
+    Bytes(Box<dyn ReadSeek + 'a>, u64),
     Seekable(Box<dyn ReadSeek + 'a>),
     Reader(Box<dyn Read + Send + 'a>),
 }
 
-impl Given<'_> {
+impl<'a> Given<'a> {
+    /// Bytes in memory, borrowed or owned: anything that is `AsRef<[u8]>`.
+    pub(crate) fn bytes(bytes: impl AsRef<[u8]> + Send + 'a) -> Self {
+        let len = bytes.as_ref().len() as u64;
+        Given::Bytes(Box::new(std::io::Cursor::new(bytes)), len)
+    }
+
     /// The local path, for a file.
     pub(crate) fn path(&self) -> Option<&Path> {
         match self {
@@ -115,27 +107,22 @@ impl<'a> Given<'a> {
                 if meta.is_file() {
                     let size = known_size(&mut file, meta.len()).map_err(io_err)?;
                     Kind::File { path, file, size }
+                } else if spool {
+                    spooled(Box::new(file), declared)?
                 } else {
-                    if spool {
-                        spooled(Box::new(file), declared, true)?
-                    } else {
-                        Kind::Stream { path, file }
-                    }
+                    Kind::Stream { path, file }
                 }
             }
-            Given::Bytes(bytes) => {
-                let len = bytes.as_ref().len();
-                if let Some(n) = declared.filter(|&n| n != len as u64) {
+            Given::Bytes(reader, len) => {
+                if let Some(n) = declared.filter(|&n| n != len) {
                     return Err(Error::invalid(format!(
                         "declared length {n} differs from the {len} bytes given"
                     )));
                 }
-                let end = len as u64;
-                let reader = Box::new(Cursor::new(bytes));
                 Kind::Seekable {
                     reader,
                     start: 0,
-                    end,
+                    end: len,
                 }
             }
             Given::Seekable(mut reader) => {
@@ -149,7 +136,8 @@ impl<'a> Given<'a> {
                     end: end.max(start),
                 }
             }
-            Given::Reader(reader) => spooled(reader, declared, spool)?,
+            Given::Reader(reader) if spool => spooled(reader, declared)?,
+            Given::Reader(reader) => Kind::Reader(reader),
         };
         Ok(Source { kind, declared })
     }
@@ -165,17 +153,40 @@ fn known_size(file: &mut File, reported: u64) -> std::io::Result<Option<u64>> {
     Ok((read_retrying(file, &mut probe)? == 0).then_some(0))
 }
 
+/// Copies `reader` to an anonymous temporary file through a fixed buffer, rewound, as a seekable
+/// source. With a `declared` length, reads at most one byte more and checks it was all there.
+/// (Only [`Upload::spool`](crate::Upload::spool) asks for it, and the cache, which turns on the
+/// feature.)
 #[cfg(feature = "spool")]
-fn spooled<'a>(
-    mut reader: Box<dyn Read + Send + 'a>,
-    declared: Option<u64>,
-    spool: bool,
-) -> Result<Kind<'a>, Error> {
-    if !spool {
-        return Ok(Kind::Reader(reader));
+fn spooled<'a>(reader: Box<dyn Read + Send + 'a>, declared: Option<u64>) -> Result<Kind<'a>, Error> {
+    use std::io::Write;
+    let io_err = |e| Error::io(None, e);
+    // The temporary folder's failures are not the source's: name the folder.
+    let spool_err = |e| {
+        Error::new(ErrorKind::Spool)
+            .with_path(&std::env::temp_dir())
+            .with_source(e)
+    };
+    let mut file = tempfile::tempfile().map_err(spool_err)?;
+    // A byte beyond the declared length means the declaration was wrong.
+    let mut reader = reader.take(declared.map_or(u64::MAX, |n| n.saturating_add(1)));
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut end = 0u64;
+    loop {
+        let n = read_retrying(&mut reader, &mut buf).map_err(io_err)?;
+        if n == 0 {
+            break;
+        }
+        file.write_all(&buf[..n]).map_err(spool_err)?;
+        end += n as u64;
     }
-    let file = spool_to_file(&mut *reader, declared)?;
-    let end = file.metadata().map_err(|e| Error::io(None, e))?.len();
+    if let Some(declared) = declared.filter(|&n| n != end) {
+        return Err(Error::new(ErrorKind::SourceLengthMismatch {
+            declared,
+            actual: end,
+        }));
+    }
+    file.seek(SeekFrom::Start(0)).map_err(spool_err)?;
     Ok(Kind::Seekable {
         reader: Box::new(file),
         start: 0,
@@ -183,12 +194,9 @@ fn spooled<'a>(
     })
 }
 
+/// Without the `spool` feature nothing asks to spool (`Upload::spool` needs it).
 #[cfg(not(feature = "spool"))]
-fn spooled<'a>(
-    reader: Box<dyn Read + Send + 'a>,
-    _: Option<u64>,
-    _: bool,
-) -> Result<Kind<'a>, Error> {
+fn spooled<'a>(reader: Box<dyn Read + Send + 'a>, _: Option<u64>) -> Result<Kind<'a>, Error> {
     Ok(Kind::Reader(reader))
 }
 
@@ -218,8 +226,8 @@ impl Source<'_> {
     /// its size and rewound (its path is never opened again), the bytes are read from their start,
     /// a seekable reader is rewound to where it started.
     pub(crate) fn open(&mut self) -> Result<Opened<'_>, Error> {
-        let declared = self.declared;
-        Ok(match &mut self.kind {
+        let len = self.len();
+        let (reader, path): (&mut (dyn Read + Send), _) = match &mut self.kind {
             Kind::File { path, file, size } => {
                 let io_err = |e| Error::io(Some(path), e);
                 if let Some(size) = *size {
@@ -234,84 +242,23 @@ impl Source<'_> {
                     }
                 }
                 file.seek(SeekFrom::Start(0)).map_err(io_err)?;
-                Opened {
-                    reader: file,
-                    path: Some(path),
-                    len: declared.or(*size),
-                }
+                (file, Some(path.as_path()))
             }
-            Kind::Stream { path, file } => Opened {
-                reader: file,
-                path: Some(path),
-                len: declared,
-            },
-            Kind::Seekable { reader, start, end } => {
+            Kind::Stream { path, file } => (file, Some(path.as_path())),
+            Kind::Seekable { reader, start, .. } => {
                 reader
                     .seek(SeekFrom::Start(*start))
                     .map_err(|e| Error::io(None, e))?;
-                Opened {
-                    len: declared.or(Some(*end - *start)),
-                    path: None,
-                    reader: reader.as_read(),
-                }
+                (reader.as_read(), None)
             }
-            Kind::Reader(reader) => Opened {
-                reader: &mut **reader,
-                path: None,
-                len: declared,
-            },
-        })
-    }
-}
-
-/// Copies `reader` to an anonymous temporary file through a fixed buffer and rewinds it. With a
-/// declared `length`, reads at most that much and checks it was all there.
-#[cfg(feature = "spool")]
-fn spool_to_file(reader: &mut dyn Read, length: Option<u64>) -> Result<File, Error> {
-    use std::io::Write;
-    let io_err = |e| Error::io(None, e);
-    // The temporary folder's failures are not the source's: name the folder.
-    let spool_err = |e| {
-        Error::new(ErrorKind::Spool)
-            .with_path(&std::env::temp_dir())
-            .with_source(e)
-    };
-    let mut file = tempfile::tempfile().map_err(spool_err)?;
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
-    let limit = length.unwrap_or(u64::MAX);
-    loop {
-        let want = buf
-            .len()
-            .min(usize::try_from(limit - total).unwrap_or(usize::MAX));
-        if want == 0 {
-            break;
-        }
-        let n = match read_retrying(reader, &mut buf[..want]).map_err(io_err)? {
-            0 => break,
-            n => n,
+            Kind::Reader(reader) => (&mut **reader, None),
         };
-        file.write_all(&buf[..n]).map_err(spool_err)?;
-        total += n as u64;
+        Ok(Opened { reader, path, len })
     }
-    if total == limit {
-        // A byte beyond the declared length means the declaration was wrong.
-        let mut probe = [0u8; 1];
-        if read_retrying(reader, &mut probe).map_err(io_err)? > 0 {
-            total += 1;
-        }
-    }
-    if let Some(declared) = length.filter(|&n| n != total) {
-        return Err(Error::new(ErrorKind::SourceLengthMismatch {
-            declared,
-            actual: total,
-        }));
-    }
-    file.seek(SeekFrom::Start(0)).map_err(spool_err)?;
-    Ok(file)
 }
 
-fn read_retrying(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+/// One read, tried again when a signal interrupted it.
+pub(crate) fn read_retrying(reader: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     loop {
         match reader.read(buf) {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -334,8 +281,8 @@ mod tests {
     #[test]
     fn bytes_borrowed_or_owned_and_seekables_read_the_same_each_time() {
         let data = b"0123456789";
-        let mut bytes = Given::Bytes(Held::new(data)).prepare(None, false).unwrap();
-        let owned = Given::Bytes(Held::new(data.to_vec())).prepare(None, false);
+        let mut bytes = Given::bytes(data).prepare(None, false).unwrap();
+        let owned = Given::bytes(data.to_vec()).prepare(None, false);
         let mut owned = owned.unwrap();
         let mut cursor = std::io::Cursor::new(data.to_vec());
         cursor.set_position(3);
@@ -411,7 +358,7 @@ mod tests {
 
     #[test]
     fn a_declared_length_must_match_bytes() {
-        let err = Given::Bytes(Held::new(b"xyz"))
+        let err = Given::bytes(b"xyz")
             .prepare(Some(5), false)
             .err()
             .unwrap();

@@ -2,12 +2,12 @@
 //! reports progress (and hears a cancellation), stops reading when the server has stopped, and keeps
 //! the source's own error for the client.
 
-use std::io::{self, Read};
+use std::io::{self, Cursor, Read};
 use std::path::Path;
 use std::time::Instant;
 
 use crate::observe::Progress;
-use crate::source::Opened;
+use crate::source::{read_retrying, Opened};
 use crate::transport;
 use crate::{Error, ErrorKind};
 
@@ -16,17 +16,6 @@ pub(crate) const PROGRESS_STEP: u64 = 64 * 1024;
 
 /// The progress callback, borrowed for one attempt.
 pub(crate) type ProgressRef<'a> = &'a mut (dyn FnMut(u64, Option<u64>) -> Progress + Send);
-
-/// Why the payload stopped early.
-#[derive(Debug)]
-enum Failure {
-    /// The source's `read` failed.
-    Source(io::Error),
-    /// The source yielded `actual` bytes against a declared `declared`.
-    Length { declared: u64, actual: u64 },
-    /// The progress callback asked to stop.
-    Cancelled,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -47,9 +36,8 @@ pub(crate) struct Payload<'s> {
     /// The local file, for the errors of the source's reads.
     path: Option<&'s Path>,
     len: Option<u64>,
-    /// Bytes read ahead by [`peek`](Self::peek), not yet emitted.
-    ahead: Vec<u8>,
-    ahead_pos: usize,
+    /// Bytes read ahead by [`peek`](Self::peek), and how far they were emitted.
+    ahead: Cursor<Vec<u8>>,
     /// The source has returned the end of its input: it is never read again (a terminal would
     /// wait for another Ctrl-D).
     source_ended: bool,
@@ -63,19 +51,19 @@ pub(crate) struct Payload<'s> {
     progress: Option<ProgressRef<'s>>,
     /// The `sent` of the last progress call, if there was one.
     reported: Option<u64>,
-    failure: Option<Failure>,
+    /// Why the payload stopped early: the source failed, held another length than declared, or
+    /// the upload was cancelled.
+    failure: Option<Error>,
 }
 
 impl<'s> Payload<'s> {
-    /// Starts an attempt's payload; forgets any earlier request's failed write on this thread.
+    /// Starts an attempt's payload.
     pub(crate) fn new(opened: Opened<'s>, progress: Option<ProgressRef<'s>>) -> Self {
-        transport::clear_write_failed();
         Payload {
             source: opened.reader,
             path: opened.path,
             len: opened.len,
-            ahead: Vec::new(),
-            ahead_pos: 0,
+            ahead: Cursor::default(),
             source_ended: false,
             sent: 0,
             filler: 0,
@@ -91,14 +79,17 @@ impl<'s> Payload<'s> {
     /// emitted by `read`. Call before the first `read`.
     pub(crate) fn peek(&mut self, n: usize) -> Result<&[u8], Error> {
         let want = self.len.map_or(n as u64, |len| len.min(n as u64));
-        match (&mut *self.source).take(want).read_to_end(&mut self.ahead) {
+        match (&mut *self.source)
+            .take(want)
+            .read_to_end(self.ahead.get_mut())
+        {
             Ok(got) => self.source_ended = (got as u64) < want,
             Err(e) => {
                 self.state = State::Failed;
                 return Err(Error::io(self.path, e));
             }
         }
-        Ok(&self.ahead)
+        Ok(self.ahead.get_ref())
     }
 
     /// The declared length, if known.
@@ -114,7 +105,7 @@ impl<'s> Payload<'s> {
     /// Whether the whole source went out: it ended, at its declared length when it has one, and no
     /// write failed (a failed last write leaves the payload finished but the body cut short).
     pub(crate) fn is_whole(&self) -> bool {
-        self.state == State::Finished && !transport::write_failed()
+        self.state == State::Finished && !transport::seen().write_failed
     }
 
     /// When the body ended (the source finished, or was abandoned after a failed write), for the
@@ -129,16 +120,10 @@ impl<'s> Payload<'s> {
         self.len.is_some_and(|len| self.sent + self.filler == len)
     }
 
-    /// The payload's own failure, if it stopped early: the source failed, held a length other than
-    /// declared, or the upload was cancelled. A transport error seen afterwards is only a symptom.
+    /// The payload's own failure, if it stopped early. A transport error seen afterwards is only
+    /// a symptom.
     pub(crate) fn take_error(&mut self) -> Option<Error> {
-        Some(match self.failure.take()? {
-            Failure::Source(e) => Error::io(self.path, e),
-            Failure::Length { declared, actual } => {
-                Error::new(ErrorKind::SourceLengthMismatch { declared, actual })
-            }
-            Failure::Cancelled => Error::new(ErrorKind::Cancelled),
-        })
+        self.failure.take()
     }
 
     /// Calls the progress callback when due; `Err` when it asks to stop.
@@ -158,68 +143,42 @@ impl<'s> Payload<'s> {
         self.reported = Some(self.sent);
         match progress(self.sent, self.len) {
             Progress::Continue => Ok(()),
-            Progress::Cancel => Err(self.fail(Failure::Cancelled)),
+            Progress::Cancel => {
+                Err(self.fail(io::ErrorKind::Other, Error::new(ErrorKind::Cancelled)))
+            },
         }
     }
 
-    fn fail(&mut self, failure: Failure) -> io::Error {
-        let err = match &failure {
-            Failure::Source(e) => io::Error::new(e.kind(), e.to_string()),
-            Failure::Length { declared, actual } => io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("source yielded {actual} bytes against a declared length of {declared}"),
-            ),
-            Failure::Cancelled => io::Error::other("the upload was cancelled"),
-        };
+    /// Keeps `error` for the client, and gives ureq an I/O error of `kind` saying the same.
+    fn fail(&mut self, kind: io::ErrorKind, error: Error) -> io::Error {
+        let symptom = io::Error::new(kind, error.to_string());
         self.state = State::Failed;
-        self.failure = Some(failure);
-        err
+        self.failure = Some(error);
+        symptom
     }
 
-    /// One read from the source, guarded by the declared length. `Ok(0)` means the source is done.
+    /// One read from the source, guarded by the declared length: one byte more than is left of it
+    /// is asked for, and getting it means the declaration was wrong. `Ok(0)` means the source is
+    /// done.
     fn read_source(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.read_once(buf)?;
-        self.source_ended |= n == 0;
-        Ok(n)
-    }
-
-    fn read_once(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let want = match self.len {
-            Some(len) => {
-                let left = len - self.sent;
-                if left == 0 {
-                    if self.source_ended {
-                        return Ok(0);
-                    }
-                    // Anything more in the source means the declared length was wrong.
-                    let mut probe = [0u8; 1];
-                    return match read_retrying(self.source, &mut probe) {
-                        Ok(0) => Ok(0),
-                        Ok(_) => Err(self.fail(Failure::Length {
-                            declared: len,
-                            actual: len + 1,
-                        })),
-                        Err(e) => Err(self.fail(Failure::Source(e))),
-                    };
-                }
-                buf.len().min(usize::try_from(left).unwrap_or(usize::MAX))
+            Some(len) => (len - self.sent).saturating_add(1),
+            None => u64::MAX,
+        };
+        let want = buf.len().min(usize::try_from(want).unwrap_or(usize::MAX));
+        let n = match self.source_ended {
+            true => 0,
+            false => read_retrying(self.source, &mut buf[..want])
+                .map_err(|e| self.fail(e.kind(), Error::io(self.path, e)))?,
+        };
+        self.source_ended |= n == 0;
+        let actual = self.sent + n as u64;
+        match self.len {
+            Some(declared) if actual > declared || (n == 0 && actual < declared) => {
+                let mismatch = ErrorKind::SourceLengthMismatch { declared, actual };
+                Err(self.fail(io::ErrorKind::UnexpectedEof, Error::new(mismatch)))
             }
-            None => buf.len(),
-        };
-        let read = match self.source_ended {
-            true => Ok(0),
-            false => read_retrying(self.source, &mut buf[..want]),
-        };
-        match read {
-            Ok(0) => match self.len {
-                Some(declared) => Err(self.fail(Failure::Length {
-                    declared,
-                    actual: self.sent,
-                })),
-                None => Ok(0),
-            },
-            Ok(n) => Ok(n),
-            Err(e) => Err(self.fail(Failure::Source(e))),
+            _ => Ok(n),
         }
     }
 
@@ -237,7 +196,7 @@ impl<'s> Payload<'s> {
 
 impl Read for Payload<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.state == State::Sending && transport::write_failed() {
+        if self.state == State::Sending && transport::seen().write_failed {
             self.state = State::Abandoned;
             self.done_at = Some(Instant::now());
         }
@@ -250,13 +209,8 @@ impl Read for Payload<'_> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let mut n = 0;
-        if self.ahead_pos < self.ahead.len() {
-            n = (self.ahead.len() - self.ahead_pos).min(buf.len());
-            buf[..n].copy_from_slice(&self.ahead[self.ahead_pos..self.ahead_pos + n]);
-            self.ahead_pos += n;
-            self.sent += n as u64;
-        }
+        let mut n = self.ahead.read(buf)?;
+        self.sent += n as u64;
         // The bytes read ahead and the first read of the source share one call.
         if n < buf.len() && !(n > 0 && self.is_complete()) {
             let more = self.read_source(&mut buf[n..])?;
@@ -269,15 +223,6 @@ impl Read for Payload<'_> {
         }
         self.report()?;
         Ok(n)
-    }
-}
-
-fn read_retrying(source: &mut (dyn Read + Send), buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match source.read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => return other,
-        }
     }
 }
 

@@ -9,9 +9,10 @@
 //! decrypts from what the socket still holds. A wrapper above TLS could not do this with rustls,
 //! which flushes its pending output (and fails again) before every read.
 //!
-//! The payload learns of the failure through a flag of the thread the upload runs on (ureq runs a
-//! request on the calling thread), so that it stops reading the source at once; see
-//! [`write_failed`].
+//! The payload learns of the failure through what the thread the upload runs on has [`seen`] (ureq
+//! runs a request on the calling thread, and its API gives a connector no other way back up to
+//! the request), so that it stops reading the source at once; the client learns there too of a
+//! `100 Continue` and of a server that speaks the other protocol.
 //!
 //! Below TLS the same wrapper also gathers TLS records into one write: rustls hands ureq's adapter
 //! one record (16 KiB) per write, and ureq's TCP transport makes each one its own `sendto`, eight
@@ -34,56 +35,46 @@ use ureq::unversioned::transport::{
     TcpConnector, Transport,
 };
 
-thread_local! {
-    /// Set when a write on this thread's connection failed with a reset or broken pipe.
-    static WRITE_FAILED: Cell<bool> = const { Cell::new(false) };
+/// What this thread's connection saw since the current request started (ureq runs a request on
+/// the calling thread).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Seen {
+    /// A write failed with a reset or broken pipe: the server stopped reading, and its answer (if
+    /// any) is waiting to be read.
+    pub write_failed: bool,
+    /// A `100 Continue` was read.
+    pub continued: bool,
+    /// The server answered in the other protocol than the URL's scheme: `Some(true)` TLS to an
+    /// `http://` request (the URL should say `https://`), `Some(false)` plain HTTP to an
+    /// `https://` one.
+    pub other_protocol: Option<bool>,
 }
 
 thread_local! {
-    /// Set when this thread's connection read a `100 Continue` since [`clear_continued`].
-    static CONTINUED: Cell<bool> = const { Cell::new(false) };
+    static SEEN: Cell<Seen> = Cell::default();
 }
 
-thread_local! {
-    /// What the server on this thread's connection answered in, when it was the other protocol
-    /// than the URL's scheme: `Some(true)` TLS to an `http://` request, `Some(false)` plain HTTP
-    /// to an `https://` one. Cleared as each request starts, with [`clear_continued`].
-    static OTHER_PROTOCOL: Cell<Option<bool>> = const { Cell::new(None) };
+/// What this thread's connection saw since [`clear_seen`].
+pub(crate) fn seen() -> Seen {
+    SEEN.get()
 }
 
-/// Whether the server answered in the other protocol than the URL's scheme since the request
-/// started: `Some(true)` for TLS (the URL should say `https://`), `Some(false)` for plain HTTP.
-pub(crate) fn other_protocol() -> Option<bool> {
-    OTHER_PROTOCOL.with(Cell::get)
+/// Forgets what an earlier request saw; called as each request starts.
+pub(crate) fn clear_seen() {
+    SEEN.set(Seen::default());
+}
+
+/// Notes something this thread's connection saw.
+pub(crate) fn note(change: impl FnOnce(&mut Seen)) {
+    let mut seen = SEEN.get();
+    change(&mut seen);
+    SEEN.set(seen);
 }
 
 /// The first bytes of a TLS record from a server: a handshake (0x16) or an alert (0x15), version
 /// 3.x. No HTTP response starts so.
 fn looks_like_tls(input: &[u8]) -> bool {
     matches!(input, [0x15 | 0x16, 0x03, ..])
-}
-
-/// Whether a `100 Continue` came since [`clear_continued`].
-pub(crate) fn continued() -> bool {
-    CONTINUED.with(Cell::get)
-}
-
-/// Forgets an earlier request's `100 Continue` (and its server's protocol); called as each
-/// request starts.
-pub(crate) fn clear_continued() {
-    CONTINUED.with(|f| f.set(false));
-    OTHER_PROTOCOL.with(|f| f.set(None));
-}
-
-/// Whether a write of the current request failed since [`clear_write_failed`]: the server stopped
-/// reading, and its answer (if any) is waiting to be read.
-pub(crate) fn write_failed() -> bool {
-    WRITE_FAILED.with(Cell::get)
-}
-
-/// Forgets an earlier request's write failure; called as each attempt starts.
-pub(crate) fn clear_write_failed() {
-    WRITE_FAILED.with(|f| f.set(false));
 }
 
 /// The connector chain: a SOCKS proxy (with the `socks` feature) or an HTTP CONNECT proxy when one
@@ -193,10 +184,10 @@ impl<T: Transport> Transport for AnswerKept<T> {
         let read = self.inner.await_input(timeout);
         let input = self.inner.buffers().input();
         if input.starts_with(b"HTTP/1.1 100") || input.starts_with(b"HTTP/1.0 100") {
-            CONTINUED.with(|f| f.set(true));
+            note(|seen| seen.continued = true);
         }
         if self.plain && looks_like_tls(input) {
-            OTHER_PROTOCOL.with(|f| f.set(Some(true)));
+            note(|seen| seen.other_protocol = Some(true));
         }
         self.kept(read)
     }
@@ -368,7 +359,7 @@ struct EarlyAnswer<T> {
 impl<T: Transport> EarlyAnswer<T> {
     fn heard(&mut self, read: Result<bool, ureq::Error>) -> Result<bool, ureq::Error> {
         if self.tls && self.inner.buffers().input().starts_with(b"HTTP/") {
-            OTHER_PROTOCOL.with(|f| f.set(Some(false)));
+            note(|seen| seen.other_protocol = Some(false));
         }
         read
     }
@@ -386,7 +377,7 @@ impl<T: Transport> Transport for EarlyAnswer<T> {
         match self.inner.transmit_output(amount, timeout) {
             Err(ureq::Error::Io(e)) if closed_by_peer(&e) => {
                 self.broken = true;
-                WRITE_FAILED.with(|f| f.set(true));
+                note(|seen| seen.write_failed = true);
                 Ok(())
             }
             other => other,
@@ -420,12 +411,6 @@ fn closed_by_peer(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
     )
-}
-
-/// What the wrapper does on a failed write, for the payload's tests.
-#[cfg(test)]
-pub(crate) fn tests_set_write_failed() {
-    WRITE_FAILED.with(|f| f.set(true));
 }
 
 #[cfg(test)]

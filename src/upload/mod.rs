@@ -6,7 +6,7 @@ use std::io::{Read, Seek};
 use std::path::Path;
 
 use crate::observe::{self, EventFn, Progress, ProgressFn, VerifyFn};
-use crate::source::{Given, Held};
+use crate::source::Given;
 use crate::{Event, UploadedFile};
 
 /// The largest source the base64 endpoint takes: 10 MB, the service's limit. Larger files go to the
@@ -122,7 +122,7 @@ impl<'a> Upload<'a> {
     /// # Ok(()) }
     /// ```
     pub fn bytes(bytes: impl AsRef<[u8]> + Send + 'a, upload_path: impl Into<String>) -> Self {
-        Self::new(Given::Bytes(Held::new(bytes)), upload_path)
+        Self::new(Given::bytes(bytes), upload_path)
     }
 
     /// Uploads whatever `reader` yields to `upload_path`, read through a fixed-size buffer. The
@@ -333,7 +333,7 @@ impl fmt::Debug for Upload<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let source = match &self.source {
             Given::File(path) => format!("File({})", path.display()),
-            Given::Bytes(b) => format!("Bytes({} bytes)", b.as_ref().len()),
+            Given::Bytes(_, len) => format!("Bytes({len} bytes)"),
             Given::Seekable(..) => "Seekable".to_owned(),
             Given::Reader(_) => "Reader".to_owned(),
         };
