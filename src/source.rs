@@ -158,7 +158,10 @@ fn known_size(file: &mut File, reported: u64) -> std::io::Result<Option<u64>> {
 /// (Only [`Upload::spool`](crate::Upload::spool) asks for it, and the cache, which turns on the
 /// feature.)
 #[cfg(feature = "spool")]
-fn spooled<'a>(reader: Box<dyn Read + Send + 'a>, declared: Option<u64>) -> Result<Kind<'a>, Error> {
+fn spooled<'a>(
+    reader: Box<dyn Read + Send + 'a>,
+    declared: Option<u64>,
+) -> Result<Kind<'a>, Error> {
     use std::io::Write;
     let io_err = |e| Error::io(None, e);
     // The temporary folder's failures are not the source's: name the folder.
@@ -358,10 +361,7 @@ mod tests {
 
     #[test]
     fn a_declared_length_must_match_bytes() {
-        let err = Given::bytes(b"xyz")
-            .prepare(Some(5), false)
-            .err()
-            .unwrap();
+        let err = Given::bytes(b"xyz").prepare(Some(5), false).err().unwrap();
         assert!(err.to_string().contains("declared length 5"), "{err}");
     }
 

@@ -2,11 +2,11 @@
 //! same bytes to the same place are not sent again while their upload lives (feature `cache`).
 //!
 //! How it is kept. One small JSON file per stored name, in one directory. The file's name is the
-//! SHA-256 of a versioned prefix, the base URL, the key's fingerprint, the upload path and the file
-//! name (for an upload without a file name, the content's hash takes the name's place, as the
-//! service then picks a new name each time). It holds all of those again (a file copied from
-//! elsewhere, or a collision, is a miss), the content's SHA-256 and length, the expiry, and the
-//! [`UploadedFile`]. So:
+//! SHA-256 of a versioned prefix, the base URL, the API key, the upload path, the content type and
+//! the file name (for an upload without a file name, the content's hash takes the name's place, as
+//! the service then picks a new name each time). It holds that name again (a file copied from
+//! elsewhere is a miss), the content's SHA-256 and length, the expiry, and the [`UploadedFile`].
+//! So:
 //! - a lookup reads one file, however many entries there are;
 //! - a write goes to a temporary file in the same directory, then is renamed over the entry, which
 //!   is atomic on Linux, macOS and Windows: a reader sees the old entry or the new one, never half
@@ -20,9 +20,9 @@
 //!   back if it turns out to be fresh (another process wrote it meanwhile): it never deletes a new
 //!   entry of another process.
 //!
-//! The key's fingerprint is the SHA-256 of a versioned prefix and the key: a real key is long and
-//! random, so this is one-way, and another account's entries never match. The key itself is never
-//! written. The folder rules (what is created, deleted, refused) are on [`UploadCache`].
+//! The key enters only that SHA-256: a real key is long and random, so the name is one-way, and
+//! another account's entries never match. The key itself is never written. The folder rules (what
+//! is created, deleted, refused) are on [`UploadCache`].
 
 use std::fs;
 use std::io;
@@ -49,8 +49,7 @@ const ASSUMED_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Entry files of this version and no other are read.
 const VERSION: u32 = 1;
-/// The prefixes of the two hashes, versioned so a future scheme cannot collide with this one.
-const KEY_PREFIX: &[u8] = b"kie-upload api key fingerprint v1\0";
+/// The prefix of an entry's name, versioned so a future scheme cannot collide with this one.
 const NAME_PREFIX: &[u8] = b"kie-upload cache entry v1\0";
 /// An entry file is small; anything larger is not one of ours.
 const MAX_ENTRY: u64 = 64 * 1024;
@@ -119,16 +118,14 @@ pub struct UploadCache {
     margin: Duration,
 }
 
-/// What makes two uploads the same, apart from their bytes.
-#[derive(Clone, Copy)]
-pub(crate) struct Identity<'a> {
-    /// Normalised: scheme and host in lower case, no default port.
-    pub base_url: &'a str,
-    pub key_fingerprint: [u8; 32],
-    pub upload_path: &'a str,
-    pub file_name: Option<&'a str>,
-    /// The content type asked for, if any (the service stores and serves the file with it).
-    pub content_type: Option<&'a str>,
+/// What makes two uploads the same: the digest of the base URL, the key, the upload path and the
+/// content type asked for (the service stores and serves the file with it), then the file name
+/// and the bytes.
+#[derive(Clone)]
+pub(crate) struct Identity {
+    digest: Sha256,
+    file_name: Option<String>,
+    content: Content,
 }
 
 /// The bytes of an upload, by their hash.
@@ -138,29 +135,65 @@ pub(crate) struct Content {
     pub len: u64,
 }
 
-/// What a lookup found.
-#[derive(Debug)]
-pub(crate) enum Lookup {
-    /// The same bytes, still trusted.
-    Hit(UploadedFile),
-    /// Nothing trusted for these bytes under this name.
-    Miss,
-}
-
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Entry {
     version: u32,
-    base_url: String,
-    key_fingerprint: String,
-    upload_path: String,
-    file_name: Option<String>,
-    content_type: Option<String>,
+    /// The entry's own name (its file's, without `.json`).
+    name: String,
     sha256: String,
     len: u64,
     /// Seconds since the Unix epoch when the service deletes the file, by this machine's clock.
     expires: u64,
     file: UploadedFile,
+}
+
+impl Identity {
+    /// An upload to `base_url` (normalised: scheme and host in lower case, no default port).
+    pub(crate) fn new(
+        base_url: &str,
+        api_key: &str,
+        upload_path: &str,
+        content_type: Option<&str>,
+        file_name: Option<&str>,
+        content: Content,
+    ) -> Identity {
+        let mut digest = Sha256::new();
+        digest.update(NAME_PREFIX);
+        // No content type is "", which no content type is (each has a `/`).
+        for part in [
+            base_url,
+            api_key,
+            upload_path,
+            content_type.unwrap_or_default(),
+        ] {
+            digest.update(part.as_bytes());
+            digest.update([0]);
+        }
+        Identity {
+            digest,
+            file_name: file_name.map(str::to_owned),
+            content,
+        }
+    }
+
+    /// The same upload under the name the service gave it.
+    fn named(&self, file_name: &str) -> Identity {
+        Identity {
+            file_name: Some(file_name.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    /// The name of its entry: by the file name, or without one by the bytes.
+    fn entry_name(&self) -> String {
+        let mut digest = self.digest.clone();
+        match &self.file_name {
+            Some(name) => digest.update([b"n:", name.as_bytes()].concat()),
+            None => digest.update([b"h:".as_slice(), &self.content.sha256].concat()),
+        }
+        hex(&digest.finalize().into())
+    }
 }
 
 impl UploadCache {
@@ -258,91 +291,70 @@ impl UploadCache {
         &self.dir
     }
 
-    pub(crate) fn lookup(&self, id: &Identity<'_>, content: &Content, now: SystemTime) -> Lookup {
-        if check_dir(&self.dir).is_err() {
-            return Lookup::Miss;
+    /// The earlier upload of the same bytes, if it is still trusted.
+    pub(crate) fn lookup(&self, id: &Identity, now: SystemTime) -> Option<UploadedFile> {
+        check_dir(&self.dir).ok()?;
+        let entry = self.entry(id)?;
+        if now.checked_add(self.margin)? >= expires_at(&entry)? {
+            return None;
         }
-        let Some(entry) = read_entry(&self.entry_path(id, content)) else {
-            return Lookup::Miss;
-        };
-        let trusted = entry.is_for(id, content)
-            && now
-                .checked_add(self.margin)
-                .zip(expires_at(&entry))
-                .is_some_and(|(now, until)| now < until);
         // Without a name, the entry is keyed by the content; the name the service picked must
         // still hold these bytes (an upload under that name may have replaced them).
-        let named = Identity {
-            file_name: Some(&entry.file.file_name),
-            ..*id
-        };
-        let still_there = || match read_entry(&self.entry_path(&named, content)) {
-            Some(e) => e.sha256 == entry.sha256 && e.len == entry.len,
-            None => false,
-        };
-        if trusted && (id.file_name.is_some() || still_there()) {
-            let mut file = entry.file;
-            file.reused = true;
-            Lookup::Hit(file)
-        } else {
-            Lookup::Miss
+        if id.file_name.is_none() {
+            self.entry(&id.named(&entry.file.file_name))?;
         }
+        let mut file = entry.file;
+        file.reused = true;
+        Some(file)
+    }
+
+    /// The entry of this upload: one of this version, at its own name, for these bytes.
+    fn entry(&self, id: &Identity) -> Option<Entry> {
+        let name = id.entry_name();
+        let (sha256, len) = (hex(&id.content.sha256), id.content.len);
+        read_entry(&self.entry_path(id))
+            .filter(|e| e.name == name && e.sha256 == sha256 && e.len == len)
     }
 
     /// Drops what the cache holds under this name (other bytes are about to replace it).
-    pub(crate) fn forget(&self, id: &Identity<'_>, content: &Content) {
-        let _ = fs::remove_file(self.entry_path(id, content));
+    pub(crate) fn forget(&self, id: &Identity) {
+        let _ = fs::remove_file(self.entry_path(id));
     }
 
     /// Records a successful upload; an upload whose expiry cannot be told is not recorded.
     /// Without a file name it is recorded under the name the service picked as well, so that an
     /// upload under that name drops it.
-    pub(crate) fn record(
-        &self,
-        id: &Identity<'_>,
-        content: &Content,
-        file: &UploadedFile,
-    ) -> io::Result<()> {
+    pub(crate) fn record(&self, id: &Identity, file: &UploadedFile) -> io::Result<()> {
         let Some(expires) = expiry(file, SystemTime::now()) else {
             return Ok(());
         };
+        let expires = expires
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        create_private_dir(&self.dir)?;
+        if id.file_name.is_none() && !file.file_name.is_empty() {
+            self.write(&id.named(&file.file_name), expires, file)?;
+        }
+        self.write(id, expires, file)
+    }
+
+    /// Writes the entry through a temporary file and a rename. An entry for other bytes that the
+    /// service stored later is kept: this upload's reply came late, and what the service serves
+    /// under the name now is the other one.
+    fn write(&self, id: &Identity, expires: u64, file: &UploadedFile) -> io::Result<()> {
+        let path = self.entry_path(id);
         let entry = Entry {
             version: VERSION,
-            base_url: id.base_url.to_owned(),
-            key_fingerprint: hex(&id.key_fingerprint),
-            upload_path: id.upload_path.to_owned(),
-            file_name: id.file_name.map(str::to_owned),
-            content_type: id.content_type.map(str::to_owned),
-            sha256: hex(&content.sha256),
-            len: content.len,
-            expires: expires
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
+            name: id.entry_name(),
+            sha256: hex(&id.content.sha256),
+            len: id.content.len,
+            expires,
             file: UploadedFile {
                 reused: false,
                 ..file.clone()
             },
         };
-        create_private_dir(&self.dir)?;
-        if id.file_name.is_none() && !file.file_name.is_empty() {
-            let named = Identity {
-                file_name: Some(&file.file_name),
-                ..*id
-            };
-            let entry = Entry {
-                file_name: Some(file.file_name.clone()),
-                ..entry.clone()
-            };
-            self.write(&self.entry_path(&named, content), &entry)?;
-        }
-        self.write(&self.entry_path(id, content), &entry)
-    }
-
-    /// Writes `entry` to `path` through a temporary file and a rename. An entry for other bytes
-    /// that the service stored later is kept: this upload's reply came late, and what the service
-    /// serves under the name now is the other one.
-    fn write(&self, path: &Path, entry: &Entry) -> io::Result<()> {
-        if let Some(there) = read_entry(path) {
+        if let Some(there) = read_entry(&path) {
             let other = there.sha256 != entry.sha256 || there.len != entry.len;
             let ours = time::parse_rfc3339(&entry.file.uploaded_at);
             let theirs = time::parse_rfc3339(&there.file.uploaded_at);
@@ -350,38 +362,13 @@ impl UploadCache {
                 return Ok(());
             }
         }
-        let json = serde_json::to_vec(entry).map_err(io::Error::other)?;
-        files::replace(&self.dir, path, &json)
+        let json = serde_json::to_vec(&entry).map_err(io::Error::other)?;
+        files::replace(&self.dir, &path, &json)
     }
 
-    fn entry_path(&self, id: &Identity<'_>, content: &Content) -> PathBuf {
-        let mut h = Sha256::new();
-        h.update(NAME_PREFIX);
-        for part in [id.base_url, &hex(&id.key_fingerprint), id.upload_path] {
-            h.update(part.as_bytes());
-            h.update([0]);
-        }
-        if let Some(t) = id.content_type {
-            h.update([b"t:", t.as_bytes(), b"\0"].concat());
-        }
-        match id.file_name {
-            Some(name) => h.update([b"n:", name.as_bytes()].concat()),
-            None => h.update([b"h:".as_slice(), &content.sha256].concat()),
-        }
-        self.dir.join(format!("{}.json", hex(&h.finalize().into())))
+    fn entry_path(&self, id: &Identity) -> PathBuf {
+        self.dir.join(format!("{}.json", id.entry_name()))
     }
-
-    fn temporary_path(&self) -> PathBuf {
-        self.dir.join(files::temporary_name())
-    }
-}
-
-/// The fingerprint of an API key that entries are matched on.
-pub(crate) fn key_fingerprint(api_key: &str) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(KEY_PREFIX);
-    h.update(api_key.as_bytes());
-    h.finalize().into()
 }
 
 /// When the service deletes the file, by this machine's clock: its `expiresAt`, else
@@ -404,18 +391,6 @@ fn expiry(file: &UploadedFile, now: SystemTime) -> Option<SystemTime> {
 
 fn expires_at(entry: &Entry) -> Option<SystemTime> {
     UNIX_EPOCH.checked_add(Duration::from_secs(entry.expires))
-}
-
-impl Entry {
-    fn is_for(&self, id: &Identity<'_>, content: &Content) -> bool {
-        self.base_url == id.base_url
-            && self.key_fingerprint == hex(&id.key_fingerprint)
-            && self.upload_path == id.upload_path
-            && self.file_name.as_deref() == id.file_name
-            && self.content_type.as_deref() == id.content_type
-            && self.sha256 == hex(&content.sha256)
-            && self.len == content.len
-    }
 }
 
 fn read_entry(path: &Path) -> Option<Entry> {

@@ -48,7 +48,7 @@ impl UploadCache {
     /// another process since it was read) goes back, unless a newer one took its place meanwhile
     /// (a hard link, unlike a rename, never replaces one).
     fn remove_if_prunable(&self, path: &Path, now: SystemTime) -> bool {
-        let aside = self.temporary_path();
+        let aside = self.dir.join(files::temporary_name());
         if fs::rename(path, &aside).is_err() {
             return false;
         }

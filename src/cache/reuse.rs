@@ -4,12 +4,11 @@
 //! them, the upload is recorded when both hashes agree. Without the feature, `off.rs` stands in.
 
 use std::io::{self, Read};
-use std::path::Path;
 use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
-use super::{key_fingerprint, Content, Identity, Lookup, UploadCache};
+use super::{Content, Identity, UploadCache};
 use crate::config::Config;
 use crate::observe::{emit, Event};
 use crate::source::Source;
@@ -19,18 +18,11 @@ use crate::{Error, ErrorKind, Upload, UploadedFile};
 /// One upload's dealings with the client's cache, if it has one.
 pub(crate) struct Recall<'c> {
     config: &'c Config,
-    /// Once looked up and missed: what to record once the upload succeeds.
-    pending: Option<Pending<'c>>,
+    /// Once looked up and missed (or the caller's check rejected what the cache had): what to
+    /// record once the upload succeeds.
+    pending: Option<(&'c UploadCache, Identity)>,
     /// What the last attempt sent, hashed as it streamed.
     sent: Option<Content>,
-}
-
-/// An upload the cache has not got (or had, and the caller's check rejected).
-struct Pending<'c> {
-    cache: &'c UploadCache,
-    base_url: String,
-    key_fingerprint: [u8; 32],
-    content: Content,
 }
 
 impl<'c> Recall<'c> {
@@ -60,25 +52,22 @@ impl<'c> Recall<'c> {
         let Some(cache) = &self.config.cache else {
             return Ok(None);
         };
-        let pending = Pending {
-            cache,
-            base_url: normalised(&self.config.base_url),
-            key_fingerprint: key_fingerprint(self.config.api_key()),
-            content: upload.source.content()?,
-        };
-        let found = cache.lookup(
-            &pending.identity(upload),
-            &pending.content,
-            SystemTime::now(),
+        let id = Identity::new(
+            &normalised(&self.config.base_url),
+            self.config.api_key(),
+            &upload.upload_path,
+            upload.content_type.as_deref(),
+            upload.file_name.as_deref(),
+            upload.source.content()?,
         );
-        if let Lookup::Hit(file) = found {
+        if let Some(file) = cache.lookup(&id, SystemTime::now()) {
             match upload.verified(&file) {
                 Ok(()) => return Ok(Some(file)),
                 Err(error) => emit(&mut upload.events, Event::ReuseRejected { error: &error }),
             }
         }
-        cache.forget(&pending.identity(upload), &pending.content);
-        self.pending = Some(pending);
+        cache.forget(&id);
+        self.pending = Some((cache, id));
         Ok(None)
     }
 
@@ -96,27 +85,12 @@ impl<'c> Recall<'c> {
     /// the upload: a file changed in between is never recorded under the wrong hash. A failure to
     /// record costs only a later repeat, so it is not the upload's error: it is an event.
     pub(crate) fn record(self, upload: &mut Checked<'_>, file: &UploadedFile) {
-        let Some(pending) = self.pending.filter(|p| self.sent == Some(p.content)) else {
+        let Some((cache, id)) = self.pending.filter(|(_, id)| self.sent == Some(id.content)) else {
             return;
         };
-        match pending
-            .cache
-            .record(&pending.identity(upload), &pending.content, file)
-        {
-            Ok(()) => pending.cache.prune_now_and_then(),
+        match cache.record(&id, file) {
+            Ok(()) => cache.prune_now_and_then(),
             Err(error) => emit(&mut upload.events, Event::CacheFailed { error: &error }),
-        }
-    }
-}
-
-impl Pending<'_> {
-    fn identity<'u>(&'u self, upload: &'u Checked<'_>) -> Identity<'u> {
-        Identity {
-            base_url: &self.base_url,
-            key_fingerprint: self.key_fingerprint,
-            upload_path: &upload.upload_path,
-            file_name: upload.file_name.as_deref(),
-            content_type: upload.content_type.as_deref(),
         }
     }
 }
@@ -126,18 +100,11 @@ impl Source<'_> {
     /// then read it again from its start.
     pub(crate) fn content(&mut self) -> Result<Content, Error> {
         let opened = self.open()?;
-        let path = opened.path.map(Path::to_path_buf);
         let mut tap = Tap::new(opened.reader, true);
-        let mut buf = vec![0u8; 256 * 1024];
-        while tap
-            .read(&mut buf)
-            .map_err(|e| Error::io(path.as_deref(), e))?
-            > 0
-        {}
-        let content = tap.content().unwrap_or(Content {
-            sha256: [0; 32],
-            len: 0,
-        });
+        // Read in large blocks: io::copy reads through a BufReader's own buffer.
+        let mut reader = io::BufReader::with_capacity(256 * 1024, &mut tap);
+        io::copy(&mut reader, &mut io::sink()).map_err(|e| Error::io(opened.path, e))?;
+        let content = tap.content().expect("a tap that hashes");
         // A wrong declared length fails the upload, cached or not.
         if let Some(declared) = self.declared().filter(|&n| n != content.len) {
             return Err(Error::new(ErrorKind::SourceLengthMismatch {

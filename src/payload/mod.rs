@@ -145,7 +145,7 @@ impl<'s> Payload<'s> {
             Progress::Continue => Ok(()),
             Progress::Cancel => {
                 Err(self.fail(io::ErrorKind::Other, Error::new(ErrorKind::Cancelled)))
-            },
+            }
         }
     }
 
