@@ -23,7 +23,7 @@ use crate::observe::{emit, Event, EventFn};
 use crate::payload::{Payload, ProgressRef};
 use crate::reply::{self, Context};
 use crate::source::Opened;
-use crate::{ClientBuilder, Error, Upload, UploadedFile, UrlUpload};
+use crate::{ClientBuilder, Error, NotRetried, Upload, UploadedFile, UrlUpload};
 
 /// A client for the kie.ai File Upload API.
 ///
@@ -219,18 +219,14 @@ impl Client {
     }
 
     /// [`upload_url`](Self::upload_url), before its error is finished.
-    fn fetch_url(&self, upload: UrlUpload<'_>) -> Result<UploadedFile, Error> {
+    fn fetch_url(&self, mut upload: UrlUpload<'_>) -> Result<UploadedFile, Error> {
         let auth = self.config.authorization()?;
-        let mut upload = upload.check()?;
-        let body = url_json(
-            &upload.file_url,
-            &upload.upload_path,
-            upload.file_name.as_deref(),
-        );
-        self.config.retrying(
-            upload.cannot_repeat,
-            &mut upload.events,
-            |attempt, events| {
+        let upload_path = upload.check()?;
+        let body = url_json(&upload.file_url, &upload_path, upload.file_name.as_deref());
+        // Without a file name a repeat could store a second copy.
+        let cannot_repeat = upload.file_name.is_none().then_some(NotRetried::NoFileName);
+        self.config
+            .retrying(cannot_repeat, &mut upload.events, |attempt, events| {
                 let response = self.post(
                     attempt,
                     events,
@@ -245,9 +241,8 @@ impl Client {
                     chunked: false,
                 };
                 // The small body is sent: the deadline runs from the reply's arrival.
-                self.judge(response, &sent, &upload.upload_path, Instant::now())
-            },
-        )
+                self.judge(response, &sent, &upload_path, Instant::now())
+            })
     }
 
     /// One upload of a file to the stream or base64 endpoint, every attempt of it, or the live

@@ -113,20 +113,12 @@ pub(crate) fn failure(error: ureq::Error) -> Error {
         ),
         _ => false,
     };
-    // Our own links of the chain mark what they know: a failure on the way to the proxy, a name
-    // that did not resolve.
+    // Our own links of the chain say what they know: a failure on the way to the proxy, a name
+    // that did not resolve, each as the client's error already.
     let error = match error {
-        ureq::Error::Other(e) => match e.downcast::<crate::proxy::ProxyFailed>() {
-            Ok(failed) => return crate::proxy::failure(failed.0),
-            Err(e) => match e.downcast::<crate::resolve::Unresolved>() {
-                Ok(unresolved) => {
-                    let host = unresolved.host.clone();
-                    return Error::new(ErrorKind::HostNotFound { host })
-                        .with_source(unresolved)
-                        .transient(false);
-                }
-                Err(e) => ureq::Error::Other(e),
-            },
+        ureq::Error::Other(e) => match e.downcast::<Error>() {
+            Ok(known) => return *known,
+            Err(e) => ureq::Error::Other(e),
         },
         ureq::Error::ConnectProxyFailed(_) => return crate::proxy::failure(error),
         other => other,

@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::checks::{check_file_name, check_remote_url, check_upload_path};
 use crate::observe::EventFn;
-use crate::{Error, Event, NotRetried};
+use crate::{Error, Event};
 
 /// A file already on the web for the service to fetch itself
 /// ([`Client::upload_url`](crate::Client::upload_url)): its URL and the destination folder, both
@@ -22,20 +22,10 @@ use crate::{Error, Event, NotRetried};
 /// # Ok(()) }
 /// ```
 pub struct UrlUpload<'a> {
-    file_url: String,
+    pub(crate) file_url: String,
     upload_path: String,
-    file_name: Option<String>,
-    events: Option<EventFn<'a>>,
-}
-
-/// A URL upload once checked.
-pub(crate) struct CheckedUrl<'a> {
-    pub file_url: String,
-    pub upload_path: String,
-    pub file_name: Option<String>,
-    pub events: Option<EventFn<'a>>,
-    /// Without a file name a repeat could store a second copy.
-    pub cannot_repeat: Option<NotRetried>,
+    pub(crate) file_name: Option<String>,
+    pub(crate) events: Option<EventFn<'a>>,
 }
 
 impl<'a> UrlUpload<'a> {
@@ -110,28 +100,17 @@ impl<'a> UrlUpload<'a> {
     /// assert!(UrlUpload::new("ftp://example.com/a.png", "images").validate().is_err());
     /// ```
     pub fn validate(&self) -> Result<(), Error> {
-        self.upload_path().map(|_| ())
+        self.check().map(drop)
     }
 
     /// The checked upload path, once the URL and the name are checked too.
-    fn upload_path(&self) -> Result<String, Error> {
+    pub(crate) fn check(&self) -> Result<String, Error> {
         check_remote_url(&self.file_url)?;
         let upload_path = check_upload_path(&self.upload_path)?.to_owned();
         if let Some(name) = &self.file_name {
             check_file_name(name)?;
         }
         Ok(upload_path)
-    }
-
-    pub(crate) fn check(self) -> Result<CheckedUrl<'a>, Error> {
-        let upload_path = self.upload_path()?;
-        Ok(CheckedUrl {
-            file_url: self.file_url,
-            upload_path,
-            cannot_repeat: self.file_name.is_none().then_some(NotRetried::NoFileName),
-            file_name: self.file_name,
-            events: self.events,
-        })
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use sha2::{Digest, Sha256};
 
 use super::{Content, Identity, UploadCache};
+use crate::checks::http_authority;
 use crate::config::Config;
 use crate::observe::{emit, Event};
 use crate::source::Source;
@@ -159,18 +160,16 @@ impl io::Read for Tap<'_> {
 /// port or a trailing `/`, so two spellings of one service share their entries (and an overwrite
 /// through one drops the other's).
 fn normalised(base_url: &str) -> String {
-    let (scheme, rest) = base_url.split_once("://").unwrap_or(("", base_url));
-    let scheme = scheme.to_ascii_lowercase();
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut authority = authority.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "https" => ":443",
-        "http" => ":80",
-        _ => "",
+    let lower = base_url.to_ascii_lowercase();
+    // The client's base URL is checked: http or https.
+    let (https, authority) = http_authority(&lower).unwrap_or_default();
+    let (scheme, default_port) = if https {
+        ("https", ":443")
+    } else {
+        ("http", ":80")
     };
-    if !default_port.is_empty() && authority.ends_with(default_port) {
-        authority.truncate(authority.len() - default_port.len());
-    }
+    let path = &base_url[scheme.len() + 3 + authority.len()..];
+    let authority = authority.strip_suffix(default_port).unwrap_or(authority);
     format!("{scheme}://{authority}{}", path.trim_end_matches('/'))
 }
 

@@ -253,38 +253,14 @@ pub(crate) struct Blamed<C>(pub C);
 impl<In: Transport, C: Connector<In>> Connector<In> for Blamed<C> {
     type Out = C::Out;
 
+    /// A failure travels through ureq (as `ureq::Error::Other`) to `reply::failure` as the
+    /// client's error already. (A chain stops at its first failure: no link sees another's.)
     fn connect(
         &self,
         details: &ConnectionDetails<'_>,
         chained: Option<In>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
-        self.0.connect(details, chained).map_err(ProxyFailed::wrap)
-    }
-}
-
-/// A failure on the way to the proxy or in its handshake, as it travels through ureq (as
-/// `ureq::Error::Other`) to `reply::failure`.
-#[derive(Debug)]
-pub(crate) struct ProxyFailed(pub ureq::Error);
-
-impl ProxyFailed {
-    fn wrap(error: ureq::Error) -> ureq::Error {
-        match error {
-            ureq::Error::Other(e) if e.is::<ProxyFailed>() => ureq::Error::Other(e),
-            e => ureq::Error::Other(Box::new(ProxyFailed(e))),
-        }
-    }
-}
-
-impl fmt::Display for ProxyFailed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the proxy failed: {}", self.0)
-    }
-}
-
-impl std::error::Error for ProxyFailed {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
+        (self.0.connect(details, chained)).map_err(|e| ureq::Error::Other(Box::new(failure(e))))
     }
 }
 
@@ -292,7 +268,8 @@ impl std::error::Error for ProxyFailed {
 /// in a few words, and whether it may pass if tried again.
 pub(crate) fn failure(error: ureq::Error) -> Error {
     let (reason, transient) = match &error {
-        ureq::Error::Other(e) if e.is::<crate::resolve::Unresolved>() => (e.to_string(), false),
+        // A name that did not resolve (`resolve.rs`).
+        ureq::Error::Other(e) if e.is::<Error>() => (e.to_string(), false),
         // A gateway error of the proxy may pass; a refusal (407 and the like) will not.
         ureq::Error::ConnectProxyFailed(reason) => (
             reason.clone(),
