@@ -14,7 +14,7 @@ use std::time::Instant;
 use ureq::http::Response;
 use ureq::SendBody;
 
-use crate::body::{url_json, Encoding, Fields, URL_ENDPOINT};
+use crate::body::{url_json, Body, Encoding, Fields, URL_ENDPOINT};
 use crate::cache::Recall;
 use crate::config::Config;
 use crate::envelope::Sent;
@@ -220,22 +220,15 @@ impl Client {
 
     /// [`upload_url`](Self::upload_url), before its error is finished.
     fn fetch_url(&self, mut upload: UrlUpload<'_>) -> Result<UploadedFile, Error> {
-        let auth = self.config.authorization()?;
+        self.config.check_key()?;
         let upload_path = upload.check()?;
         let body = url_json(&upload.file_url, &upload_path, upload.file_name.as_deref());
         // Without a file name a repeat could store a second copy.
         let cannot_repeat = upload.file_name.is_none().then_some(NotRetried::NoFileName);
         self.config
             .retrying(cannot_repeat, &mut upload.events, |attempt, events| {
-                let response = self.post(
-                    attempt,
-                    events,
-                    URL_ENDPOINT,
-                    &auth,
-                    "application/json",
-                    Some(body.len() as u64),
-                    &mut body.as_slice(),
-                );
+                let mut json = Body::json(Some(body.len() as u64), body.as_slice());
+                let response = self.post(attempt, events, URL_ENDPOINT, &mut json);
                 let sent = Sent {
                     file: None,
                     chunked: false,
@@ -248,7 +241,7 @@ impl Client {
     /// One upload of a file to the stream or base64 endpoint, every attempt of it, or the live
     /// upload of the same bytes the cache holds (reached through one seam, [`Recall`]).
     fn send(&self, upload: Upload<'_>, encoding: Encoding) -> Result<UploadedFile, Error> {
-        let auth = self.config.authorization()?;
+        self.config.check_key()?;
         let mut recall = Recall::new(&self.config);
         let mut upload = recall.prepare(upload).check(encoding)?;
         if let Some(file) = recall.lookup(&mut upload)? {
@@ -273,16 +266,8 @@ impl Client {
                 let progress = progress.as_mut().map(|p| &mut **p as ProgressRef<'_>);
                 let mut payload = Payload::new(opened, progress);
                 let mut body = encoding.frame(&fields, &mut payload)?;
-                let (content_type, length) = (body.content_type.clone(), body.length);
-                let response = self.post(
-                    attempt,
-                    events,
-                    encoding.endpoint(),
-                    &auth,
-                    &content_type,
-                    length,
-                    &mut body,
-                );
+                let response = self.post(attempt, events, encoding.endpoint(), &mut body);
+                let length = body.length;
                 drop(body);
                 if let Some(error) = payload.take_error() {
                     return Err(error);
@@ -309,17 +294,14 @@ impl Client {
         Ok(file)
     }
 
-    /// POSTs `body` to `endpoint` under the base URL, by length when `length` is known, else chunked.
-    #[allow(clippy::too_many_arguments)] // one call site per endpoint kind; a struct would only rename them
+    /// POSTs `body` to `endpoint` under the base URL, by length when its length is known, else
+    /// chunked.
     fn post(
         &self,
         attempt: u32,
         events: &mut Option<EventFn<'_>>,
         endpoint: &str,
-        auth: &str,
-        content_type: &str,
-        length: Option<u64>,
-        body: &mut dyn Read,
+        body: &mut Body<'_>,
     ) -> Result<Response<ureq::Body>, ureq::Error> {
         emit(events, Event::Attempt { attempt, endpoint });
         let started = Instant::now();
@@ -327,9 +309,10 @@ impl Client {
             .config
             .agent
             .post(format!("{}{endpoint}", self.config.base_url))
-            .header("Authorization", auth)
+            .header("Authorization", format!("Bearer {}", self.config.api_key()))
             .header("Accept", "application/json")
-            .header("Content-Type", content_type);
+            .header("Content-Type", &body.content_type);
+        let length = body.length;
         if let Some(length) = length {
             // With a length ureq sends the body by length instead of chunked; the payload guards it.
             request = request.header("Content-Length", length.to_string());

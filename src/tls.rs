@@ -53,47 +53,43 @@ impl TlsSettings {
     }
 
     /// Sets the agent's TLS configuration: provider, crypto provider and roots.
-    #[cfg(any(feature = "_rustls", feature = "native-tls"))]
     pub(crate) fn configure(
         &self,
         agent: ConfigBuilder<AgentScope>,
     ) -> Result<ConfigBuilder<AgentScope>, Error> {
         let pem = self.roots()?;
-        let builder = TlsConfig::builder();
-        #[cfg(feature = "native-tls")]
-        let builder = builder
-            .provider(ureq::tls::TlsProvider::NativeTls)
-            .root_certs(RootCerts::PlatformVerifier);
-        #[cfg(all(feature = "rustls-aws-lc", not(feature = "native-tls")))]
-        let builder = builder
-            .provider(ureq::tls::TlsProvider::Rustls)
-            .unversioned_rustls_crypto_provider(std::sync::Arc::new(
-                rustls::crypto::aws_lc_rs::default_provider(),
-            ));
-        #[cfg(all(
-            feature = "rustls",
-            not(any(feature = "rustls-aws-lc", feature = "native-tls"))
-        ))]
-        let builder = builder.provider(ureq::tls::TlsProvider::Rustls);
-        let builder = match pem {
-            Some(pem) => builder.root_certs(parse_roots(&pem, self.roots_file.as_ref())?),
-            None => builder,
-        };
-        Ok(agent.tls_config(builder.build()))
-    }
-
-    /// Without a TLS feature there is nothing to configure, and no roots to trust.
-    #[cfg(not(any(feature = "_rustls", feature = "native-tls")))]
-    pub(crate) fn configure(
-        &self,
-        agent: ConfigBuilder<AgentScope>,
-    ) -> Result<ConfigBuilder<AgentScope>, Error> {
-        match self.roots()? {
+        // Without a TLS feature there is nothing to configure, and no roots to trust.
+        #[cfg(not(any(feature = "_rustls", feature = "native-tls")))]
+        return match pem {
             Some(_) => Err(Error::invalid(
                 "root certificates were given, but this build has no TLS: enable the `rustls` or \
                  `native-tls` feature",
             )),
             None => Ok(agent),
+        };
+        #[cfg(any(feature = "_rustls", feature = "native-tls"))]
+        {
+            let builder = TlsConfig::builder();
+            #[cfg(feature = "native-tls")]
+            let builder = builder
+                .provider(ureq::tls::TlsProvider::NativeTls)
+                .root_certs(RootCerts::PlatformVerifier);
+            #[cfg(all(feature = "rustls-aws-lc", not(feature = "native-tls")))]
+            let builder = builder
+                .provider(ureq::tls::TlsProvider::Rustls)
+                .unversioned_rustls_crypto_provider(std::sync::Arc::new(
+                    rustls::crypto::aws_lc_rs::default_provider(),
+                ));
+            #[cfg(all(
+                feature = "rustls",
+                not(any(feature = "rustls-aws-lc", feature = "native-tls"))
+            ))]
+            let builder = builder.provider(ureq::tls::TlsProvider::Rustls);
+            let builder = match pem {
+                Some(pem) => builder.root_certs(parse_roots(&pem, self.roots_file.as_ref())?),
+                None => builder,
+            };
+            Ok(agent.tls_config(builder.build()))
         }
     }
 }

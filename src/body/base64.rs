@@ -126,12 +126,11 @@ pub(crate) fn body<'p, 's>(
 /// URL prefix. serde_json writes the small fields, in its map's sorted order; the base64 alphabet
 /// needs no escaping after it.
 fn json_head(upload_path: &str, file_name: Option<&str>, mime: Option<&str>) -> Vec<u8> {
-    let mut fields = serde_json::Map::new();
-    fields.insert("uploadPath".into(), upload_path.into());
+    let mut fields = serde_json::json!({ "uploadPath": upload_path });
     if let Some(name) = file_name {
-        fields.insert("fileName".into(), name.into());
+        fields["fileName"] = name.into();
     }
-    let mut head = Value::Object(fields).to_string();
+    let mut head = fields.to_string();
     head.pop(); // the closing brace
     head.push_str(",\"base64Data\":");
     let data_url = mime

@@ -4,8 +4,6 @@
 
 use std::io::{self, Read};
 
-use serde_json::Value;
-
 use crate::payload::Payload;
 use crate::Error;
 
@@ -75,14 +73,20 @@ impl Encoding {
             }
             Encoding::Base64 => {
                 let (length, body) = base64::body(fields, payload);
-                let content_type = "application/json".to_owned();
-                Body {
-                    content_type,
-                    length,
-                    reader: Box::new(body),
-                }
+                Body::json(length, body)
             }
         })
+    }
+}
+
+impl<'p> Body<'p> {
+    /// A JSON body.
+    pub(crate) fn json(length: Option<u64>, reader: impl Read + 'p) -> Body<'p> {
+        Body {
+            content_type: "application/json".to_owned(),
+            length,
+            reader: Box::new(reader),
+        }
     }
 }
 
@@ -94,13 +98,11 @@ impl Read for Body<'_> {
 
 /// The URL endpoint's body: `{"fileUrl":..,"uploadPath":..,"fileName":..}`.
 pub(crate) fn url_json(file_url: &str, upload_path: &str, file_name: Option<&str>) -> Vec<u8> {
-    let mut body = serde_json::Map::new();
-    body.insert("fileUrl".into(), file_url.into());
-    body.insert("uploadPath".into(), upload_path.into());
+    let mut body = serde_json::json!({ "fileUrl": file_url, "uploadPath": upload_path });
     if let Some(name) = file_name {
-        body.insert("fileName".into(), name.into());
+        body["fileName"] = name.into();
     }
-    Value::Object(body).to_string().into_bytes()
+    body.to_string().into_bytes()
 }
 
 /// Hands `read` the multipart body the stream endpoint sends for `source`, framed exactly as an

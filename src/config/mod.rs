@@ -333,20 +333,19 @@ impl fmt::Debug for Config {
 }
 
 impl Config {
-    /// The `Authorization` header's value, once the key (and a proxy setting that `Client::new`
-    /// could not refuse) is checked.
-    pub(crate) fn authorization(&self) -> Result<String, Error> {
-        self.usable()?;
-        key::check(&self.api_key, self.key_setting.as_deref())?;
-        Ok(format!("Bearer {}", self.api_key))
-    }
-
-    /// Refuses every request when the proxy setting could not be honoured.
+    /// Refuses every request when the proxy setting could not be honoured (a client from
+    /// `Client::new`).
     pub(crate) fn usable(&self) -> Result<(), Error> {
         match &self.refused {
             Some(refused) => Err(refused.error()),
             None => Ok(()),
         }
+    }
+
+    /// Refuses an upload without a usable key (or proxy setting), before anything is sent.
+    pub(crate) fn check_key(&self) -> Result<(), Error> {
+        self.usable()?;
+        key::check(&self.api_key, self.key_setting.as_deref())
     }
 
     /// The key, for cutting it out of what servers send back.
