@@ -159,11 +159,10 @@ fn html_reference(text: &[u8]) -> Option<(u32, usize)> {
             .iter()
             .take_while(|&&d| (d as char).is_digit(radix))
             .count();
-        let value = digits[..count].iter().try_fold(0u32, |n, &d| {
-            n.checked_mul(radix)?
-                .checked_add((d as char).to_digit(radix)?)
-        })?;
-        return (count > 0).then_some((value, prefix + count));
+        // Digits only (no sign), too many for a character refused.
+        let value = std::str::from_utf8(&digits[..count]).ok()?;
+        let value = u32::from_str_radix(value, radix).ok()?;
+        return Some((value, prefix + count));
     }
     [
         ("amp", b'&'),
@@ -246,6 +245,7 @@ fn is_hidden(c: char) -> bool {
 /// A short excerpt of a body that is not the service's JSON: the page's title when it has one,
 /// markup and runs of white space removed, at most 160 characters.
 pub(crate) fn excerpt(text: &str) -> String {
+    const MAX_CHARS: usize = 160;
     let text = &text[..floor_char_boundary(text, 16 * 1024)];
     // Prefer the page's title when it has one; a proxy's error page says what it is there.
     let lower = text.to_ascii_lowercase();
@@ -253,37 +253,32 @@ pub(crate) fn excerpt(text: &str) -> String {
         (Some(a), Some(b)) if b > a + 7 => &text[a + 7..b],
         _ => text,
     };
-    const MAX_CHARS: usize = 160;
-    let mut out = String::new();
-    let mut count = 0;
+    // Without markup (a tag parts words), runs of white space and control characters as one space.
     let mut in_tag = false;
-    let mut space = false;
-    for c in source.chars() {
-        match c {
-            '<' => in_tag = true,
+    let plain: String = source
+        .chars()
+        .filter_map(|c| match c {
+            '<' => {
+                in_tag = true;
+                None
+            }
             '>' if in_tag => {
                 in_tag = false;
-                space = true;
+                Some(' ')
             }
-            _ if in_tag => {}
-            c if c.is_whitespace() || c.is_control() => space = true,
-            c => {
-                let gap = space && count > 0;
-                if count + usize::from(gap) >= MAX_CHARS {
-                    out.push('…');
-                    break;
-                }
-                if gap {
-                    out.push(' ');
-                    count += 1;
-                }
-                space = false;
-                out.push(c);
-                count += 1;
-            }
-        }
+            _ if in_tag => None,
+            c => Some(c),
+        })
+        .collect();
+    let words = plain.split(|c: char| c.is_whitespace() || c.is_control());
+    let short = words
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    match short.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}…", short[..cut].trim_end()),
+        None => short,
     }
-    out
 }
 
 /// The largest char boundary at or below `at`.

@@ -10,7 +10,7 @@
 //! on a body shorter than its `Content-Length`).
 
 use std::fmt::Write as _;
-use std::io::{self, Read};
+use std::io::{self, Cursor, Read};
 
 use super::Fields;
 use crate::mime;
@@ -25,21 +25,16 @@ const FILE_FIELD: &str = "file";
 /// this is what browsers send.
 const NO_NAME: &str = "blob";
 
-enum State {
-    Head,
-    Payload,
-    Tail,
-    Done,
-}
-
 /// The multipart framing around a payload.
 pub(crate) struct Frame<'p, 's> {
-    boundary: String,
-    state: State,
-    head: Vec<u8>,
-    pos: usize,
+    /// The request's `Content-Type` header, with the boundary.
+    content_type: String,
+    /// The text parts and the file part's head.
+    head: Cursor<Vec<u8>>,
     payload: &'p mut Payload<'s>,
-    tail: Vec<u8>,
+    /// The payload has ended: the closing delimiter follows.
+    payload_done: bool,
+    tail: Cursor<Vec<u8>>,
 }
 
 impl<'p, 's> Frame<'p, 's> {
@@ -83,36 +78,30 @@ impl<'p, 's> Frame<'p, 's> {
         let tail = format!("\r\n--{boundary}--\r\n").into_bytes();
 
         Ok(Frame {
-            boundary,
-            state: State::Head,
-            head: head.into_bytes(),
-            pos: 0,
+            content_type: format!("multipart/form-data; boundary={boundary}"),
+            head: Cursor::new(head.into_bytes()),
             payload,
-            tail,
+            payload_done: false,
+            tail: Cursor::new(tail),
         })
     }
 
     /// The `Content-Type` header of the request, with the boundary.
     pub(crate) fn content_type(&self) -> String {
-        format!("multipart/form-data; boundary={}", self.boundary)
+        self.content_type.clone()
     }
 
     /// The exact length of the body, when the source's length is known.
     pub(crate) fn len(&self) -> Option<u64> {
         self.payload
             .len()
-            .map(|n| self.head.len() as u64 + n + self.tail.len() as u64)
+            .map(|n| (self.head.get_ref().len() + self.tail.get_ref().len()) as u64 + n)
     }
 
     /// Whether the whole body, closing delimiter included, has been produced.
     #[cfg(test)]
     fn is_done(&self) -> bool {
-        match self.state {
-            State::Done => true,
-            // A reader that knows the length stops without asking for the end.
-            State::Tail => self.pos == self.tail.len(),
-            _ => false,
-        }
+        self.payload_done && self.tail.position() == self.tail.get_ref().len() as u64
     }
 }
 
@@ -121,45 +110,21 @@ impl Read for Frame<'_, '_> {
     /// closing delimiter share one read when they fit, so a small upload leaves in one write
     /// instead of one per segment.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            match self.state {
-                State::Head => {
-                    filled += copy_from(&self.head, &mut self.pos, &mut buf[filled..]);
-                    if self.pos == self.head.len() {
-                        self.pos = 0;
-                        self.state = State::Payload;
-                    }
-                }
-                State::Payload => {
-                    let n = self.payload.read(&mut buf[filled..])?;
-                    filled += n;
-                    if n == 0 {
-                        self.state = State::Tail;
-                    } else if !self.payload.is_complete() {
-                        // More would mean another wait on the source; send what there is.
-                        return Ok(filled);
-                    }
-                }
-                State::Tail => {
-                    filled += copy_from(&self.tail, &mut self.pos, &mut buf[filled..]);
-                    if self.pos == self.tail.len() {
-                        self.state = State::Done;
-                    }
-                }
-                State::Done => break,
+        let mut filled = self.head.read(buf)?;
+        while !self.payload_done && filled < buf.len() {
+            let n = self.payload.read(&mut buf[filled..])?;
+            filled += n;
+            self.payload_done = n == 0;
+            if n > 0 && !self.payload.is_complete() {
+                // More would mean another wait on the source; send what there is.
+                return Ok(filled);
             }
+        }
+        if self.payload_done {
+            filled += self.tail.read(&mut buf[filled..])?;
         }
         Ok(filled)
     }
-}
-
-/// Copies what is left of `src` after `*pos` into `buf` and advances `*pos`.
-fn copy_from(src: &[u8], pos: &mut usize, buf: &mut [u8]) -> usize {
-    let n = (src.len() - *pos).min(buf.len());
-    buf[..n].copy_from_slice(&src[*pos..*pos + n]);
-    *pos += n;
-    n
 }
 
 /// Escapes a `name` or `filename` parameter value as browsers do (WHATWG HTML, RFC 7578): `"`, CR and
@@ -236,7 +201,7 @@ mod tests {
             out.extend_from_slice(&buf[..n]);
         }
         assert!(frame.is_done());
-        let boundary = frame.boundary.clone();
+        let boundary = multer::parse_boundary(frame.content_type()).unwrap();
         assert_eq!(payload.sent(), data.len() as u64);
         (out, boundary, declared)
     }
