@@ -21,7 +21,7 @@ use crate::envelope::Sent;
 use crate::expect::{Asked, ExpectMemory};
 use crate::observe::{emit, Event, EventFn};
 use crate::payload::{Payload, ProgressRef};
-use crate::reply::{self, Context};
+use crate::reply;
 use crate::source::Opened;
 use crate::{ClientBuilder, Error, NotRetried, Upload, UploadedFile, UrlUpload};
 
@@ -234,7 +234,7 @@ impl Client {
                     chunked: false,
                 };
                 // The small body is sent: the deadline runs from the reply's arrival.
-                self.judge(response, &sent, &upload_path, Instant::now())
+                reply::judge(response, &sent, &upload_path, &self.config, Instant::now())
             })
     }
 
@@ -281,7 +281,13 @@ impl Client {
                 let reply_from = payload.done_at().unwrap_or_else(Instant::now);
                 drop(payload);
                 recall.sent(&tap);
-                let judged = self.judge(response, &sent, fields.upload_path, reply_from);
+                let judged = reply::judge(
+                    response,
+                    &sent,
+                    fields.upload_path,
+                    &self.config,
+                    reply_from,
+                );
                 if judged.is_ok() {
                     self.expect.accepted(length);
                 }
@@ -353,23 +359,6 @@ impl Client {
             },
         );
         Ok(response)
-    }
-
-    /// Judges the outcome of a POST: the reply read under one deadline from `reply_from`.
-    fn judge(
-        &self,
-        response: Result<Response<ureq::Body>, ureq::Error>,
-        sent: &Sent,
-        upload_path: &str,
-        reply_from: Instant,
-    ) -> Result<UploadedFile, Error> {
-        let response = response.map_err(reply::failure)?;
-        let context = Context {
-            key: self.config.api_key(),
-            upload_path,
-            deadline: reply_from + self.config.timeouts.reply,
-        };
-        reply::judge(response, sent, &context)
     }
 }
 

@@ -18,22 +18,20 @@
 //! A server that was not asked can still refuse early; the transport's write-failure path hears
 //! it (see `transport.rs`).
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use crate::config::EXPECT_ABOVE;
 
-/// What the client learned about its server's handling of `Expect`.
+/// What the client learned about its server's handling of `Expect`. Each fact stands alone, so
+/// plain atomics hold them: at worst a request races another's lesson and asks once more.
 #[derive(Debug, Default)]
-pub(crate) struct ExpectMemory(Mutex<Learned>);
-
-#[derive(Debug, Default, Clone, Copy)]
-struct Learned {
+pub(crate) struct ExpectMemory {
     /// The server let a wait run out.
-    ignores: bool,
-    /// The largest body the server accepted.
-    largest_accepted: Option<u64>,
+    ignores: AtomicBool,
+    /// The largest body the server accepted (0 when none was).
+    largest_accepted: AtomicU64,
     /// A request is asking now.
-    asking: bool,
+    asking: AtomicBool,
 }
 
 /// A request that asks `Expect`; while it lives no other does.
@@ -44,14 +42,14 @@ impl Asking<'_> {
     /// Notes how the request went.
     pub(crate) fn went(self, how: Asked) {
         if how == Asked::WaitRanOut {
-            self.0.lock().ignores = true;
+            self.0.ignores.store(true, Relaxed);
         }
     }
 }
 
 impl Drop for Asking<'_> {
     fn drop(&mut self) {
-        self.0.lock().asking = false;
+        self.0.asking.store(false, Relaxed);
     }
 }
 
@@ -68,35 +66,23 @@ impl ExpectMemory {
     /// Whether a body of `length` bytes (`None`: unknown, chunked) should ask: `Some` while it
     /// does.
     pub(crate) fn ask(&self, length: Option<u64>) -> Option<Asking<'_>> {
-        if length.is_some_and(|n| n <= EXPECT_ABOVE) {
+        let largest = self.largest_accepted.load(Relaxed);
+        // Never a small body, nor one no larger than the largest accepted (the key and the size
+        // are known to pass); never a server that ignores `Expect`; one request at a time.
+        if length.is_some_and(|n| n <= EXPECT_ABOVE.max(largest)) || self.ignores.load(Relaxed) {
             return None;
         }
-        let mut learned = self.lock();
-        let worth_it = !learned.ignores
-            && match (length, learned.largest_accepted) {
-                (Some(n), Some(largest)) => n > largest,
-                _ => true,
-            };
-        if !worth_it || learned.asking {
-            return None;
-        }
-        learned.asking = true;
+        self.asking
+            .compare_exchange(false, true, Relaxed, Relaxed)
+            .ok()?;
         Some(Asking(self))
     }
 
     /// Notes that the server accepted a body of `length` bytes.
     pub(crate) fn accepted(&self, length: Option<u64>) {
         if let Some(n) = length {
-            let mut learned = self.lock();
-            learned.largest_accepted = Some(learned.largest_accepted.map_or(n, |l| l.max(n)));
+            self.largest_accepted.fetch_max(n, Relaxed);
         }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Learned> {
-        // The state is two plain values, valid whatever a panicking thread left.
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

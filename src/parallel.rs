@@ -95,17 +95,15 @@ impl Client {
         } else {
             thread::scope(|scope| {
                 let (results, outcomes) = mpsc::channel();
-                let mut started = 0;
-                while started < workers {
-                    let (queue, results) = (&queue, results.clone());
-                    let worker = thread::Builder::new()
-                        .spawn_scoped(scope, move || self.work(queue, results))
-                        .is_ok();
-                    if !worker {
-                        break;
-                    }
-                    started += 1;
-                }
+                let started = (0..workers)
+                    .map_while(|_| {
+                        let (queue, results) = (&queue, results.clone());
+                        let worker = thread::Builder::new();
+                        worker
+                            .spawn_scoped(scope, move || self.work(queue, results))
+                            .ok()
+                    })
+                    .count();
                 drop(results);
                 if started == 0 {
                     return self.run_here(&queue, &mut in_order);

@@ -8,6 +8,7 @@ use std::time::{Instant, SystemTime};
 
 use ureq::http::Response;
 
+use crate::config::Config;
 use crate::envelope::{self, Reply, Sent};
 use crate::retry::parse_retry_after;
 use crate::text::redact;
@@ -16,23 +17,19 @@ use crate::{Error, ErrorKind, UploadedFile};
 /// The largest reply read from the API; the service's replies are a few hundred bytes.
 pub(crate) const MAX_REPLY: u64 = 1024 * 1024;
 
-/// What a reply is judged against.
-pub(crate) struct Context<'a> {
-    /// The API key, cut out of everything the server sends.
-    pub key: &'a str,
-    /// The upload path sent, for a reply that names no path.
-    pub upload_path: &'a str,
-    /// When reading the reply must be over.
-    pub deadline: Instant,
-}
-
-/// Reads the reply to one request and turns it into the stored file, or the error it says (with
-/// the `Retry-After` it carried).
+/// Reads the reply to one request (or takes its failure) and turns it into the stored file, or
+/// the error it says (with the `Retry-After` it carried). `upload_path` is the one sent, for a
+/// reply that names no path; reading the reply must be over by the reply timeout after
+/// `reply_from`; the key is cut out of everything the server sends.
 pub(crate) fn judge(
-    mut response: Response<ureq::Body>,
+    response: Result<Response<ureq::Body>, ureq::Error>,
     sent: &Sent,
-    ctx: &Context<'_>,
+    upload_path: &str,
+    config: &Config,
+    reply_from: Instant,
 ) -> Result<UploadedFile, Error> {
+    let mut response = response.map_err(failure)?;
+    let key = config.api_key();
     let status = response.status().as_u16();
     let header = |name: &str| {
         response
@@ -46,21 +43,22 @@ pub(crate) fn judge(
         let location = header("location").unwrap_or_else(|| "(no location)".to_owned());
         return Err(Error::new(ErrorKind::Redirect {
             status,
-            location: redact(&location, ctx.key).into_owned(),
+            location: redact(&location, key).into_owned(),
         })
         .with_retry_after(retry_after));
     }
-    let body = read_capped(response.body_mut(), status, ctx.deadline)?;
+    let deadline = reply_from + config.timeouts.reply;
+    let body = read_capped(response.body_mut(), status, deadline)?;
     let text = String::from_utf8_lossy(body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&body));
     // The key is cut out of the raw text here (for pages that are not JSON), and out of each JSON
     // string once decoded by the envelope (a `\u0025` is a `%` that may start a percent-encoded key).
-    let text = redact(&text, ctx.key);
+    let text = redact(&text, key);
     let reply = Reply {
         status,
         text: &text,
         retry_after,
     };
-    envelope::judge(&reply, sent, ctx.upload_path, ctx.key)
+    envelope::judge(&reply, sent, upload_path, key)
 }
 
 /// Reads a reply's body, at most [`MAX_REPLY`] bytes, giving up at `deadline` (checked between

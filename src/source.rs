@@ -65,18 +65,17 @@ enum Kind<'a> {
         /// is empty but holds data (as those under `/proc` do).
         size: Option<u64>,
     },
-    /// A pipe, FIFO or device named by a path: opened once, read once.
-    Stream {
-        path: PathBuf,
-        file: File,
-    },
     /// A seekable reader (bytes in memory among them) and the range it covers.
     Seekable {
         reader: Box<dyn ReadSeek + 'a>,
         start: u64,
         end: u64,
     },
-    Reader(Box<dyn Read + Send + 'a>),
+    /// A reader, or a pipe, FIFO or device named by `path`: opened once, read once.
+    Reader {
+        reader: Box<dyn Read + Send + 'a>,
+        path: Option<PathBuf>,
+    },
 }
 
 /// The source opened for one attempt.
@@ -110,7 +109,10 @@ impl<'a> Given<'a> {
                 } else if spool {
                     spooled(Box::new(file), declared)?
                 } else {
-                    Kind::Stream { path, file }
+                    Kind::Reader {
+                        reader: Box::new(file),
+                        path: Some(path),
+                    }
                 }
             }
             Given::Bytes(reader, len) => {
@@ -137,7 +139,7 @@ impl<'a> Given<'a> {
                 }
             }
             Given::Reader(reader) if spool => spooled(reader, declared)?,
-            Given::Reader(reader) => Kind::Reader(reader),
+            Given::Reader(reader) => Kind::Reader { reader, path: None },
         };
         Ok(Source { kind, declared })
     }
@@ -200,7 +202,7 @@ fn spooled<'a>(
 /// Without the `spool` feature nothing asks to spool (`Upload::spool` needs it).
 #[cfg(not(feature = "spool"))]
 fn spooled<'a>(reader: Box<dyn Read + Send + 'a>, _: Option<u64>) -> Result<Kind<'a>, Error> {
-    Ok(Kind::Reader(reader))
+    Ok(Kind::Reader { reader, path: None })
 }
 
 impl Source<'_> {
@@ -210,7 +212,7 @@ impl Source<'_> {
         self.declared.or(match &self.kind {
             Kind::File { size, .. } => *size,
             Kind::Seekable { start, end, .. } => Some(end - start),
-            Kind::Stream { .. } | Kind::Reader(_) => None,
+            Kind::Reader { .. } => None,
         })
     }
 
@@ -222,7 +224,7 @@ impl Source<'_> {
 
     /// Whether the source can be read again for a retry.
     pub(crate) fn is_repeatable(&self) -> bool {
-        !matches!(self.kind, Kind::Stream { .. } | Kind::Reader(_))
+        !matches!(self.kind, Kind::Reader { .. })
     }
 
     /// Opens the source for one attempt: the file opened when the upload started is checked for
@@ -247,14 +249,13 @@ impl Source<'_> {
                 file.seek(SeekFrom::Start(0)).map_err(io_err)?;
                 (file, Some(path.as_path()))
             }
-            Kind::Stream { path, file } => (file, Some(path.as_path())),
             Kind::Seekable { reader, start, .. } => {
                 reader
                     .seek(SeekFrom::Start(*start))
                     .map_err(|e| Error::io(None, e))?;
                 (reader.as_read(), None)
             }
-            Kind::Reader(reader) => (&mut **reader, None),
+            Kind::Reader { reader, path } => (&mut **reader, path.as_deref()),
         };
         Ok(Opened { reader, path, len })
     }

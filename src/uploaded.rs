@@ -101,14 +101,10 @@ impl UploadedFile {
     /// # Ok::<_, Box<dyn std::error::Error>>(())
     /// ```
     pub fn expires_at(&self) -> Option<SystemTime> {
-        if let Some(t) = self
-            .service_expires_at
-            .as_deref()
+        let service = self.service_expires_at.as_deref();
+        service
             .and_then(time::parse_rfc3339)
-        {
-            return Some(t);
-        }
-        time::parse_rfc3339(&self.uploaded_at).map(|t| t + RETENTION)
+            .or_else(|| time::parse_rfc3339(&self.uploaded_at).map(|t| t + RETENTION))
     }
 
     /// [`expires_at()`](Self::expires_at) as RFC 3339 text in UTC, for display and JSON output.
