@@ -121,6 +121,16 @@ pub(crate) fn advice(error: &Error, stdin: bool) -> Option<String> {
         ErrorKind::SourceLengthMismatch { .. } | ErrorKind::StoredSizeMismatch { .. } => {
             "upload the file again".into()
         }
+        // Past a file-size limit, any folder fails alike.
+        ErrorKind::Spool
+            if error
+                .io_error()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::FileTooLarge) =>
+        {
+            "standard input is larger than the file-size limit, ulimit -f, allows: raise the \
+             limit, or send without --spool and --reuse"
+                .into()
+        }
         ErrorKind::Spool => {
             "point TMPDIR at a folder this user can write to, with room for standard input".into()
         }

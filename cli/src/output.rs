@@ -561,7 +561,7 @@ pub(crate) fn describe(error: &Error) -> String {
         _ => error.to_string(),
     };
     let cause = match error.kind() {
-        ErrorKind::Io | ErrorKind::Transport | ErrorKind::Proxy { .. } => {
+        ErrorKind::Io | ErrorKind::Transport | ErrorKind::Proxy { .. } | ErrorKind::Spool => {
             error.io_error().map(io_words)
         }
         ErrorKind::Timeout

@@ -231,3 +231,44 @@ fn a_spool_without_a_usable_temporary_folder_names_it() {
     }
     assert!(emulator.requests().is_empty());
 }
+
+/// Under a file-size limit (`ulimit -f`) smaller than standard input, the spool's write fails:
+/// the line says so, and points at the limit, not at TMPDIR (another folder would fail the same).
+// Unix only: a file-size limit (prlimit) is Unix's.
+#[cfg(unix)]
+#[test]
+fn a_spool_past_a_file_size_limit_says_so() {
+    use std::process::Command;
+    if Command::new("prlimit").arg("--version").output().is_err() {
+        eprintln!("skipped: needs util-linux's prlimit");
+        return;
+    }
+    let emulator = emulator();
+    let cache = tempfile::tempdir().unwrap();
+    for flags in [
+        &["--spool"][..],
+        &["--cache-dir", cache.path().to_str().unwrap()],
+    ] {
+        let mut prlimit = Command::new("prlimit");
+        prlimit
+            .args(["--fsize=4096", "--"])
+            .arg(env!("CARGO_BIN_EXE_kie-upload"));
+        let out = finish(
+            in_clean_env(prlimit, &emulator)
+                .env("KIE_API_KEY", KEY)
+                .args(flags)
+                .args(["-n", "in.bin", "-"]),
+            &payload(100_000),
+        );
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        let line = out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap();
+        assert!(line.contains("file too large"), "{line}");
+        assert!(line.contains("ulimit -f"), "{line}");
+        assert!(!line.contains("TMPDIR"), "{line}");
+    }
+    assert!(emulator.requests().is_empty());
+}
