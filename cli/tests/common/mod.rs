@@ -220,8 +220,16 @@ pub fn spawn_with_closed(emulator: &Emulator, args: &[&str], close_stderr: bool)
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let writer = reader.stdin.take().unwrap();
+    let mut writer = reader.stdin.take().unwrap();
     reader.wait().unwrap();
+    // Written to until it says its reader is gone: a child another test spawned at that moment
+    // may hold a copy of the reading end until it execs (under load, long enough for the tool to
+    // write before it closes).
+    let bound = Instant::now() + Duration::from_secs(10);
+    while writer.write_all(b"x").is_ok() {
+        assert!(Instant::now() < bound, "the pipe's reader never went away");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let mut command = command(emulator);
     command
         .env("KIE_API_KEY", KEY)
