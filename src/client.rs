@@ -215,7 +215,7 @@ impl Client {
     /// );
     /// ```
     pub fn redact(&self, text: &str) -> String {
-        crate::text::redact(text, self.config.api_key()).into_owned()
+        crate::text::redact(text, &self.config.api_key).into_owned()
     }
 
     /// [`upload_url`](Self::upload_url), before its error is finished.
@@ -315,7 +315,7 @@ impl Client {
             .config
             .agent
             .post(format!("{}{endpoint}", self.config.base_url))
-            .header("Authorization", format!("Bearer {}", self.config.api_key()))
+            .header("Authorization", format!("Bearer {}", self.config.api_key))
             .header("Accept", "application/json")
             .header("Content-Type", &body.content_type);
         let length = body.length;

@@ -51,7 +51,7 @@ impl Client {
             let text = String::from_utf8_lossy(&page);
             return Err(Error::new(ErrorKind::Http {
                 status,
-                excerpt: excerpt(&crate::text::redact(&text, self.config.api_key())),
+                excerpt: excerpt(&crate::text::redact(&text, &self.config.api_key)),
             }));
         }
         io::copy(&mut body.as_reader(), out).map_err(|e| {

@@ -29,7 +29,7 @@ pub(crate) fn judge(
     reply_from: Instant,
 ) -> Result<UploadedFile, Error> {
     let mut response = response.map_err(failure)?;
-    let key = config.api_key();
+    let key = &config.api_key;
     let status = response.status().as_u16();
     let header = |name: &str| {
         response

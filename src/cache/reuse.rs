@@ -55,7 +55,7 @@ impl<'c> Recall<'c> {
         };
         let id = Identity::new(
             &normalised(&self.config.base_url),
-            self.config.api_key(),
+            &self.config.api_key,
             &upload.upload_path,
             upload.content_type.as_deref(),
             upload.file_name.as_deref(),

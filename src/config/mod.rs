@@ -44,16 +44,6 @@ pub(crate) struct Timeouts {
     pub reply: Duration,
 }
 
-impl Default for Timeouts {
-    fn default() -> Self {
-        Timeouts {
-            connect: Duration::from_secs(30),
-            stall: Duration::from_secs(60),
-            reply: Duration::from_secs(120),
-        }
-    }
-}
-
 /// The settings of a [`Client`](crate::Client), from [`Client::builder`](crate::Client::builder):
 /// `Client::builder().api_key(key).build()?`.
 ///
@@ -96,7 +86,11 @@ impl ClientBuilder {
             key: KeySetting::Unset,
             base_url: None,
             allow_insecure_http: false,
-            timeouts: Timeouts::default(),
+            timeouts: Timeouts {
+                connect: Duration::from_secs(30),
+                stall: Duration::from_secs(60),
+                reply: Duration::from_secs(120),
+            },
             retry: RetryPolicy::default(),
             expect_continue: None,
             tls: TlsSettings::default(),
@@ -309,7 +303,8 @@ pub(crate) struct Config {
     proxy: Option<proxy::About>,
     /// A proxy setting that `Client::new` could not refuse: every upload is refused with it.
     refused: Option<proxy::Refused>,
-    api_key: String,
+    /// The key, also for cutting it out of what servers send back.
+    pub api_key: String,
     /// Where the key was set (a variable or a file), for the errors about it.
     key_setting: Option<String>,
     pub base_url: String,
@@ -346,11 +341,6 @@ impl Config {
     pub(crate) fn check_key(&self) -> Result<(), Error> {
         self.usable()?;
         key::check(&self.api_key, self.key_setting.as_deref())
-    }
-
-    /// The key, for cutting it out of what servers send back.
-    pub(crate) fn api_key(&self) -> &str {
-        &self.api_key
     }
 
     /// An error as it leaves the client (or reaches a retry's event): the key and URL passwords

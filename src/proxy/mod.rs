@@ -58,7 +58,7 @@ pub(crate) struct Chosen {
 
 /// Which proxy (its URL with the credentials masked), and the variable that set it, spelled as
 /// the environment spells it (`None` for [`ClientBuilder::proxy`](crate::ClientBuilder::proxy)).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct About {
     pub url: Option<String>,
     pub var: Option<String>,
@@ -132,8 +132,8 @@ pub(crate) fn from_env(
     let not_a_url = || Refused {
         reason: format!("{name} is not a proxy URL such as http://proxy.local:3128"),
         about: About {
-            url: None,
             var: Some(name.clone()),
+            ..About::default()
         },
     };
     let value = value.to_str().ok_or_else(not_a_url)?.trim();
@@ -152,10 +152,7 @@ pub(crate) fn from_url(url: &str) -> Result<Chosen, Refused> {
     // Not echoed: the caller has it, and it may carry the proxy's password.
     let proxy = Proxy::new(url.trim()).map_err(|_| Refused {
         reason: "the proxy URL given is not a proxy URL such as http://proxy.local:3128".into(),
-        about: About {
-            url: None,
-            var: None,
-        },
+        about: About::default(),
     })?;
     checked(proxy, None)
 }
@@ -168,7 +165,9 @@ fn checked(proxy: Proxy, var: Option<String>) -> Result<Chosen, Refused> {
         url: Some(masked(&proxy)),
         var,
     };
-    if is_socks(proxy.protocol()) && !cfg!(feature = "socks") {
+    // ureq's protocols other than HTTP's are SOCKS's.
+    let http = matches!(proxy.protocol(), ProxyProtocol::Http | ProxyProtocol::Https);
+    if !http && !cfg!(feature = "socks") {
         return Err(Refused {
             reason: format!(
                 "the proxy {}{} is a SOCKS proxy, which needs kie-upload's `socks` feature",
@@ -179,16 +178,6 @@ fn checked(proxy: Proxy, var: Option<String>) -> Result<Chosen, Refused> {
         });
     }
     Ok(Chosen { proxy, about })
-}
-
-fn is_socks(protocol: ProxyProtocol) -> bool {
-    matches!(
-        protocol,
-        ProxyProtocol::Socks4
-            | ProxyProtocol::Socks4A
-            | ProxyProtocol::Socks5
-            | ProxyProtocol::Socks5h
-    )
 }
 
 /// `scheme://host:port`, with `***@` in place of any user name and password.
@@ -260,7 +249,8 @@ impl<In: Transport, C: Connector<In>> Connector<In> for Blamed<C> {
         details: &ConnectionDetails<'_>,
         chained: Option<In>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
-        (self.0.connect(details, chained)).map_err(|e| ureq::Error::Other(Box::new(failure(e))))
+        let connected = self.0.connect(details, chained);
+        connected.map_err(|e| ureq::Error::Other(Box::new(failure(e))))
     }
 }
 
