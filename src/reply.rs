@@ -4,7 +4,7 @@
 //! rules (`envelope/`), with the `Retry-After` it carried.
 
 use std::io::{self, Read};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use ureq::http::Response;
 
@@ -38,7 +38,7 @@ pub(crate) fn judge(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
+    let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v));
     if (300..400).contains(&status) {
         let location = header("location").unwrap_or_else(|| "(no location)".to_owned());
         return Err(Error::new(ErrorKind::Redirect {

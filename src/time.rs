@@ -76,28 +76,6 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     Some(UNIX_EPOCH + Duration::new(secs, nanos))
 }
 
-/// Parses an HTTP date in its preferred form (RFC 9110 IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`.
-pub(crate) fn parse_http_date(s: &str) -> Option<SystemTime> {
-    let mut parts = s.split_whitespace();
-    let (_weekday, day, month, year, clock, zone) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    if zone != "GMT" || parts.next().is_some() {
-        return None;
-    }
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS.iter().position(|m| *m == month)? + 1;
-    let (day, year): (u32, u32) = (day.parse().ok()?, year.parse().ok()?);
-    parse_rfc3339(&format!("{year:04}-{month:02}-{day:02}T{clock}Z"))
-}
-
 /// Formats as `2025-01-01T12:00:00.000Z` (UTC, milliseconds), the service's own form.
 pub(crate) fn format_rfc3339(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -195,15 +173,6 @@ mod tests {
         ] {
             assert_eq!(parse_rfc3339(s), None, "{s}");
         }
-    }
-
-    #[test]
-    fn parses_http_dates() {
-        let t = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-        assert_eq!(t.duration_since(UNIX_EPOCH).unwrap().as_secs(), 784_111_777);
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 PST"), None);
-        assert_eq!(parse_http_date("Sun, 06 Foo 1994 08:49:37 GMT"), None);
-        assert_eq!(parse_http_date("yesterday"), None);
     }
 
     #[test]

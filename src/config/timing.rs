@@ -97,7 +97,8 @@ impl ClientBuilder {
     }
 
     /// The wait before the first retry; each later wait doubles (up to 10 s), with jitter. A
-    /// `Retry-After` from the server replaces it, up to 30 s. Default: 500 ms; at most a day.
+    /// `Retry-After` from the server in whole seconds replaces it, up to 30 s (one in the
+    /// HTTP-date form counts as none: the backoff applies). Default: 500 ms; at most a day.
     ///
     /// ```
     /// # use kie_upload::{Client, Upload};

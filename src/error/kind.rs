@@ -382,7 +382,7 @@ impl Error {
     /// second copy); else [`not_retried`](Error::not_retried) says why not. Up to
     /// [`ClientBuilder::retries`](crate::ClientBuilder::retries) retries (default 2) are made;
     /// each waits for the server's `Retry-After` ([`retry_after`](Error::retry_after)) when it
-    /// sent one (a wait over 30 s is not waited for: the error comes back at once, with
+    /// sent one in whole seconds (its HTTP-date form counts as none) (a wait over 30 s is not waited for: the error comes back at once, with
     /// [`NotRetried::WaitTooLong`]), else for an exponential backoff with jitter from
     /// [`ClientBuilder::retry_backoff`](crate::ClientBuilder::retry_backoff) (default 500 ms,
     /// doubling, at most 10 s).

@@ -289,7 +289,8 @@ impl Error {
         self.inner.path.as_deref()
     }
 
-    /// How long the server asked to wait before trying again (its `Retry-After`), when it did.
+    /// How long the server asked to wait before trying again (its `Retry-After`), when it did in
+    /// whole seconds; `None` for the header's HTTP-date form, which is not read.
     ///
     /// ```
     /// # use kie_upload::{Client, Upload};
