@@ -22,33 +22,32 @@ use ureq::typestate::AgentScope;
 
 use crate::Error;
 
-/// The TLS settings of a builder.
+/// The roots a builder trusts: the default ones, or those of a PEM text or file.
 #[derive(Clone, Default)]
-pub(crate) struct TlsSettings {
-    pub roots_pem: Option<Vec<u8>>,
-    pub roots_file: Option<PathBuf>,
+pub(crate) enum Roots {
+    #[default]
+    Default,
+    Pem(Vec<u8>),
+    File(PathBuf),
 }
 
-impl fmt::Debug for TlsSettings {
+impl fmt::Debug for Roots {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let roots = match (&self.roots_pem, &self.roots_file) {
-            (Some(pem), _) => format!("{} bytes of PEM", pem.len()),
-            (_, Some(file)) => format!("from {}", file.display()),
-            _ => "default".to_owned(),
-        };
-        f.debug_struct("TlsSettings")
-            .field("roots", &roots)
-            .finish()
+        match self {
+            Roots::Default => f.write_str("Default"),
+            Roots::Pem(pem) => write!(f, "{} bytes of PEM", pem.len()),
+            Roots::File(file) => write!(f, "from {}", file.display()),
+        }
     }
 }
 
-impl TlsSettings {
+impl Roots {
     /// The PEM of the roots to trust instead of the defaults, if any.
-    fn roots(&self) -> Result<Option<Vec<u8>>, Error> {
-        Ok(match (&self.roots_pem, &self.roots_file) {
-            (Some(pem), _) => Some(pem.clone()),
-            (None, Some(file)) => Some(crate::local_file::read_roots(file)?),
-            (None, None) => None,
+    fn pem(&self) -> Result<Option<Vec<u8>>, Error> {
+        Ok(match self {
+            Roots::Default => None,
+            Roots::Pem(pem) => Some(pem.clone()),
+            Roots::File(file) => Some(crate::local_file::read_roots(file)?),
         })
     }
 
@@ -57,7 +56,7 @@ impl TlsSettings {
         &self,
         agent: ConfigBuilder<AgentScope>,
     ) -> Result<ConfigBuilder<AgentScope>, Error> {
-        let pem = self.roots()?;
+        let pem = self.pem()?;
         // Without a TLS feature there is nothing to configure, and no roots to trust.
         #[cfg(not(any(feature = "_rustls", feature = "native-tls")))]
         return match pem {
@@ -86,7 +85,7 @@ impl TlsSettings {
             ))]
             let builder = builder.provider(ureq::tls::TlsProvider::Rustls);
             let builder = match pem {
-                Some(pem) => builder.root_certs(parse_roots(&pem, self.roots_file.as_ref())?),
+                Some(pem) => builder.root_certs(parse_roots(&pem, self)?),
                 None => builder,
             };
             Ok(agent.tls_config(builder.build()))
@@ -96,8 +95,11 @@ impl TlsSettings {
 
 /// The certificates in a PEM text; an error when there are none.
 #[cfg(any(feature = "_rustls", feature = "native-tls"))]
-fn parse_roots(pem: &[u8], file: Option<&PathBuf>) -> Result<RootCerts, Error> {
-    let from = file.map_or_else(|| "the PEM given".to_owned(), |f| f.display().to_string());
+fn parse_roots(pem: &[u8], roots: &Roots) -> Result<RootCerts, Error> {
+    let from = match roots {
+        Roots::File(file) => file.display().to_string(),
+        _ => "the PEM given".to_owned(),
+    };
     let mut certs: Vec<Certificate<'static>> = Vec::new();
     for item in ureq::tls::parse_pem(pem) {
         match item {

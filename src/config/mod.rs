@@ -14,7 +14,7 @@ use crate::observe::EventFn;
 use crate::proxy::{self, ProxySetting};
 use crate::resolve::NamedLookup;
 use crate::retry::RetryPolicy;
-use crate::tls::TlsSettings;
+use crate::tls::Roots;
 use crate::{transport, Client, Error, ErrorKind, NotRetried};
 
 /// The service's root, used unless a base URL is given.
@@ -73,7 +73,7 @@ pub struct ClientBuilder {
     timeouts: Timeouts,
     retry: RetryPolicy,
     expect_continue: Option<bool>,
-    tls: TlsSettings,
+    roots: Roots,
     proxy: ProxySetting,
     #[cfg(feature = "cache")]
     cache: Option<crate::UploadCache>,
@@ -93,7 +93,7 @@ impl ClientBuilder {
             },
             retry: RetryPolicy::default(),
             expect_continue: None,
-            tls: TlsSettings::default(),
+            roots: Roots::Default,
             proxy: ProxySetting::FromEnv,
             #[cfg(feature = "cache")]
             cache: None,
@@ -279,7 +279,7 @@ impl ClientBuilder {
             .max_idle_connections_per_host(16)
             .max_idle_connections(32)
             .proxy(proxy);
-        let agent = self.tls.configure(agent)?.build();
+        let agent = self.roots.configure(agent)?.build();
         Ok(Config {
             agent: Agent::with_parts(agent, transport::connector(), NamedLookup::default()),
             proxy: chosen.map(|c| c.about),

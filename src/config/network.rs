@@ -22,8 +22,7 @@ impl ClientBuilder {
     /// # Ok::<_, Box<dyn std::error::Error>>(())
     /// ```
     pub fn root_certs_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.tls.roots_pem = Some(pem.into());
-        self.tls.roots_file = None;
+        self.roots = Roots::Pem(pem.into());
         self
     }
 
@@ -40,8 +39,7 @@ impl ClientBuilder {
     /// # Ok::<_, Box<dyn std::error::Error>>(())
     /// ```
     pub fn root_certs_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.tls.roots_file = Some(path.into());
-        self.tls.roots_pem = None;
+        self.roots = Roots::File(path.into());
         self
     }
 
