@@ -81,7 +81,8 @@ impl Client {
     ) {
         let uploads: Vec<Upload<'a>> = uploads.into_iter().collect();
         let total = uploads.len();
-        let workers = jobs.max(1).min(total);
+        // With one job (or one upload) everything runs on the calling thread.
+        let workers = Some(jobs.min(total)).filter(|&n| n > 1).unwrap_or(0);
         let queue: Queue<'a> = Mutex::new(uploads.into_iter().enumerate());
         let mut in_order = InOrder {
             on_result,
@@ -90,53 +91,42 @@ impl Client {
             early: BTreeMap::new(),
             panicked: None,
         };
-        if workers <= 1 {
-            self.run_here(&queue, &mut in_order);
-        } else {
-            thread::scope(|scope| {
-                let (results, outcomes) = mpsc::channel();
-                let started = (0..workers)
-                    .map_while(|_| {
-                        let (queue, results) = (&queue, results.clone());
-                        let worker = thread::Builder::new();
-                        worker
-                            .spawn_scoped(scope, move || self.work(queue, results))
-                            .ok()
-                    })
-                    .count();
-                drop(results);
-                if started == 0 {
-                    return self.run_here(&queue, &mut in_order);
+        thread::scope(|scope| {
+            let (results, outcomes) = mpsc::channel();
+            let started = (0..workers)
+                .map_while(|_| {
+                    let (queue, results) = (&queue, results.clone());
+                    let worker = thread::Builder::new();
+                    worker
+                        .spawn_scoped(scope, move || self.work(queue, results))
+                        .ok()
+                })
+                .count();
+            drop(results);
+            // No worker (none wanted, or none could start): this thread uploads.
+            if started == 0 {
+                while let Some((i, upload)) = take(&queue) {
+                    in_order.put(i, self.upload_catching(upload));
                 }
-                // Ends when every worker has ended. Should `on_result` panic, the queue is emptied
-                // first (no new upload starts) and the receiver goes with the unwinding.
-                let mut left = total;
-                while let Ok((i, outcome)) = outcomes.recv() {
-                    for (i, outcome) in std::iter::once((i, outcome)).chain(outcomes.try_iter()) {
-                        in_order.put(i, outcome);
-                        left -= 1;
-                    }
-                    if left > started {
-                        // A wake-up of this thread per result cost small files a fifth of their
-                        // rate: while uploads wait to be taken, let results gather for a moment.
-                        // The last few are taken as they come.
-                        thread::sleep(GATHER);
-                    }
+            }
+            // Ends when every worker has ended. Should `on_result` panic, the queue is emptied
+            // first (no new upload starts) and the receiver goes with the unwinding.
+            let mut left = total;
+            while let Ok((i, outcome)) = outcomes.recv() {
+                for (i, outcome) in std::iter::once((i, outcome)).chain(outcomes.try_iter()) {
+                    in_order.put(i, outcome);
+                    left -= 1;
                 }
-            });
-        }
+                if left > started {
+                    // A wake-up of this thread per result cost small files a fifth of their
+                    // rate: while uploads wait to be taken, let results gather for a moment.
+                    // The last few are taken as they come.
+                    thread::sleep(GATHER);
+                }
+            }
+        });
         if let Some(payload) = in_order.panicked {
             panic::resume_unwind(payload);
-        }
-    }
-
-    /// Runs the queue's uploads one after the other on this thread.
-    fn run_here<F>(&self, queue: &Queue<'_>, in_order: &mut InOrder<'_, '_, F>)
-    where
-        F: FnMut(usize, Result<UploadedFile, Error>),
-    {
-        while let Some((i, upload)) = take(queue) {
-            in_order.put(i, self.upload_catching(upload));
         }
     }
 
