@@ -14,15 +14,6 @@
 //! the request), so that it stops reading the source at once; the client learns there too of a
 //! `100 Continue` and of a server that speaks the other protocol.
 //!
-//! Below TLS the same wrapper also gathers TLS records into one write: rustls hands ureq's adapter
-//! one record (16 KiB) per write, and ureq's TCP transport makes each one its own `sendto`, eight
-//! times as many system calls as plain HTTP, which writes its 128 KiB output buffer at once. So
-//! [`Coalesced`] lets the records pile up in the TCP transport's own output buffer and writes
-//! them when it is full, and before anything waits for input: every read (the handshake's, the
-//! `100 Continue`'s, the reply's) first sends what is held, so the server sees exactly the bytes it
-//! saw before, only in fewer writes. A connection is checked for reuse only after its reply was
-//! read, so nothing is held then; should anything be, it is sent before the check.
-//!
 //! This uses `ureq::unversioned::transport`, which may change in a ureq minor release: hence the
 //! tight version requirement on ureq in Cargo.toml.
 
@@ -31,8 +22,8 @@ use std::io;
 
 use crate::proxy::Blamed;
 use ureq::unversioned::transport::{
-    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout,
-    TcpConnector, Transport,
+    Buffers, ConnectProxyConnector, ConnectionDetails, Connector, NextTimeout, TcpConnector,
+    Transport,
 };
 
 /// What this thread's connection saw since the current request started (ureq runs a request on
@@ -201,147 +192,23 @@ impl<T: Transport> Transport for AnswerKept<T> {
     }
 }
 
-/// Wraps the transport below it in [`EarlyAnswer`], and that in [`Coalesced`] when TLS goes on
-/// top (plain HTTP already writes whole buffers).
+/// Wraps the transport below TLS in [`EarlyAnswer`].
 #[derive(Debug)]
 struct EarlyAnswerConnector;
 
 impl<In: Transport> Connector<In> for EarlyAnswerConnector {
-    type Out = Either<EarlyAnswer<In>, Coalesced<EarlyAnswer<In>>>;
+    type Out = EarlyAnswer<In>;
 
     fn connect(
         &self,
         details: &ConnectionDetails<'_>,
         chained: Option<In>,
     ) -> Result<Option<Self::Out>, ureq::Error> {
-        Ok(chained.map(|inner| {
-            let early = EarlyAnswer {
-                inner,
-                broken: false,
-                tls: details.needs_tls(),
-            };
-            if details.needs_tls() {
-                Either::B(Coalesced::new(early, details.config.input_buffer_size()))
-            } else {
-                Either::A(early)
-            }
-        }))
-    }
-}
-
-/// A transport below TLS that holds what TLS writes in the output buffer of the transport under
-/// it, and writes it there in one go when the buffer is full or before any wait for input.
-///
-/// The output stays where the TCP transport writes from (no copy); the input has a buffer of its
-/// own, because [`Buffers::input`] borrows immutably and cannot reach through to the transport.
-#[derive(Debug)]
-struct Coalesced<T> {
-    inner: T,
-    /// Bytes at the start of the inner output buffer not yet sent.
-    held: usize,
-    /// What the inner transport read, handed out to TLS from here.
-    input: LazyBuffers,
-    /// The last timeout ureq gave, for sending what is held before a reuse check.
-    last_timeout: NextTimeout,
-}
-
-impl<T: Transport> Coalesced<T> {
-    fn new(inner: T, input_size: usize) -> Self {
-        Coalesced {
+        Ok(chained.map(|inner| EarlyAnswer {
             inner,
-            held: 0,
-            // The output side of these buffers is never used: the inner transport's is.
-            input: LazyBuffers::new(input_size, 1),
-            last_timeout: NextTimeout::default(),
-        }
-    }
-
-    /// Sends what is held.
-    fn flush(&mut self, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        self.last_timeout = timeout;
-        if self.held == 0 {
-            return Ok(());
-        }
-        let held = std::mem::take(&mut self.held);
-        self.inner.transmit_output(held, timeout)
-    }
-}
-
-impl<T: Transport> Buffers for Coalesced<T> {
-    fn output(&mut self) -> &mut [u8] {
-        let held = self.held;
-        &mut self.inner.buffers().output()[held..]
-    }
-
-    fn input(&self) -> &[u8] {
-        self.input.input()
-    }
-
-    fn input_append_buf(&mut self) -> &mut [u8] {
-        self.input.input_append_buf()
-    }
-
-    fn input_appended(&mut self, amount: usize) {
-        self.input.input_appended(amount);
-    }
-
-    fn input_consume(&mut self, amount: usize) {
-        self.input.input_consume(amount);
-    }
-
-    fn tmp_and_output(&mut self) -> (&mut [u8], &mut [u8]) {
-        let held = self.held;
-        (
-            self.input.input_append_buf(),
-            &mut self.inner.buffers().output()[held..],
-        )
-    }
-
-    fn can_use_input(&self) -> bool {
-        self.input.can_use_input()
-    }
-}
-
-impl<T: Transport> Transport for Coalesced<T> {
-    fn buffers(&mut self) -> &mut dyn Buffers {
-        self
-    }
-
-    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        self.held += amount;
-        self.last_timeout = timeout;
-        // Full: send it, so that the next write finds room (a write of nothing would be an error).
-        if self.held >= self.inner.buffers().output().len() {
-            self.flush(timeout)?;
-        }
-        Ok(())
-    }
-
-    // No `maybe_await_input` of our own: ureq reaches this transport through a `Box` and an
-    // `Either`, which forward only `await_input` (the default `maybe_await_input` returns input
-    // already buffered, and otherwise calls `await_input`).
-    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        // Whatever comes next from the server, it must first have all that was written.
-        self.flush(timeout)?;
-        if self.inner.buffers().input().is_empty() && !self.inner.await_input(timeout)? {
-            return Ok(false);
-        }
-        let from = self.inner.buffers().input();
-        let to = self.input.input_append_buf();
-        let amount = from.len().min(to.len());
-        to[..amount].copy_from_slice(&from[..amount]);
-        self.input.input_appended(amount);
-        self.inner.buffers().input_consume(amount);
-        Ok(amount > 0)
-    }
-
-    fn is_open(&mut self) -> bool {
-        let timeout = self.last_timeout;
-        self.flush(timeout).is_ok() && self.inner.is_open()
-    }
-
-    fn is_tls(&self) -> bool {
-        self.inner.is_tls()
+            broken: false,
+            tls: details.needs_tls(),
+        }))
     }
 }
 
@@ -412,6 +279,3 @@ fn closed_by_peer(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionAborted
     )
 }
-
-#[cfg(test)]
-mod tests;
