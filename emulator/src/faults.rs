@@ -198,7 +198,9 @@ pub enum Fault {
     /// `"bad \u{1b}]0;pwned\u{7} request \u{1b}[2J\u{202e}txt.exe\u{200b}"`.
     ControlChars,
     /// Store nothing, write these exact bytes as the whole response (status line, headers, body),
-    /// then close the connection: any reply the other faults don't give.
+    /// then close the connection: any reply the other faults don't give. Say `Connection: close`
+    /// in them when the client goes on: without it a client may pool the connection and send its
+    /// next request on it as it closes.
     Raw {
         /// The whole response.
         bytes: Vec<u8>,
