@@ -7,6 +7,7 @@
 
 mod advice;
 mod args;
+mod client;
 mod completions;
 mod echo;
 mod filter;
@@ -14,8 +15,10 @@ mod flags;
 mod interrupt;
 mod limits;
 mod output;
+mod plan;
 mod progress;
 mod run;
+mod upload;
 mod verify;
 mod walk;
 

@@ -15,8 +15,8 @@ use kie_upload::{printable, Error, ErrorKind, Event, UploadedFile};
 use serde_json::{json, Value};
 
 use crate::advice::advice;
+use crate::plan::Planned;
 use crate::progress;
-use crate::run::Planned;
 
 /// Where results go, and how the run is going. Shared with the thread that ends an interrupted
 /// run: every result is written whole, under one lock, and none after the run's last line.

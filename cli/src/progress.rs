@@ -16,7 +16,7 @@ use indicatif::{
 };
 use kie_upload::printable;
 
-use crate::run::Planned;
+use crate::plan::Planned;
 
 /// The display, while it is drawn.
 static DISPLAY: OnceLock<MultiProgress> = OnceLock::new();
