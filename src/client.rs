@@ -6,7 +6,6 @@
 //! (`source.rs`), wrapped in the payload (`payload.rs`), framed into a body (`body/`), posted here,
 //! and the reply read (`reply.rs`) and judged (`envelope/`).
 
-use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,7 +17,7 @@ use crate::body::{url_json, Body, Encoding, Fields, URL_ENDPOINT};
 use crate::cache::Recall;
 use crate::config::Config;
 use crate::envelope::Sent;
-use crate::expect::{Asked, ExpectMemory};
+use crate::expect::Asked;
 use crate::observe::{emit, Event, EventFn};
 use crate::payload::{Payload, ProgressRef};
 use crate::reply;
@@ -40,8 +39,6 @@ use crate::{ClientBuilder, Error, NotRetried, Upload, UploadedFile, UrlUpload};
 #[derive(Clone)]
 pub struct Client {
     pub(crate) config: Arc<Config>,
-    /// When its server is worth asking `Expect: 100-continue`, shared by clones.
-    expect: Arc<ExpectMemory>,
 }
 
 impl std::fmt::Debug for Client {
@@ -51,14 +48,6 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// A client with these checked settings.
-    pub(crate) fn with_config(config: Config) -> Client {
-        Client {
-            config: Arc::new(config),
-            expect: Arc::default(),
-        }
-    }
-
     /// A client for the real service at [`DEFAULT_BASE_URL`](crate::DEFAULT_BASE_URL) with default
     /// settings (the proxy, if any, from the environment).
     ///
@@ -76,7 +65,9 @@ impl Client {
             .api_key(api_key)
             .into_config(false)
             .expect("the default settings are valid");
-        Client::with_config(config)
+        Client {
+            config: Arc::new(config),
+        }
     }
 
     /// A builder for any other settings.
@@ -289,7 +280,7 @@ impl Client {
                     reply_from,
                 );
                 if judged.is_ok() {
-                    self.expect.accepted(length);
+                    self.config.expect.accepted(length);
                 }
                 judged
             },
@@ -323,26 +314,22 @@ impl Client {
             // With a length ureq sends the body by length instead of chunked; the payload guards it.
             request = request.header("Content-Length", length.to_string());
         }
-        let asking = if self.config.expect_continue {
-            self.expect.ask(length)
-        } else {
-            None
-        };
+        let asking = self
+            .config
+            .expect_continue
+            .then(|| self.config.expect.ask(length))
+            .flatten();
         if asking.is_some() {
             // A server that refuses at the headers can then answer before the body goes out.
             request = request.header("Expect", "100-continue");
         }
         crate::transport::clear_seen();
-        let mut body = FirstRead {
-            body,
-            continued: None,
-        };
         let response = request
             .config()
             .timeout_recv_response(Some(self.config.timeouts.reply))
             .timeout_recv_body(Some(self.config.timeouts.reply))
             .build()
-            .send(SendBody::from_reader(&mut body));
+            .send(SendBody::from_reader(&mut *body));
         if let Some(asking) = asking {
             asking.went(match body.continued {
                 Some(false) => Asked::WaitRanOut,
@@ -359,21 +346,5 @@ impl Client {
             },
         );
         Ok(response)
-    }
-}
-
-/// The body as ureq reads it, noting at its first read whether `100 Continue` had come: a body
-/// read without it after asking means the server let the wait run out.
-struct FirstRead<'a> {
-    body: &'a mut dyn Read,
-    continued: Option<bool>,
-}
-
-impl Read for FirstRead<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.continued.is_none() {
-            self.continued = Some(crate::transport::seen().continued);
-        }
-        self.body.read(buf)
     }
 }

@@ -43,6 +43,9 @@ pub(crate) struct Body<'p> {
     pub content_type: String,
     pub length: Option<u64>,
     reader: Box<dyn Read + 'p>,
+    /// Whether `100 Continue` had come when ureq first read the body: a body read without it
+    /// after asking means the server let the wait run out.
+    pub continued: Option<bool>,
 }
 
 impl Encoding {
@@ -69,6 +72,7 @@ impl Encoding {
                     content_type,
                     length,
                     reader: Box::new(frame),
+                    continued: None,
                 }
             }
             Encoding::Base64 => {
@@ -86,12 +90,15 @@ impl<'p> Body<'p> {
             content_type: "application/json".to_owned(),
             length,
             reader: Box::new(reader),
+            continued: None,
         }
     }
 }
 
 impl Read for Body<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.continued
+            .get_or_insert_with(|| crate::transport::seen().continued);
         self.reader.read(buf)
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use ureq::Agent;
 
 use crate::checks::{check_base_url, check_durations};
+use crate::expect::ExpectMemory;
 use crate::key::{self, KeySetting};
 use crate::observe::EventFn;
 use crate::proxy::{self, ProxySetting};
@@ -239,7 +240,8 @@ impl ClientBuilder {
     /// assert!(matches!(e.kind(), ErrorKind::InvalidInput { .. }));
     /// ```
     pub fn build(self) -> Result<Client, Error> {
-        Ok(Client::with_config(self.into_config(true)?))
+        let config = std::sync::Arc::new(self.into_config(true)?);
+        Ok(Client { config })
     }
 
     /// Checks every setting and returns them with the agent they make. With `key_required` false,
@@ -290,6 +292,7 @@ impl ClientBuilder {
             timeouts: self.timeouts,
             retry: self.retry,
             expect_continue: self.expect_continue.unwrap_or(true),
+            expect: ExpectMemory::default(),
             #[cfg(feature = "cache")]
             cache: self.cache,
         })
@@ -311,6 +314,8 @@ pub(crate) struct Config {
     pub timeouts: Timeouts,
     pub retry: RetryPolicy,
     pub expect_continue: bool,
+    /// When its server is worth asking `Expect: 100-continue`, shared by the client's clones.
+    pub expect: ExpectMemory,
     #[cfg(feature = "cache")]
     pub cache: Option<crate::UploadCache>,
 }
