@@ -4,7 +4,6 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::checks::check_api_key;
 use crate::Error;
 
 /// The API key setting, and where it came from.
@@ -54,5 +53,23 @@ impl fmt::Debug for KeySetting {
 
 /// Refuses a missing key, and a key that cannot be one, naming where it was set.
 pub(crate) fn check(key: &str, setting: Option<&str>) -> Result<(), Error> {
-    check_api_key(key).map_err(|e| e.with_setting(setting))
+    let refuse = |reason| Err(Error::api_key(reason).with_setting(setting));
+    if key.trim().is_empty() {
+        return refuse("missing API key");
+    }
+    // Never echo the key: it may be a real one with a stray newline.
+    if key.chars().any(|c| c.is_control() || !c.is_ascii()) {
+        return refuse("the API key holds a control or non-ASCII character (a stray newline?)");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[test]
+fn key_errors_do_not_echo_the_key() {
+    let err = check("sk-secret\n", None).unwrap_err();
+    assert!(matches!(err.kind(), crate::ErrorKind::ApiKey { .. }));
+    assert!(!err.to_string().contains("sk-secret"));
+    assert!(check("  ", None).is_err());
+    check("abc123", None).unwrap();
 }
