@@ -15,14 +15,11 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     }
     let num = |range: std::ops::Range<usize>| -> Option<i64> {
         let digits = b.get(range)?;
-        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        // Digits only: `parse` would take a sign.
+        if !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        Some(
-            digits
-                .iter()
-                .fold(0i64, |n, d| n * 10 + i64::from(d - b'0')),
-        )
+        std::str::from_utf8(digits).ok()?.parse().ok()
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
@@ -36,34 +33,25 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<SystemTime> {
         return None;
     }
 
-    let mut i = 19;
-    let mut nanos = 0u32;
-    if b[i] == b'.' {
-        let start = i + 1;
-        i = start;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-        for (k, d) in b[start..i].iter().take(9).enumerate() {
-            nanos += u32::from(d - b'0') * 10u32.pow(8 - k as u32);
-        }
+    // The fraction, if any: at least one digit, read to the nanosecond.
+    let fraction = match b[19] {
+        b'.' => b[20..].iter().take_while(|d| d.is_ascii_digit()).count(),
+        _ => 0,
+    };
+    if b[19] == b'.' && fraction == 0 {
+        return None;
     }
+    let digits = b[20..20 + fraction].iter().take(9).zip((0..9).rev());
+    let nanos = digits
+        .map(|(d, power)| u32::from(d - b'0') * 10u32.pow(power))
+        .sum();
+    let i = if fraction > 0 { 20 + fraction } else { 19 };
     let offset = match b.get(i..)? {
         [b'Z' | b'z'] => 0,
         [sign @ (b'+' | b'-'), rest @ ..] if rest.len() == 5 && rest[2] == b':' => {
             let (h, m) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let off = h * 3600 + m * 60;
-            if *sign == b'+' {
-                off
-            } else {
-                -off
-            }
+            let sign = if *sign == b'+' { 1 } else { -1 };
+            (h <= 23 && m <= 59).then_some(sign * (h * 3600 + m * 60))?
         }
         _ => return None,
     };
