@@ -14,10 +14,8 @@ pub(crate) fn http_authority(lower: &str) -> Option<(bool, &str)> {
         Some(rest) => (true, rest),
         None => (false, lower.strip_prefix("http://")?),
     };
-    Some((
-        https,
-        rest.split(['/', '?', '#']).next().unwrap_or_default(),
-    ))
+    let authority = rest.split(['/', '?', '#']).next()?;
+    Some((https, authority))
 }
 
 /// The host of an absolute http or https URL given in lowercase, without the user information and

@@ -33,22 +33,6 @@ pub(crate) enum Given<'a> {
     Reader(Box<dyn Read + Send + 'a>),
 }
 
-impl<'a> Given<'a> {
-    /// Bytes in memory, borrowed or owned: anything that is `AsRef<[u8]>`.
-    pub(crate) fn bytes(bytes: impl AsRef<[u8]> + Send + 'a) -> Self {
-        let len = bytes.as_ref().len() as u64;
-        Given::Bytes(Box::new(std::io::Cursor::new(bytes)), len)
-    }
-
-    /// The local path, for a file.
-    pub(crate) fn path(&self) -> Option<&Path> {
-        match self {
-            Given::File(path) => Some(path),
-            _ => None,
-        }
-    }
-}
-
 /// A source ready for its attempts.
 pub(crate) struct Source<'a> {
     kind: Kind<'a>,
@@ -88,6 +72,12 @@ pub(crate) struct Opened<'s> {
 }
 
 impl<'a> Given<'a> {
+    /// Bytes in memory, borrowed or owned: anything that is `AsRef<[u8]>`.
+    pub(crate) fn bytes(bytes: impl AsRef<[u8]> + Send + 'a) -> Self {
+        let len = bytes.as_ref().len() as u64;
+        Given::Bytes(Box::new(std::io::Cursor::new(bytes)), len)
+    }
+
     /// Checks the source and prepares it for its attempts: a file is looked at (a directory is
     /// refused, a pipe or device opened once), a reader is spooled when asked to.
     pub(crate) fn prepare(self, declared: Option<u64>, spool: bool) -> Result<Source<'a>, Error> {

@@ -107,9 +107,7 @@ impl<'a> UrlUpload<'a> {
     pub(crate) fn check(&self) -> Result<String, Error> {
         check_remote_url(&self.file_url)?;
         let upload_path = check_upload_path(&self.upload_path)?.to_owned();
-        if let Some(name) = &self.file_name {
-            check_file_name(name)?;
-        }
+        self.file_name.as_deref().map(check_file_name).transpose()?;
         Ok(upload_path)
     }
 }

@@ -7,7 +7,7 @@ use super::Upload;
 use crate::body::Encoding;
 use crate::checks::{check_base64_length, check_content_type, check_file_name, check_upload_path};
 use crate::observe::{EventFn, ProgressFn, VerifyFn};
-use crate::source::Source;
+use crate::source::{Given, Source};
 use crate::{Error, ErrorKind, NotRetried, UploadedFile};
 
 /// An upload once checked, its source prepared, taken apart for the client.
@@ -42,19 +42,16 @@ impl<'a> Upload<'a> {
     /// The checked upload path and file name.
     pub(super) fn names(&self) -> Result<(String, Option<String>), Error> {
         let upload_path = check_upload_path(&self.upload_path)?.to_owned();
-        let file_name = match &self.file_name {
-            Some(name) => Some(name.clone()),
-            None => match self.source.path() {
-                Some(path) => Some(name_of(path)?),
-                None => None,
-            },
+        let file_name = match (&self.file_name, &self.source) {
+            (Some(name), _) => Some(name.clone()),
+            (None, Given::File(path)) => Some(name_of(path)?),
+            (None, _) => None,
         };
-        if let Some(name) = &file_name {
-            check_file_name(name)?;
-        }
-        if let Some(t) = &self.content_type {
-            check_content_type(t)?;
-        }
+        file_name.as_deref().map(check_file_name).transpose()?;
+        self.content_type
+            .as_deref()
+            .map(check_content_type)
+            .transpose()?;
         Ok((upload_path, file_name))
     }
 
@@ -90,12 +87,10 @@ impl<'a> Upload<'a> {
 impl Checked<'_> {
     /// Runs the caller's check (see [`Upload::verify`]) on the stored file, if there is one.
     pub(crate) fn verified(&mut self, file: &UploadedFile) -> Result<(), Error> {
-        match &mut self.verify {
-            Some(verify) => {
-                verify(file).map_err(|e| Error::new(ErrorKind::Rejected).with_source(e))
-            }
-            None => Ok(()),
-        }
+        let Some(verify) = &mut self.verify else {
+            return Ok(());
+        };
+        verify(file).map_err(|e| Error::new(ErrorKind::Rejected).with_source(e))
     }
 }
 
