@@ -136,20 +136,6 @@ struct AnswerKept<T> {
     plain: bool,
 }
 
-impl<T: Transport> AnswerKept<T> {
-    fn kept(&mut self, read: Result<bool, ureq::Error>) -> Result<bool, ureq::Error> {
-        match read {
-            Err(ureq::Error::Io(e))
-                if e.kind() == io::ErrorKind::UnexpectedEof
-                    && !self.inner.buffers().input().is_empty() =>
-            {
-                Ok(false)
-            }
-            other => other,
-        }
-    }
-}
-
 /// Whether `input` starts with a whole HTTP response head (status line and headers).
 fn whole_head(input: &[u8]) -> bool {
     input.starts_with(b"HTTP/") && input.windows(4).any(|w| w == b"\r\n\r\n")
@@ -180,7 +166,14 @@ impl<T: Transport> Transport for AnswerKept<T> {
         if self.plain && looks_like_tls(input) {
             note(|seen| seen.other_protocol = Some(true));
         }
-        self.kept(read)
+        match read {
+            Err(ureq::Error::Io(e))
+                if e.kind() == io::ErrorKind::UnexpectedEof && !input.is_empty() =>
+            {
+                Ok(false)
+            }
+            other => other,
+        }
     }
 
     fn is_open(&mut self) -> bool {
@@ -223,15 +216,6 @@ struct EarlyAnswer<T> {
     tls: bool,
 }
 
-impl<T: Transport> EarlyAnswer<T> {
-    fn heard(&mut self, read: Result<bool, ureq::Error>) -> Result<bool, ureq::Error> {
-        if self.tls && self.inner.buffers().input().starts_with(b"HTTP/") {
-            note(|seen| seen.other_protocol = Some(false));
-        }
-        read
-    }
-}
-
 impl<T: Transport> Transport for EarlyAnswer<T> {
     fn buffers(&mut self) -> &mut dyn Buffers {
         self.inner.buffers()
@@ -251,14 +235,14 @@ impl<T: Transport> Transport for EarlyAnswer<T> {
         }
     }
 
-    fn maybe_await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        let read = self.inner.maybe_await_input(timeout);
-        self.heard(read)
-    }
-
+    // Only `await_input`: ureq reaches this transport through a `Box` (TLS's adapter, or the
+    // wrapper above), whose `maybe_await_input` is the default, which calls this.
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
         let read = self.inner.await_input(timeout);
-        self.heard(read)
+        if self.tls && self.inner.buffers().input().starts_with(b"HTTP/") {
+            note(|seen| seen.other_protocol = Some(false));
+        }
+        read
     }
 
     fn is_open(&mut self) -> bool {
