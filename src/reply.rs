@@ -3,7 +3,7 @@
 //! read (capped, under one deadline) and cleaned of the API key, then handed to the envelope's
 //! rules (`envelope/`), with the `Retry-After` it carried.
 
-use std::io::{self, Read};
+use std::io;
 use std::time::Instant;
 
 use ureq::http::Response;
@@ -11,6 +11,7 @@ use ureq::http::Response;
 use crate::config::Config;
 use crate::envelope::{self, Reply, Sent};
 use crate::retry::parse_retry_after;
+use crate::source::read_retrying;
 use crate::text::redact;
 use crate::{Error, ErrorKind, UploadedFile};
 
@@ -74,10 +75,9 @@ fn read_capped(body: &mut ureq::Body, status: u16, deadline: Instant) -> Result<
                 "the reply did not arrive within the reply timeout",
             )));
         }
-        match reader.read(&mut buf) {
+        match read_retrying(&mut reader, &mut buf) {
             Ok(0) => return Ok(out),
             Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 return Err(match e.downcast::<ureq::Error>() {
                     Ok(ureq::Error::BodyExceedsLimit(_)) => Error::new(ErrorKind::BadReply {

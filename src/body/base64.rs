@@ -4,13 +4,14 @@
 //! A hand-written encoder instead of the `base64` crate: it is forty lines, and the streaming adapter
 //! would have to be written around that crate anyway.
 
-use std::io::{self, Read};
+use std::io::{self, Cursor, Read};
 
 use serde_json::Value;
 
 use super::Fields;
 use crate::mime;
 use crate::payload::Payload;
+use crate::source::read_retrying;
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -43,8 +44,8 @@ pub(crate) struct Encoder<R> {
     input: Vec<u8>,
     /// Input bytes held over (fewer than 3) until more arrive.
     carry: usize,
-    out: Vec<u8>,
-    out_pos: usize,
+    /// Encoded text not yet handed out.
+    out: Cursor<Vec<u8>>,
     done: bool,
 }
 
@@ -54,8 +55,7 @@ impl<R: Read> Encoder<R> {
             inner,
             input: vec![0; BLOCK],
             carry: 0,
-            out: Vec::with_capacity(BLOCK / 3 * 4),
-            out_pos: 0,
+            out: Cursor::new(Vec::with_capacity(BLOCK / 3 * 4)),
             done: false,
         }
     }
@@ -64,32 +64,23 @@ impl<R: Read> Encoder<R> {
 impl<R: Read> Read for Encoder<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            if self.out_pos < self.out.len() {
-                let n = (self.out.len() - self.out_pos).min(buf.len());
-                buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
-                self.out_pos += n;
+            let n = self.out.read(buf)?;
+            if n > 0 || self.done || buf.is_empty() {
                 return Ok(n);
             }
-            if self.done || buf.is_empty() {
-                return Ok(0);
-            }
-            self.out.clear();
-            self.out_pos = 0;
-            let n = match self.inner.read(&mut self.input[self.carry..]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
+            self.out.get_mut().clear();
+            self.out.set_position(0);
+            let n = read_retrying(&mut self.inner, &mut self.input[self.carry..])?;
             if n == 0 {
                 // The end: the held-over bytes become the padded final group.
-                encode_into(&self.input[..self.carry], &mut self.out);
+                encode_into(&self.input[..self.carry], self.out.get_mut());
                 self.carry = 0;
                 self.done = true;
                 continue;
             }
             let total = self.carry + n;
             let whole = total / 3 * 3;
-            encode_into(&self.input[..whole], &mut self.out);
+            encode_into(&self.input[..whole], self.out.get_mut());
             self.input.copy_within(whole..total, 0);
             self.carry = total - whole;
         }
