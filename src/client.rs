@@ -218,7 +218,8 @@ impl Client {
         let cannot_repeat = upload.file_name.is_none().then_some(NotRetried::NoFileName);
         self.config
             .retrying(cannot_repeat, &mut upload.events, |attempt, events| {
-                let mut json = Body::json(Some(body.len() as u64), body.as_slice());
+                let mut json =
+                    Body::new("application/json", Some(body.len() as u64), body.as_slice());
                 let response = self.post(attempt, events, URL_ENDPOINT, &mut json);
                 let sent = Sent {
                     file: None,

@@ -67,27 +67,24 @@ impl Encoding {
         Ok(match self {
             Encoding::Multipart => {
                 let frame = multipart::Frame::new(fields, payload)?;
-                let (content_type, length) = (frame.content_type(), frame.len());
-                Body {
-                    content_type,
-                    length,
-                    reader: Box::new(frame),
-                    continued: None,
-                }
+                Body::new(frame.content_type(), frame.len(), frame)
             }
             Encoding::Base64 => {
                 let (length, body) = base64::body(fields, payload);
-                Body::json(length, body)
+                Body::new("application/json", length, body)
             }
         })
     }
 }
 
 impl<'p> Body<'p> {
-    /// A JSON body.
-    pub(crate) fn json(length: Option<u64>, reader: impl Read + 'p) -> Body<'p> {
+    pub(crate) fn new(
+        content_type: impl Into<String>,
+        length: Option<u64>,
+        reader: impl Read + 'p,
+    ) -> Body<'p> {
         Body {
-            content_type: "application/json".to_owned(),
+            content_type: content_type.into(),
             length,
             reader: Box::new(reader),
             continued: None,
