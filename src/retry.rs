@@ -22,15 +22,6 @@ pub(crate) struct RetryPolicy {
     pub backoff: Duration,
 }
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            retries: 2,
-            backoff: Duration::from_millis(500),
-        }
-    }
-}
-
 impl RetryPolicy {
     /// Runs `attempt` (given its number, from 1) until it succeeds, fails with an error not worth
     /// retrying, or the retries run out. `cannot_repeat` says why the upload may not be sent again,

@@ -12,13 +12,10 @@ use crate::random;
 
 /// The file's bytes, if it is a regular file (never a FIFO or a link) of an entry's size.
 pub(super) fn read_small_file(path: &Path) -> Option<Vec<u8>> {
-    let file = open_regular(path).ok()?;
-    if file.metadata().ok()?.len() > MAX_ENTRY {
-        return None;
-    }
     let mut text = Vec::new();
-    file.take(MAX_ENTRY).read_to_end(&mut text).ok()?;
-    Some(text)
+    let file = open_regular(path).ok()?;
+    file.take(MAX_ENTRY + 1).read_to_end(&mut text).ok()?;
+    (text.len() as u64 <= MAX_ENTRY).then_some(text)
 }
 
 /// Opens `path` for reading if it is a regular file: never through a link, and never waiting for
@@ -60,12 +57,10 @@ pub(super) fn is_stale_temporary(path: &Path, name: &str, now: SystemTime) -> bo
         && name.starts_with(".kie-upload-")
         && name.ends_with(".tmp")
         && is_hex(&name[12..28]);
-    let Some(meta) = ours.then(|| fs::symlink_metadata(path).ok()).flatten() else {
+    let meta = ours.then(|| fs::symlink_metadata(path).ok()).flatten();
+    let Some(meta) = meta.filter(fs::Metadata::is_file) else {
         return false;
     };
-    if !meta.is_file() {
-        return false;
-    }
     #[cfg(unix)]
     if std::os::unix::fs::MetadataExt::uid(&meta) != rustix::process::geteuid().as_raw() {
         return false;

@@ -92,7 +92,10 @@ impl ClientBuilder {
                 stall: Duration::from_secs(60),
                 reply: Duration::from_secs(120),
             },
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy {
+                retries: 2,
+                backoff: Duration::from_millis(500),
+            },
             expect_continue: None,
             roots: Roots::Default,
             proxy: ProxySetting::FromEnv,
