@@ -2,6 +2,7 @@
 //! certificates, each read up to a bound: a device that never ends (`/dev/zero`) or a wrong file
 //! is refused with its name, not read until memory runs out.
 
+use std::fmt::Display;
 use std::io::Read;
 use std::path::Path;
 
@@ -19,45 +20,34 @@ const ROOTS_FILE_MAX: u64 = 8 * 1024 * 1024;
 
 /// Reads the API key from `path`, trimmed of the white space around it.
 pub(crate) fn read_key(path: &Path) -> Result<String, Error> {
-    let cannot = |e: &dyn std::fmt::Display| {
-        Error::api_key(format!(
-            "cannot read the API key file {}: {e}",
-            path.display()
-        ))
-    };
+    let file = path.display();
+    let cannot =
+        |e: &dyn Display| Error::api_key(format!("cannot read the API key file {file}: {e}"));
     let bytes = read_capped(path, KEY_FILE_MAX)
         .map_err(|e| cannot(&e))?
         .ok_or_else(|| {
             Error::api_key(format!(
-                "the API key file {} holds more than {} KiB: name the file that holds only the key",
-                path.display(),
+                "the API key file {file} holds more than {} KiB: name the file that holds only \
+                 the key",
                 KEY_FILE_MAX / 1024
             ))
         })?;
     let text = String::from_utf8(bytes).map_err(|e| cannot(&e))?;
     let key = text.trim().to_owned();
     if key.is_empty() {
-        return Err(Error::api_key(format!(
-            "the API key file {} is empty",
-            path.display()
-        )));
+        return Err(Error::api_key(format!("the API key file {file} is empty")));
     }
     Ok(key)
 }
 
 /// Reads the PEM of the root certificates from `path`.
 pub(crate) fn read_roots(path: &Path) -> Result<Vec<u8>, Error> {
+    let file = path.display();
     read_capped(path, ROOTS_FILE_MAX)
-        .map_err(|e| {
-            Error::invalid(format!(
-                "cannot read the root certificates {}: {e}",
-                path.display()
-            ))
-        })?
+        .map_err(|e| Error::invalid(format!("cannot read the root certificates {file}: {e}")))?
         .ok_or_else(|| {
             Error::invalid(format!(
-                "the root certificates {} hold more than {} MiB: give a PEM bundle",
-                path.display(),
+                "the root certificates {file} hold more than {} MiB: give a PEM bundle",
                 ROOTS_FILE_MAX >> 20
             ))
         })

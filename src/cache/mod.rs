@@ -161,12 +161,8 @@ impl Identity {
         let mut digest = Sha256::new();
         digest.update(NAME_PREFIX);
         // No content type is "", which no content type is (each has a `/`).
-        for part in [
-            base_url,
-            api_key,
-            upload_path,
-            content_type.unwrap_or_default(),
-        ] {
+        let content_type = content_type.unwrap_or_default();
+        for part in [base_url, api_key, upload_path, content_type] {
             digest.update(part.as_bytes());
             digest.update([0]);
         }

@@ -96,16 +96,16 @@ impl Checked<'_> {
 
 /// A file's own name, as the default name on the service.
 fn name_of(path: &Path) -> Result<String, Error> {
-    match path.file_name() {
-        Some(name) => name.to_str().map(str::to_owned).ok_or_else(|| {
-            Error::invalid(format!(
-                "{}: the file name is not UTF-8: set a file name",
-                path.display()
-            ))
-        }),
-        None => Err(Error::invalid(format!(
-            "{}: not a file name: give a path to a file",
-            path.display()
-        ))),
-    }
+    let shown = path.display();
+    let Some(name) = path.file_name() else {
+        return Err(Error::invalid(format!(
+            "{shown}: not a file name: give a path to a file"
+        )));
+    };
+    let not_utf8 = || {
+        Error::invalid(format!(
+            "{shown}: the file name is not UTF-8: set a file name"
+        ))
+    };
+    name.to_str().map(str::to_owned).ok_or_else(not_utf8)
 }
