@@ -6,7 +6,7 @@ use std::time::Duration;
 use kie_upload::{Client, UploadCache};
 
 use crate::args::{Options, ProxyFlag, Usage};
-use crate::output::explain;
+use crate::words::explain;
 
 /// The client: the environment's settings (`KIE_API_KEY` or `KIE_API_KEY_FILE`, `KIE_BASE_URL`,
 /// `SSL_CERT_FILE`, the proxy variables), then the flags, which win.

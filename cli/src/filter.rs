@@ -220,7 +220,7 @@ pub(crate) fn files_from(list: &OsString, null: bool) -> Result<Vec<OsString>, U
     let shown = list.to_string_lossy();
     let refuse = |why: &str| Usage(format!("--files-from {shown}: {why}"));
     let cannot =
-        |e: std::io::Error| refuse(&format!("cannot read it: {}", crate::output::io_words(&e)));
+        |e: std::io::Error| refuse(&format!("cannot read it: {}", crate::words::io_words(&e)));
     let source: Box<dyn Read> = if list == "-" {
         Box::new(std::io::stdin().lock())
     } else {

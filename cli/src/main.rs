@@ -19,8 +19,10 @@ mod plan;
 mod progress;
 mod run;
 mod upload;
+mod verbose;
 mod verify;
 mod walk;
+mod words;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -64,7 +66,7 @@ fn print(text: &str) -> ExitCode {
             if !reader_gone(&e) {
                 eprint_line(&format!(
                     "error: cannot write to standard output: {}",
-                    output::io_words(&e)
+                    words::io_words(&e)
                 ));
             }
             ExitCode::from(1)

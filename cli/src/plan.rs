@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use kie_upload::{printable, Client, Upload, BASE64_MAX};
 
 use crate::args::{Options, Usage};
-use crate::output::{describe, eprint_line, explain, io_words};
+use crate::output::eprint_line;
 use crate::verify::can_verify;
+use crate::words::{describe, explain, io_words};
 
 /// One upload as planned: how it is shown, where it is, where it goes, and its name there.
 pub(crate) struct Planned {

@@ -12,10 +12,12 @@ use crate::args::{Options, Usage};
 use crate::client::build_client;
 use crate::interrupt;
 use crate::limits::fit_jobs;
-use crate::output::{eprint_line, explain, io_words, log_event, Output};
+use crate::output::{eprint_line, Output};
 use crate::plan::{plan, Planned};
 use crate::progress::Bars;
 use crate::upload::{from_file, read_stdin_for_base64, settings, WholeWhenEnded};
+use crate::verbose::log_event;
+use crate::words::{explain, io_words};
 
 /// Runs everything; the output keeps count of failures.
 pub(crate) fn run(o: &Options, out: &Output) -> Result<(), Usage> {

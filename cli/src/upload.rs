@@ -11,10 +11,12 @@ use kie_upload::{printable, Client, Event, Progress, Upload, UploadCache, BASE64
 use crate::args::Options;
 use crate::interrupt;
 use crate::limits::Found;
-use crate::output::{eprint_line, io_words, log_event, Output};
+use crate::output::{eprint_line, Output};
 use crate::plan::{is_system_path, Planned};
 use crate::progress::{Bars, FileBar};
+use crate::verbose::log_event;
 use crate::verify::verify;
+use crate::words::io_words;
 
 /// The upload of a local file: one the plan found to be a regular file is opened when its upload
 /// starts, without blocking, and only if it still is one; a pipe or device named on purpose

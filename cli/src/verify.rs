@@ -6,7 +6,7 @@ use std::path::Path;
 
 use kie_upload::{Client, Error, ErrorKind, UploadedFile};
 
-use crate::output::{describe, io_words};
+use crate::words::{describe, io_words};
 
 /// Whether `path` can be read twice (once to upload, once to compare): a regular file can; a pipe,
 /// FIFO or device cannot. Checked before anything is sent.

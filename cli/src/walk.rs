@@ -49,7 +49,7 @@ fn visit(dir: &Path, folder: &str, follow: bool, ancestors: &mut Vec<PathBuf>, w
         Err(e) => {
             walk.entries.push(Err((
                 dir.to_path_buf(),
-                format!("cannot read the folder: {}", crate::output::io_words(&e)),
+                format!("cannot read the folder: {}", crate::words::io_words(&e)),
             )));
             return;
         }
@@ -130,7 +130,7 @@ fn describe_io(e: &io::Error) -> String {
     if e.kind() == io::ErrorKind::NotFound {
         "broken symbolic link: its target does not exist".to_owned()
     } else {
-        crate::output::io_words(e)
+        crate::words::io_words(e)
     }
 }
 
