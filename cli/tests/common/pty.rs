@@ -29,6 +29,9 @@ pub struct Terminal {
     parser: Arc<Mutex<vt100::Parser>>,
     /// Every byte the tool wrote, for what the screen does not show (escape sequences).
     raw: Arc<Mutex<Vec<u8>>>,
+    /// A width the reader is to give the terminal once it has read all the tool wrote before;
+    /// `None` again once it has.
+    resizing: Arc<Mutex<Option<u16>>>,
     reader: Option<JoinHandle<()>>,
 }
 
@@ -75,17 +78,43 @@ impl Terminal {
             0,
         )));
         let mut from = master.try_clone().unwrap();
+        // Not blocking, so that between the tool's writes the reader can resize the terminal.
+        let flags = rustix::fs::fcntl_getfl(&from).expect("the terminal's flags");
+        rustix::fs::fcntl_setfl(&from, flags | rustix::fs::OFlags::NONBLOCK)
+            .expect("a terminal that does not block");
         let screen = Arc::clone(&parser);
         let raw = Arc::new(Mutex::new(Vec::new()));
         let bytes = Arc::clone(&raw);
+        let resizing = Arc::new(Mutex::new(None));
+        let asked = Arc::clone(&resizing);
+        let sized = master.try_clone().unwrap();
         let reader = std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
-            while let Ok(n) = from.read(&mut buf) {
-                if n == 0 {
-                    break;
+            loop {
+                match from.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        screen.lock().unwrap().process(&buf[..n]);
+                        bytes.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
+                    // All the tool wrote so far is on the screen: the moment to resize.
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        let mut asked = asked.lock().unwrap();
+                        match asked.take() {
+                            Some(cols) => {
+                                let mut screen = screen.lock().unwrap();
+                                screen.set_size(nonzero(ROWS), nonzero(cols));
+                                set_size(&sized, cols);
+                            }
+                            None => {
+                                drop(asked);
+                                std::thread::sleep(Duration::from_millis(2));
+                            }
+                        }
+                    }
+                    // The tool's side is closed: it has ended.
+                    Err(_) => break,
                 }
-                screen.lock().unwrap().process(&buf[..n]);
-                bytes.lock().unwrap().extend_from_slice(&buf[..n]);
             }
         });
         Terminal {
@@ -93,6 +122,7 @@ impl Terminal {
             child,
             parser,
             raw,
+            resizing,
             reader: Some(reader),
         }
     }
@@ -118,14 +148,21 @@ impl Terminal {
         }
     }
 
-    /// Makes the terminal `cols` wide, as a person dragging the window would.
+    /// Makes the terminal `cols` wide, as a person dragging the window would: the screen and the
+    /// size the tool reads change together, once everything the tool wrote before is on the
+    /// screen (the reader does it between two of the tool's writes). Were the screen resized
+    /// while the reader still held bytes written before, a frame laid out for the old width
+    /// would land on the new one, which a real terminal sees only within the microseconds
+    /// between a program's reading its width and writing its frame.
     pub fn resize(&self, cols: u16) {
-        // The screen first, so nothing the tool draws for the new width lands on the old one.
-        self.parser
-            .lock()
-            .unwrap()
-            .set_size(nonzero(ROWS), nonzero(cols));
-        set_size(&self.master, cols);
+        *self.resizing.lock().unwrap() = Some(cols);
+        let started = Instant::now();
+        while self.resizing.lock().unwrap().is_some() {
+            if started.elapsed() > BOUND {
+                panic!("the terminal was not resized within {BOUND:?}");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// Types `bytes` (`\x04` is Ctrl-D).
