@@ -89,13 +89,8 @@ pub(super) fn whole_number(value: &Value) -> Option<u64> {
                 f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f <= 9_007_199_254_740_992.0;
             exact.then_some(f as u64)
         }),
-        Value::String(s) => {
-            let s = s.trim();
-            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            s.parse().ok()
-        }
+        // Digits only: `parse` would take a sign.
+        Value::String(s) if s.trim().bytes().all(|b| b.is_ascii_digit()) => s.trim().parse().ok(),
         _ => None,
     }
 }
