@@ -1,4 +1,5 @@
-//! [`Client`]: the public calls, one attempt for any endpoint, and the POST itself.
+//! [`Client`]: the public calls (a download among them), one attempt for any endpoint, and the
+//! POST itself.
 //!
 //! One upload reads straight down. Once: the input is checked and the source prepared
 //! (`Upload::check` in `upload.rs`, which has `source.rs` look at the file, open a pipe once or
@@ -6,6 +7,7 @@
 //! (`source.rs`), wrapped in the payload (`payload.rs`), framed into a body (`body/`), posted here,
 //! and the reply read (`reply.rs`) and judged (`envelope/`).
 
+use std::io::{self, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,9 +22,10 @@ use crate::envelope::Sent;
 use crate::expect::Asked;
 use crate::observe::{emit, Event, EventFn};
 use crate::payload::{Payload, ProgressRef};
-use crate::reply;
+use crate::reply::{self, MAX_REPLY};
 use crate::source::Opened;
-use crate::{ClientBuilder, Error, NotRetried, Upload, UploadedFile, UrlUpload};
+use crate::text::{excerpt, redact};
+use crate::{ClientBuilder, Error, ErrorKind, NotRetried, Upload, UploadedFile, UrlUpload};
 
 /// A client for the kie.ai File Upload API.
 ///
@@ -206,7 +209,63 @@ impl Client {
     /// );
     /// ```
     pub fn redact(&self, text: &str) -> String {
-        crate::text::redact(text, &self.config.api_key).into_owned()
+        redact(text, &self.config.api_key).into_owned()
+    }
+
+    /// Downloads `url` (a [`UploadedFile::download_url`](crate::UploadedFile::download_url)) into `out` and returns the number of bytes
+    /// written. No credentials are sent: download URLs need none. Up to 5 redirects are followed
+    /// (a download may be served from elsewhere). Streams through a fixed buffer; each socket read
+    /// is bounded by the stall timeout, the whole download is not.
+    ///
+    /// ```
+    /// # use kie_upload::{Client, Upload};
+    /// # let emu = kie_upload_emulator::Emulator::start(kie_upload_emulator::Config::new("key"))?;
+    /// # let client = Client::builder().api_key("key").base_url(emu.base_url()).no_proxy().build()?;
+    /// let file = client.upload(Upload::bytes(b"hi", "notes").file_name("hi.txt"))?;
+    /// let mut back = Vec::new();
+    /// assert_eq!(client.download_to(&file.download_url, &mut back)?, 2);
+    /// assert_eq!(back, b"hi");
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn download_to(&self, url: &str, out: &mut impl Write) -> Result<u64, Error> {
+        self.download(url, out).map_err(|e| self.config.finish(e))
+    }
+
+    /// [`download_to`](Self::download_to), before its error is finished.
+    fn download(&self, url: &str, out: &mut impl Write) -> Result<u64, Error> {
+        self.config.usable()?;
+        // What an earlier request on this thread saw of its server is not this one's.
+        crate::transport::clear_seen();
+        let response = self
+            .config
+            .agent
+            .get(url)
+            .config()
+            .max_redirects(5)
+            .build()
+            .call()
+            .map_err(reply::failure)?;
+        let status = response.status().as_u16();
+        let mut body = response.into_body();
+        if !(200..300).contains(&status) {
+            let page = body
+                .with_config()
+                .limit(MAX_REPLY)
+                .read_to_vec()
+                .unwrap_or_default();
+            let text = String::from_utf8_lossy(&page);
+            return Err(Error::new(ErrorKind::Http {
+                status,
+                excerpt: excerpt(&redact(&text, &self.config.api_key)),
+            }));
+        }
+        io::copy(&mut body.as_reader(), out).map_err(|e| {
+            // A failed socket read comes back wrapped in io::Error; keep it a transport error.
+            match e.downcast::<ureq::Error>() {
+                Ok(e) => reply::failure(e),
+                Err(e) => Error::io(None, e),
+            }
+        })
     }
 
     /// [`upload_url`](Self::upload_url), before its error is finished.

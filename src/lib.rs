@@ -180,7 +180,6 @@ mod cache;
 mod checks;
 mod client;
 mod config;
-mod download;
 mod envelope;
 mod error;
 mod expect;
