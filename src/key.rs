@@ -26,10 +26,11 @@ impl KeySetting {
             KeySetting::Value(key, var) => Ok((key, var.map(str::to_owned))),
             KeySetting::File(path) => {
                 let setting = path.display().to_string();
-                match crate::local_file::read_key(&path) {
-                    Ok(key) => Ok((key, Some(setting))),
-                    Err(e) => Err(e.with_setting(Some(&setting))),
-                }
+                let key = crate::local_file::read_key(&path);
+                Ok((
+                    key.map_err(|e| e.with_setting(Some(&setting)))?,
+                    Some(setting),
+                ))
             }
             KeySetting::Conflict => Err(Error::api_key(
                 "both KIE_API_KEY and KIE_API_KEY_FILE are set",

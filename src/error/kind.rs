@@ -257,7 +257,12 @@ impl fmt::Display for Error {
             ErrorKind::Timeout => f.write_str("timed out: the network or the server stalled"),
             ErrorKind::Proxy { reason } => self.proxy_line(f, reason),
             ErrorKind::Tls { reason } => write!(f, "TLS failed: {}", printable(reason)),
-            ErrorKind::WrongScheme { server_speaks_tls } => scheme_line(f, *server_speaks_tls),
+            ErrorKind::WrongScheme { server_speaks_tls: true } => f.write_str(
+                "the server speaks TLS, not plain HTTP: the base URL says http:// for an https:// port",
+            ),
+            ErrorKind::WrongScheme { .. } => f.write_str(
+                "the server speaks plain HTTP, not TLS: the base URL says https:// for an http:// port",
+            ),
             ErrorKind::Service { code, msg, .. } => {
                 let msg = printable(msg);
                 match code {
@@ -303,19 +308,6 @@ impl fmt::Display for Error {
             ErrorKind::Rejected => f.write_str("the stored file failed its check"),
         }
     }
-}
-
-/// A server that speaks the other protocol than the base URL's scheme says.
-fn scheme_line(f: &mut fmt::Formatter<'_>, server_speaks_tls: bool) -> fmt::Result {
-    let (speaks, not, says, port) = if server_speaks_tls {
-        ("TLS", "plain HTTP", "http", "https")
-    } else {
-        ("plain HTTP", "TLS", "https", "http")
-    };
-    write!(
-        f,
-        "the server speaks {speaks}, not {not}: the base URL says {says}:// for an {port}:// port"
-    )
 }
 
 impl Error {
