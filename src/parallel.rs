@@ -175,10 +175,9 @@ impl<F: FnMut(usize, Result<UploadedFile, Error>)> InOrder<'_, '_, F> {
                         // Before the panic goes on up: a worker that ends its upload meanwhile
                         // must find nothing more to start (its next send would fail only after
                         // a whole upload).
-                        let rest = std::mem::replace(
-                            &mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()),
-                            Vec::new().into_iter().enumerate(),
-                        );
+                        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+                        let rest = std::mem::take(&mut *queue);
+                        drop(queue);
                         drop(rest);
                         panic::resume_unwind(payload);
                     }
