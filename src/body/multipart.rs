@@ -18,9 +18,6 @@ use crate::payload::Payload;
 use crate::random::random_u64;
 use crate::Error;
 
-/// The file part's field name.
-const FILE_FIELD: &str = "file";
-
 /// The `filename` of a file part without a name: servers need one to treat the part as a file, and
 /// this is what browsers send.
 const NO_NAME: &str = "blob";
@@ -45,34 +42,29 @@ impl<'p, 's> Frame<'p, 's> {
     pub(crate) fn new(fields: &Fields<'_>, payload: &'p mut Payload<'s>) -> Result<Self, Error> {
         let boundary = new_boundary();
         let file_name = fields.file_name.unwrap_or(NO_NAME);
-        let part_type = match fields.content_type {
+        let named = fields
+            .content_type
+            .or_else(|| mime::from_file_name(file_name));
+        let part_type = match named {
             Some(t) => t,
-            None => match mime::from_file_name(file_name) {
-                Some(t) => t,
-                None => mime::sniff(payload.peek(mime::SNIFF_LEN)?).unwrap_or(mime::OCTET_STREAM),
-            },
+            None => mime::sniff(payload.peek(mime::SNIFF_LEN)?).unwrap_or(mime::OCTET_STREAM),
         };
 
+        // The field names are plain words: only the file name needs escaping. (Writing to a
+        // String cannot fail.)
         let mut head = String::new();
-        let text = [
-            ("uploadPath", Some(fields.upload_path)),
-            ("fileName", fields.file_name),
-        ];
-        for (name, value) in text {
-            if let Some(value) = value {
-                // Writing to a String cannot fail.
-                let _ = write!(
-                    head,
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n{value}\r\n",
-                    escape(name)
-                );
-            }
+        let mut text_part = |name: &str, value: &str| {
+            let disposition = format!("Content-Disposition: form-data; name=\"{name}\"");
+            let _ = write!(head, "--{boundary}\r\n{disposition}\r\n\r\n{value}\r\n");
+        };
+        text_part("uploadPath", fields.upload_path);
+        if let Some(name) = fields.file_name {
+            text_part("fileName", name);
         }
         let _ = write!(
             head,
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\n\
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\n\
              Content-Type: {part_type}\r\n\r\n",
-            escape(FILE_FIELD),
             escape(file_name),
         );
         let tail = format!("\r\n--{boundary}--\r\n").into_bytes();
