@@ -16,6 +16,7 @@ const KEY_FILE_MAX: u64 = 4 * 1024;
 /// The most a file of root certificates may hold: 8 MiB. Mozilla's whole bundle is about 220 KB
 /// and the system bundles built from it stay under 1 MiB, so even a bundle many times larger (a
 /// company's roots added, certificates with their text dumps) passes.
+#[cfg(any(feature = "_rustls", feature = "native-tls"))]
 const ROOTS_FILE_MAX: u64 = 8 * 1024 * 1024;
 
 /// Reads the API key from `path`, trimmed of the white space around it.
@@ -40,7 +41,8 @@ pub(crate) fn read_key(path: &Path) -> Result<String, Error> {
     Ok(key)
 }
 
-/// Reads the PEM of the root certificates from `path`.
+/// Reads the PEM of the root certificates from `path` (only a build with TLS trusts any).
+#[cfg(any(feature = "_rustls", feature = "native-tls"))]
 pub(crate) fn read_roots(path: &Path) -> Result<Vec<u8>, Error> {
     let file = path.display();
     read_capped(path, ROOTS_FILE_MAX)

@@ -42,29 +42,19 @@ impl fmt::Debug for Roots {
 }
 
 impl Roots {
-    /// The PEM of the roots to trust instead of the defaults, if any.
-    fn pem(&self) -> Result<Option<Vec<u8>>, Error> {
-        Ok(match self {
-            Roots::Default => None,
-            Roots::Pem(pem) => Some(pem.clone()),
-            Roots::File(file) => Some(crate::local_file::read_roots(file)?),
-        })
-    }
-
     /// Sets the agent's TLS configuration: provider, crypto provider and roots.
     pub(crate) fn configure(
         &self,
         agent: ConfigBuilder<AgentScope>,
     ) -> Result<ConfigBuilder<AgentScope>, Error> {
-        let pem = self.pem()?;
         // Without a TLS feature there is nothing to configure, and no roots to trust.
         #[cfg(not(any(feature = "_rustls", feature = "native-tls")))]
-        return match pem {
-            Some(_) => Err(Error::invalid(
+        return match self {
+            Roots::Default => Ok(agent),
+            _ => Err(Error::invalid(
                 "root certificates were given, but this build has no TLS: enable the `rustls` or \
                  `native-tls` feature",
             )),
-            None => Ok(agent),
         };
         #[cfg(any(feature = "_rustls", feature = "native-tls"))]
         {
@@ -84,47 +74,52 @@ impl Roots {
                 not(any(feature = "rustls-aws-lc", feature = "native-tls"))
             ))]
             let builder = builder.provider(ureq::tls::TlsProvider::Rustls);
-            let builder = match pem {
-                Some(pem) => builder.root_certs(parse_roots(&pem, self)?),
+            let builder = match self.certs()? {
+                Some(roots) => builder.root_certs(roots),
                 None => builder,
             };
             Ok(agent.tls_config(builder.build()))
         }
     }
-}
 
-/// The certificates in a PEM text; an error when there are none.
-#[cfg(any(feature = "_rustls", feature = "native-tls"))]
-fn parse_roots(pem: &[u8], roots: &Roots) -> Result<RootCerts, Error> {
-    let from = match roots {
-        Roots::File(file) => file.display().to_string(),
-        _ => "the PEM given".to_owned(),
-    };
-    let mut certs: Vec<Certificate<'static>> = Vec::new();
-    for item in ureq::tls::parse_pem(pem) {
-        match item {
-            Ok(PemItem::Certificate(cert)) if is_der_sequence(cert.der()) => certs.push(cert),
-            Ok(PemItem::Certificate(_)) => {
-                return Err(Error::invalid(format!(
-                    "{from} holds a CERTIFICATE block that is not a certificate (bad DER): give \
-                     the CA's certificate in PEM form"
-                )))
-            }
-            Ok(_) => {}
-            Err(e) => {
-                return Err(Error::invalid(format!(
-                    "{from} is not valid PEM ({e}): give the CA's certificate in PEM form"
-                )))
+    /// The roots to trust instead of the defaults, if any: the certificates in the PEM given or
+    /// read from the file, which must hold at least one.
+    #[cfg(any(feature = "_rustls", feature = "native-tls"))]
+    fn certs(&self) -> Result<Option<RootCerts>, Error> {
+        let (pem, from) = match self {
+            Roots::Default => return Ok(None),
+            Roots::Pem(pem) => (pem.clone(), "the PEM given".to_owned()),
+            Roots::File(file) => (
+                crate::local_file::read_roots(file)?,
+                file.display().to_string(),
+            ),
+        };
+        let mut certs: Vec<Certificate<'static>> = Vec::new();
+        for item in ureq::tls::parse_pem(&pem) {
+            match item {
+                Ok(PemItem::Certificate(cert)) if is_der_sequence(cert.der()) => certs.push(cert),
+                Ok(PemItem::Certificate(_)) => {
+                    return Err(Error::invalid(format!(
+                        "{from} holds a CERTIFICATE block that is not a certificate (bad DER): \
+                         give the CA's certificate in PEM form"
+                    )))
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(Error::invalid(format!(
+                        "{from} is not valid PEM ({e}): give the CA's certificate in PEM form"
+                    )))
+                }
             }
         }
+        if certs.is_empty() {
+            return Err(Error::invalid(format!(
+                "{from} holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the CA's \
+                 certificate"
+            )));
+        }
+        Ok(Some(RootCerts::new_with_certs(&certs)))
     }
-    if certs.is_empty() {
-        return Err(Error::invalid(format!(
-            "{from} holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the CA's \
-             certificate"
-        )));
-    }
-    Ok(RootCerts::new_with_certs(&certs))
 }
 
 /// Whether `der` is one whole DER SEQUENCE, as every X.509 certificate is: enough to tell a
