@@ -19,7 +19,6 @@ use crate::body::{url_json, Body, Encoding, Fields, URL_ENDPOINT};
 use crate::cache::Recall;
 use crate::config::Config;
 use crate::envelope::Sent;
-use crate::expect::Asked;
 use crate::observe::{emit, Event, EventFn};
 use crate::payload::{Payload, ProgressRef};
 use crate::reply::{self, MAX_REPLY};
@@ -390,11 +389,9 @@ impl Client {
             .timeout_recv_body(Some(self.config.timeouts.reply))
             .build()
             .send(SendBody::from_reader(&mut *body));
-        if let Some(asking) = asking {
-            asking.went(match body.continued {
-                Some(false) => Asked::WaitRanOut,
-                _ => Asked::Answered,
-            });
+        // The body read without `100 Continue` after asking: the server let the wait run out.
+        if let Some(asking) = asking.filter(|_| body.continued == Some(false)) {
+            asking.wait_ran_out();
         }
         let response = response?;
         emit(

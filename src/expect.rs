@@ -39,11 +39,10 @@ pub(crate) struct ExpectMemory {
 pub(crate) struct Asking<'a>(&'a ExpectMemory);
 
 impl Asking<'_> {
-    /// Notes how the request went.
-    pub(crate) fn went(self, how: Asked) {
-        if how == Asked::WaitRanOut {
-            self.0.ignores.store(true, Relaxed);
-        }
+    /// Notes that the body went without `100 Continue` or an answer: the server let the wait
+    /// run out, so it ignores `Expect`. (A request that was answered just ends.)
+    pub(crate) fn wait_ran_out(self) {
+        self.0.ignores.store(true, Relaxed);
     }
 }
 
@@ -51,15 +50,6 @@ impl Drop for Asking<'_> {
     fn drop(&mut self) {
         self.0.asking.store(false, Relaxed);
     }
-}
-
-/// How a request that asked `Expect` went before its body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Asked {
-    /// `100 Continue` came, or the server answered before the body: asking was right.
-    Answered,
-    /// The body went without either: the wait ran out.
-    WaitRanOut,
 }
 
 impl ExpectMemory {
@@ -111,14 +101,14 @@ mod tests {
         let memory = ExpectMemory::default();
         let asking = memory.ask(Some(BIG)).unwrap();
         assert!(!memory.should_ask(Some(BIG)));
-        asking.went(Asked::Answered);
+        drop(asking); // answered
         assert!(memory.should_ask(Some(BIG)));
     }
 
     #[test]
     fn a_server_that_let_the_wait_run_out_is_not_asked_again() {
         let memory = ExpectMemory::default();
-        memory.ask(Some(BIG)).unwrap().went(Asked::WaitRanOut);
+        memory.ask(Some(BIG)).unwrap().wait_ran_out();
         assert!(!memory.should_ask(Some(BIG * 100)));
         assert!(!memory.should_ask(None));
     }
@@ -126,7 +116,7 @@ mod tests {
     #[test]
     fn an_accepted_size_is_not_asked_about_again_a_larger_one_is() {
         let memory = ExpectMemory::default();
-        memory.ask(Some(BIG)).unwrap().went(Asked::Answered);
+        drop(memory.ask(Some(BIG)).unwrap()); // answered
         memory.accepted(Some(BIG));
         assert!(!memory.should_ask(Some(BIG)));
         assert!(!memory.should_ask(Some(BIG - 1)));
@@ -139,7 +129,7 @@ mod tests {
     #[test]
     fn a_refusal_at_the_headers_keeps_asking() {
         let memory = ExpectMemory::default();
-        memory.ask(Some(BIG)).unwrap().went(Asked::Answered);
+        drop(memory.ask(Some(BIG)).unwrap()); // answered
         assert!(memory.should_ask(Some(BIG)));
     }
 }
