@@ -28,40 +28,51 @@ pub(crate) fn redact<'t>(text: &'t str, key: &str) -> Cow<'t, str> {
 /// (`https://alice:pw@host/` becomes `https://alice:***@host/`), also where the URL's slashes are
 /// JSON-escaped (`https:\/\/`). The user name is kept: it says whose credentials they were.
 pub(crate) fn mask_passwords(text: &str) -> Cow<'_, str> {
-    let mut out = String::new();
-    let mut copied = 0;
     let mut from = 0;
-    while let Some(found) = text[from..].find(':') {
-        let at = from + found;
-        let slashes = ["://", ":\\/\\/"]
-            .into_iter()
-            .find(|s| text[at..].starts_with(s));
-        let Some(slashes) = slashes else {
+    let passwords = std::iter::from_fn(|| {
+        while let Some(found) = text[from..].find(':') {
+            let at = from + found;
             from = at + 1;
-            continue;
-        };
-        let authority_start = at + slashes.len();
-        // The authority ends where the path, query or fragment starts, or where the URL does.
-        let authority_len = text[authority_start..]
-            .find(|c: char| {
-                matches!(c, '/' | '?' | '#' | '\\' | '"' | '\'' | '<' | '>' | '`')
-                    || c.is_whitespace()
-                    || c.is_control()
-            })
-            .unwrap_or(text.len() - authority_start);
-        let authority = &text[authority_start..authority_start + authority_len];
-        if let Some(userinfo) = authority.rfind('@').map(|end| &authority[..end]) {
-            if let Some(colon) = userinfo.find(':') {
-                let password_start = authority_start + colon + 1;
-                let password_end = authority_start + userinfo.len();
-                if text[password_start..password_end] != *MASKED {
-                    out.push_str(&text[copied..password_start]);
-                    out.push_str(MASKED);
-                    copied = password_end;
-                }
+            let Some(slashes) = ["://", ":\\/\\/"]
+                .into_iter()
+                .find(|s| text[at..].starts_with(s))
+            else {
+                continue;
+            };
+            let start = at + slashes.len();
+            // The authority ends where the path, query or fragment starts, or where the URL does.
+            let len = text[start..]
+                .find(|c: char| {
+                    matches!(c, '/' | '?' | '#' | '\\' | '"' | '\'' | '<' | '>' | '`')
+                        || c.is_whitespace()
+                        || c.is_control()
+                })
+                .unwrap_or(text.len() - start);
+            from = start + len;
+            // The user information is what comes before the authority's last `@`.
+            let authority = &text[start..from];
+            let userinfo = authority.rfind('@').map_or("", |end| &authority[..end]);
+            if let Some(colon) = userinfo.find(':').filter(|&c| userinfo[c + 1..] != *MASKED) {
+                return Some((start + colon + 1, start + userinfo.len()));
             }
         }
-        from = authority_start + authority_len;
+        None
+    });
+    replaced(text, passwords, MASKED)
+}
+
+/// `text` with each of `spans` (in order, apart) replaced by `with`; borrowed when there is none.
+fn replaced<'t>(
+    text: &'t str,
+    spans: impl Iterator<Item = (usize, usize)>,
+    with: &str,
+) -> Cow<'t, str> {
+    let mut out = String::new();
+    let mut copied = 0;
+    for (start, end) in spans {
+        out.push_str(&text[copied..start]);
+        out.push_str(with);
+        copied = end;
     }
     if copied == 0 {
         return text.into();
@@ -83,25 +94,15 @@ fn redact_key<'t>(text: &'t str, key: &str) -> Cow<'t, str> {
         return text.into();
     }
     let bytes = text.as_bytes();
-    let mut out = String::new();
-    let mut copied = 0;
     let mut at = 0;
-    while at < bytes.len() {
-        match match_key(bytes, at, key) {
-            Some(end) => {
-                out.push_str(&text[copied..at]);
-                out.push_str(REDACTED);
-                copied = end;
-                at = end;
-            }
-            None => at += 1,
-        }
-    }
-    if copied == 0 {
-        return text.into();
-    }
-    out.push_str(&text[copied..]);
-    out.into()
+    // Each copy from where the last one ended.
+    let copies = std::iter::from_fn(|| {
+        let found =
+            (at..bytes.len()).find_map(|start| Some((start, match_key(bytes, start, key)?)));
+        at = found?.1;
+        found
+    });
+    replaced(text, copies, REDACTED)
 }
 
 /// Where a copy of `key` starting at `at` ends, if one starts there. Letters match in either case
