@@ -9,7 +9,7 @@ use std::time::Instant;
 use ureq::http::Response;
 
 use crate::config::Config;
-use crate::envelope::{self, Reply, Sent};
+use crate::envelope::{self, Sent};
 use crate::retry::parse_retry_after;
 use crate::source::read_retrying;
 use crate::text::redact;
@@ -54,12 +54,7 @@ pub(crate) fn judge(
     // The key is cut out of the raw text here (for pages that are not JSON), and out of each JSON
     // string once decoded by the envelope (a `\u0025` is a `%` that may start a percent-encoded key).
     let text = redact(&text, key);
-    let reply = Reply {
-        status,
-        text: &text,
-        retry_after,
-    };
-    envelope::judge(&reply, sent, upload_path, key)
+    envelope::judge(status, &text, retry_after, sent, upload_path, key)
 }
 
 /// Reads a reply's body, at most [`MAX_REPLY`] bytes, giving up at `deadline` (checked between

@@ -32,33 +32,26 @@ pub(crate) struct Sent {
     pub chunked: bool,
 }
 
-/// A reply as read: its status, its text (without a byte-order mark, the key already cut out of
-/// it), and the wait its `Retry-After` asked for.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Reply<'a> {
-    pub status: u16,
-    pub text: &'a str,
-    pub retry_after: Option<Duration>,
-}
-
-/// The stored file a reply describes, or the error it amounts to, given what was sent (and the
-/// upload path, for a reply that names no path). `key` is cut out of every JSON string once
-/// decoded (a `\u0025` is a `%` that may start an encoded key).
+/// The stored file a reply describes, or the error it amounts to: the reply's status, its text
+/// (without a byte-order mark, the key already cut out of it) and the wait its `Retry-After`
+/// asked for, given what was sent (and the upload path, for a reply that names no path). `key` is
+/// cut out of every JSON string once decoded (a `\u0025` is a `%` that may start an encoded key).
 pub(crate) fn judge(
-    reply: &Reply<'_>,
+    status: u16,
+    text: &str,
+    retry_after: Option<Duration>,
     sent: &Sent,
     upload_path: &str,
     key: &str,
 ) -> Result<UploadedFile, Error> {
-    let status = reply.status;
-    let (mut file, reported) = match parse(status, reply.text, upload_path, key) {
+    let (mut file, reported) = match parse(status, text, upload_path, key) {
         Ok(parsed) => parsed,
         Err(kind) => {
             let kind = match kind {
                 kind if sent.chunked && wants_length(&kind) => ErrorKind::LengthRequired { status },
                 kind => kind,
             };
-            return Err(Error::new(kind).with_retry_after(reply.retry_after));
+            return Err(Error::new(kind).with_retry_after(retry_after));
         }
     };
 

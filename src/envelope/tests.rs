@@ -226,12 +226,7 @@ fn a_download_url_is_absolute_http_with_a_host() {
 fn a_success_is_judged_against_what_was_sent() {
     let wait = Some(Duration::from_secs(3));
     let judge = |status: u16, text: &str, file: Option<(u64, bool)>, chunked: bool| {
-        let reply = Reply {
-            status,
-            text,
-            retry_after: wait,
-        };
-        super::judge(&reply, &Sent { file, chunked }, "p", "")
+        super::judge(status, text, wait, &Sent { file, chunked }, "p", "")
     };
     let sized = r#"{"success":true,"data":{"downloadUrl":"https://h/a","fileSize":3}}"#;
     let unsized_ = r#"{"success":true,"data":{"downloadUrl":"https://h/a"}}"#;
