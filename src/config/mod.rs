@@ -136,9 +136,7 @@ impl ClientBuilder {
             (Some(key), None) => self.key = KeySetting::Value(key, Some("KIE_API_KEY")),
             (None, None) => {}
         }
-        if let Some(url) = var("KIE_BASE_URL") {
-            self.base_url = Some(url);
-        }
+        self.base_url = var("KIE_BASE_URL").or(self.base_url);
         if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty()) {
             self = self.root_certs_file(file);
         }
@@ -339,10 +337,9 @@ impl Config {
     /// Refuses every request when the proxy setting could not be honoured (a client from
     /// `Client::new`).
     pub(crate) fn usable(&self) -> Result<(), Error> {
-        match &self.refused {
-            Some(refused) => Err(refused.error()),
-            None => Ok(()),
-        }
+        self.refused
+            .as_ref()
+            .map_or(Ok(()), |refused| Err(refused.error()))
     }
 
     /// Refuses an upload without a usable key (or proxy setting), before anything is sent.
