@@ -79,16 +79,12 @@ impl<'s> Payload<'s> {
     /// emitted by `read`. Call before the first `read`.
     pub(crate) fn peek(&mut self, n: usize) -> Result<&[u8], Error> {
         let want = self.len.map_or(n as u64, |len| len.min(n as u64));
-        match (&mut *self.source)
+        // A failed read fails the framing, and so the attempt: the payload is never read.
+        let got = (&mut *self.source)
             .take(want)
             .read_to_end(self.ahead.get_mut())
-        {
-            Ok(got) => self.source_ended = (got as u64) < want,
-            Err(e) => {
-                self.state = State::Failed;
-                return Err(Error::io(self.path, e));
-            }
-        }
+            .map_err(|e| Error::io(self.path, e))?;
+        self.source_ended = (got as u64) < want;
         Ok(self.ahead.get_ref())
     }
 
