@@ -32,19 +32,13 @@ pub(crate) fn judge(
     let mut response = response.map_err(failure)?;
     let key = &config.api_key;
     let status = response.status().as_u16();
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v));
+    let header = |name: &str| response.headers().get(name)?.to_str().ok();
+    let retry_after = header("retry-after").and_then(parse_retry_after);
     if (300..400).contains(&status) {
-        let location = header("location").unwrap_or_else(|| "(no location)".to_owned());
+        let location = header("location").unwrap_or("(no location)");
         return Err(Error::new(ErrorKind::Redirect {
             status,
-            location: redact(&location, key).into_owned(),
+            location: redact(location, key).into_owned(),
         })
         .with_retry_after(retry_after));
     }
