@@ -151,7 +151,7 @@
 //! - `rustls` (default): TLS through rustls with ring and Mozilla's root certificates.
 //! - `native-tls`: TLS through the platform's library and the operating system's roots instead; it
 //!   takes precedence when both are on.
-//! - `spool`: [`Upload::spool`], which copies a reader of unknown length to an anonymous temporary
+//! - `spool`: `Upload::spool`, which copies a reader of unknown length to an anonymous temporary
 //!   file first, for servers that refuse chunked bodies.
 //! - `serde`: `Serialize` and `Deserialize` for [`UploadedFile`], to store one and read it back.
 //! - `cache`: `UploadCache`, which reuses a live upload of the same bytes instead of sending

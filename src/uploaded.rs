@@ -81,7 +81,7 @@ pub struct UploadedFile {
     )]
     pub file_id: Option<String>,
     /// Whether this is an earlier upload of the same bytes, returned by an
-    /// [`UploadCache`](crate::UploadCache) without sending anything (feature `cache`); `false` for
+    /// `UploadCache` without sending anything (feature `cache`); `false` for
     /// a file just uploaded. Not part of the service's reply, and not serialized.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub reused: bool,
