@@ -1,74 +1,12 @@
 //! The command line: flags parsed into [`Options`], and the usage errors that end the program with
-//! exit status 2 before anything is sent.
+//! exit status 2 before anything is sent. The flags themselves, their forms and their help, are
+//! the table in [`crate::flags`].
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::filter::Filter;
 use crate::flags;
-
-/// `--help`: what the tool does, its arguments, every flag (from [`crate::flags`]), the
-/// environment, the exit status and examples.
-pub(crate) fn usage() -> String {
-    format!(
-        "{USAGE_HEAD}\nOptions:\n{}\n{USAGE_TAIL}",
-        flags::option_list()
-    )
-}
-
-const USAGE_HEAD: &str = "\
-Usage: kie-upload [OPTIONS] <SRC>...
-       kie-upload [OPTIONS] --from-url URL
-
-Uploads each SRC to the kie.ai File Upload API and prints its download URL, one
-per line, in the order given, each as soon as it and those before it are done.
-Uploads are kept for 3 days.
-
-Arguments:
-  <SRC>...               a file, or - for standard input (streamed; size
-                         unknown); with -r, a folder
-";
-
-const USAGE_TAIL: &str = "\
-Environment:
-  KIE_API_KEY            the API key
-  KIE_API_KEY_FILE       a file holding the API key; setting both this and
-                         KIE_API_KEY is an error. --api-key-file wins over
-                         both.
-  KIE_BASE_URL           the service root; --base-url wins
-  SSL_CERT_FILE          a PEM file of CA certificates; --cacert wins
-  https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY
-                         the proxy for an https:// base URL: the first one
-                         set, in this order (set but empty: no proxy);
-                         --proxy and --no-proxy win
-  http_proxy, all_proxy, ALL_PROXY
-                         the same for an http:// base URL; upper-case
-                         HTTP_PROXY is not read, as in curl (on Windows,
-                         where the two are one variable, it counts, except
-                         in a CGI program)
-  no_proxy, NO_PROXY     hosts reached directly: a name covers the names
-                         under it, * every host
-
-Exit status:
-  0    every upload succeeded
-  1    an upload failed, or its result could not be written; the others ran
-  2    a usage or configuration error; nothing was sent
-  130  interrupted by Ctrl-C (143: by SIGTERM); the last line says what was
-       stored
-
-Examples:
-  kie-upload photo.jpg                       print the download URL
-  kie-upload -p images/2026 *.png            several files, 16 at a time
-  tar cz src | kie-upload -n src.tar.gz -    standard input, streamed
-  kie-upload -r -p site public/              a folder, with its folders
-  kie-upload -r --include '**.css' public/   only the style sheets under it
-  kie-upload -r --dry-run public/            what would go where
-  find . -name '*.log' -print0 | kie-upload --null --files-from -
-  kie-upload --json report.pdf | jq -r .expiresAt
-  kie-upload --verify backup.tar             download it back and compare
-  kie-upload --from-url https://example.com/a.png -n a.png
-
-See kie-upload(1) for more.";
 
 /// A usage or configuration error: reported with exit status 2, before anything is sent.
 #[derive(Debug)]
@@ -142,124 +80,175 @@ pub(crate) enum Command {
     Version,
 }
 
+impl Default for Options {
+    /// No SRC yet, and each flag's default: upload path `uploads`, 2 retries, 16 jobs, the rest
+    /// off or unset.
+    fn default() -> Options {
+        Options {
+            sources: Vec::new(),
+            upload_path: "uploads".into(),
+            name: None,
+            base64: false,
+            from_url: None,
+            base_url: None,
+            api_key_file: None,
+            cacert: None,
+            proxy: None,
+            no_expect: false,
+            timeout: None,
+            retries: 2,
+            jobs: 16,
+            json: false,
+            verify: false,
+            recursive: false,
+            follow: false,
+            filter: Filter::default(),
+            files_from: None,
+            null: false,
+            dry_run: false,
+            spool: false,
+            reuse: false,
+            cache_dir: None,
+            allow_insecure_http: false,
+            verbose: false,
+            quiet: false,
+        }
+    }
+}
+
+/// Reads the command line: each flag [`crate::flags`] knows, by its short or long form, and the
+/// SRC; then the checks of what was given together.
 pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, Usage> {
     use lexopt::prelude::*;
 
-    let mut o = Options {
-        sources: Vec::new(),
-        upload_path: "uploads".into(),
-        name: None,
-        base64: false,
-        from_url: None,
-        base_url: None,
-        api_key_file: None,
-        cacert: None,
-        proxy: None,
-        no_expect: false,
-        timeout: None,
-        retries: 2,
-        jobs: 16,
-        json: false,
-        verify: false,
-        recursive: false,
-        follow: false,
-        filter: Filter::default(),
-        files_from: None,
-        null: false,
-        dry_run: false,
-        spool: false,
-        reuse: false,
-        cache_dir: None,
-        allow_insecure_http: false,
-        verbose: false,
-        quiet: false,
-    };
     let args: Vec<OsString> = args.into_iter().collect();
     if let Some((arg, long)) = flags::long_with_one_dash(&args) {
         return Err(format!("unknown option {arg}: did you mean --{long}?").into());
     }
+    let mut o = Options::default();
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next()? {
-        match arg {
-            Short('p') | Long("upload-path") => o.upload_path = text(&mut parser, "--upload-path")?,
-            Short('n') | Long("name") => o.name = Some(text(&mut parser, "--name")?),
-            Long("base64") => o.base64 = true,
-            Long("from-url") => o.from_url = Some(text(&mut parser, "--from-url")?),
-            Long("base-url") => o.base_url = Some(text(&mut parser, "--base-url")?),
-            Long("api-key-file") => o.api_key_file = Some(parser.value()?.into()),
-            Long("cacert") => o.cacert = Some(parser.value()?.into()),
-            Long("proxy") => o.proxy = Some(ProxyFlag::Url(text(&mut parser, "--proxy")?)),
-            Long("no-proxy") => o.proxy = Some(ProxyFlag::Off),
-            Long("no-expect") => o.no_expect = true,
-
-            Long("timeout") => o.timeout = Some(number(&mut parser, "--timeout")?),
-            Long("retries") => o.retries = number(&mut parser, "--retries")?,
-            Short('j') | Long("jobs") => o.jobs = number(&mut parser, "--jobs")?,
-            Long("json") => o.json = true,
-            Long("verify") => o.verify = true,
-            Short('r') | Long("recursive") => o.recursive = true,
-            Short('L') | Long("follow") => o.follow = true,
-            Long("include") => o.filter.include(&text(&mut parser, "--include")?)?,
-            Long("exclude") => o.filter.exclude(&text(&mut parser, "--exclude")?)?,
-            Long("files-from") => o.files_from = Some(parser.value()?),
-            Long("null") => o.null = true,
-            Long("dry-run") => o.dry_run = true,
-            Long("spool") => o.spool = true,
-            Long("reuse") => o.reuse = true,
-            Long("cache-dir") => {
-                o.cache_dir = Some(parser.value()?.into());
-                o.reuse = true;
+        let long = match arg {
+            Value(v) => {
+                o.sources.push(v);
+                continue;
             }
-            Long("allow-insecure-http") => o.allow_insecure_http = true,
-            Long("completions") => {
-                let shell = text(&mut parser, "--completions")?;
-                return match crate::completions::script(&shell) {
-                    Some(script) => Ok(Command::Completions(script)),
-                    None => {
-                        let mut why =
-                            format!("--completions takes bash, zsh or fish, not {shell:?}");
-                        if let Some(near) = flags::nearest_word(&shell, &["bash", "zsh", "fish"]) {
-                            why.push_str(&format!(": did you mean {near}?"));
-                        }
-                        Err(why.into())
-                    }
-                };
-            }
-            Short('v') | Long("verbose") => o.verbose = true,
-            Short('q') | Long("quiet") => o.quiet = true,
-            Short('h') | Long("help") => return Ok(Command::Help),
-            Short('V') | Long("version") => return Ok(Command::Version),
-            Long("api-key") => {
-                return Err(
-                    "there is no --api-key: a key in argv shows in `ps` and shell history; \
-                            set KIE_API_KEY or use --api-key-file FILE"
-                        .into(),
-                )
-            }
-            Value(v) => o.sources.push(v),
-            Long(name) => {
-                return Err(match flags::nearest(name) {
-                    Some(near) => format!("unknown option --{name}: did you mean --{near}?"),
-                    None => format!("unknown option --{name}"),
-                }
-                .into())
-            }
-            Short(c) => {
-                return Err(match flags::other_case(c) {
-                    Some(near) => format!("unknown option -{c}: did you mean -{near}?"),
-                    None => format!("unknown option -{c}"),
-                }
-                .into())
-            }
+            Long(name) => known_long(name)?,
+            Short(c) => known_short(c)?,
+        };
+        if let Some(command) = set(&mut o, long, &mut parser)? {
+            return Ok(command);
         }
     }
     // The flags' own values first: they are wrong whatever else is given.
+    check_values(&o)?;
+    add_files_from(&mut o)?;
+    check_together(&o)?;
+    Ok(Command::Upload(Box::new(o)))
+}
+
+/// The flag `--name` means, as the table spells it; or why there is none, with the flag that was
+/// perhaps meant.
+fn known_long(name: &str) -> Result<&'static str, Usage> {
+    if name == "api-key" {
+        return Err(
+            "there is no --api-key: a key in argv shows in `ps` and shell history; \
+                    set KIE_API_KEY or use --api-key-file FILE"
+                .into(),
+        );
+    }
+    flags::long(name).ok_or_else(|| {
+        match flags::nearest(name) {
+            Some(near) => format!("unknown option --{name}: did you mean --{near}?"),
+            None => format!("unknown option --{name}"),
+        }
+        .into()
+    })
+}
+
+/// The long name of the flag `-c`; or why there is none, with the letter in the other case when
+/// that is one.
+fn known_short(c: char) -> Result<&'static str, Usage> {
+    flags::long_of_short(c).ok_or_else(|| {
+        match flags::other_case(c) {
+            Some(near) => format!("unknown option -{c}: did you mean -{near}?"),
+            None => format!("unknown option -{c}"),
+        }
+        .into()
+    })
+}
+
+/// Sets what the flag named `long` asks for, its value read from `parser` when it takes one. A
+/// flag that is a command of its own (`--help`, `--version`, `--completions`) is returned.
+fn set(o: &mut Options, long: &str, parser: &mut lexopt::Parser) -> Result<Option<Command>, Usage> {
+    match long {
+        "upload-path" => o.upload_path = text(parser, "--upload-path")?,
+        "name" => o.name = Some(text(parser, "--name")?),
+        "base64" => o.base64 = true,
+        "from-url" => o.from_url = Some(text(parser, "--from-url")?),
+        "base-url" => o.base_url = Some(text(parser, "--base-url")?),
+        "api-key-file" => o.api_key_file = Some(parser.value()?.into()),
+        "cacert" => o.cacert = Some(parser.value()?.into()),
+        "proxy" => o.proxy = Some(ProxyFlag::Url(text(parser, "--proxy")?)),
+        "no-proxy" => o.proxy = Some(ProxyFlag::Off),
+        "no-expect" => o.no_expect = true,
+        "timeout" => o.timeout = Some(number(parser, "--timeout")?),
+        "retries" => o.retries = number(parser, "--retries")?,
+        "jobs" => o.jobs = number(parser, "--jobs")?,
+        "json" => o.json = true,
+        "verify" => o.verify = true,
+        "recursive" => o.recursive = true,
+        "follow" => o.follow = true,
+        "include" => o.filter.include(&text(parser, "--include")?)?,
+        "exclude" => o.filter.exclude(&text(parser, "--exclude")?)?,
+        "files-from" => o.files_from = Some(parser.value()?),
+        "null" => o.null = true,
+        "dry-run" => o.dry_run = true,
+        "spool" => o.spool = true,
+        "reuse" => o.reuse = true,
+        "cache-dir" => {
+            o.cache_dir = Some(parser.value()?.into());
+            o.reuse = true;
+        }
+        "allow-insecure-http" => o.allow_insecure_http = true,
+        "verbose" => o.verbose = true,
+        "quiet" => o.quiet = true,
+        "completions" => return completions(&text(parser, "--completions")?).map(Some),
+        "help" => return Ok(Some(Command::Help)),
+        "version" => return Ok(Some(Command::Version)),
+        // The table and this match list the same flags (a test below holds them together).
+        _ => unreachable!("--{long} is in the flag table, but sets nothing"),
+    }
+    Ok(None)
+}
+
+/// `--completions SHELL`: the script for that shell, or the shells there are.
+fn completions(shell: &str) -> Result<Command, Usage> {
+    match crate::completions::script(shell) {
+        Some(script) => Ok(Command::Completions(script)),
+        None => {
+            let mut why = format!("--completions takes bash, zsh or fish, not {shell:?}");
+            if let Some(near) = flags::nearest_word(shell, &["bash", "zsh", "fish"]) {
+                why.push_str(&format!(": did you mean {near}?"));
+            }
+            Err(why.into())
+        }
+    }
+}
+
+/// The values that are wrong whatever else is given.
+fn check_values(o: &Options) -> Result<(), Usage> {
     if o.jobs == 0 {
         return Err("--jobs must be at least 1".into());
     }
     if o.timeout == Some(0) {
         return Err("--timeout must be at least 1 second".into());
     }
+    Ok(())
+}
+
+/// `--files-from`: the names in its list added to the SRC given; `--null` only with it.
+fn add_files_from(o: &mut Options) -> Result<(), Usage> {
     if let Some(list) = &o.files_from {
         let read = crate::filter::files_from(list, o.null)?;
         if read.is_empty() && o.sources.is_empty() {
@@ -278,6 +267,12 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
     } else if o.null {
         return Err("--null goes with --files-from: it says how the names are separated".into());
     }
+    Ok(())
+}
+
+/// What goes with what: the flags that need another, those that exclude each other, and the SRC
+/// they allow.
+fn check_together(o: &Options) -> Result<(), Usage> {
     if !o.filter.is_empty() && !o.recursive {
         return Err(
             "--include and --exclude go with -r: they choose among the files found under a \
@@ -285,7 +280,6 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
                 .into(),
         );
     }
-
     if o.from_url.is_some() {
         if !o.sources.is_empty() {
             return Err("--from-url takes no SRC: the service fetches the URL itself".into());
@@ -314,7 +308,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
     if o.follow && !o.recursive {
         return Err("-L (--follow) goes with -r: it follows symbolic links inside folders".into());
     }
-    Ok(Command::Upload(Box::new(o)))
+    Ok(())
 }
 
 /// A flag's value as UTF-8 text.
@@ -338,4 +332,19 @@ fn number<T: std::str::FromStr>(parser: &mut lexopt::Parser, flag: &str) -> Resu
             },
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_flag_in_the_table_sets_something() {
+        for flag in flags::FLAGS {
+            let mut parser = lexopt::Parser::from_args([format!("--{}", flag.long), "1".into()]);
+            assert!(matches!(parser.next(), Ok(Some(lexopt::Arg::Long(_)))));
+            // A refused value is fine; a flag the match does not know would panic.
+            let _ = set(&mut Options::default(), flag.long, &mut parser);
+        }
+    }
 }

@@ -212,6 +212,16 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// The long name of the flag `--name`, as the table spells it.
+pub(crate) fn long(name: &str) -> Option<&'static str> {
+    FLAGS.iter().find(|f| f.long == name).map(|f| f.long)
+}
+
+/// The long name of the flag `-c`.
+pub(crate) fn long_of_short(c: char) -> Option<&'static str> {
+    FLAGS.iter().find(|f| f.short == Some(c)).map(|f| f.long)
+}
+
 /// The long flag nearest to `typed` (a mistyped `--josn`), if one is near enough to suggest.
 pub(crate) fn nearest(typed: &str) -> Option<&'static str> {
     let typed = typed.trim_start_matches('-');

@@ -12,6 +12,7 @@ mod completions;
 mod echo;
 mod filter;
 mod flags;
+mod help;
 mod interrupt;
 mod limits;
 mod output;
@@ -45,7 +46,7 @@ fn main() -> ExitCode {
 
 fn try_main() -> Result<ExitCode, Usage> {
     let options = match args::parse(std::env::args_os().skip(1))? {
-        Command::Help => return Ok(print(&args::usage())),
+        Command::Help => return Ok(print(&help::usage())),
         Command::Version => return Ok(print(concat!("kie-upload ", env!("CARGO_PKG_VERSION")))),
         Command::Completions(script) => return Ok(print(script.trim_end())),
         Command::Upload(options) => options,
