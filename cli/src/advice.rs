@@ -1,7 +1,8 @@
 //! What to do about an error, in the words of this tool: its flags, the variables it reads, and
 //! the place the key or proxy really came from. The library's line says what failed; its kind (and
 //! `Error::setting`, `Error::proxy_url`) is enough to word the rest. Never a Rust item: a user of
-//! the tool has no `ClientBuilder` to call.
+//! the tool has no `ClientBuilder` to call. Worded by what the kind is about: a retry that did not
+//! happen, the key, the way to the service, its reply, and the source sent.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -26,6 +27,35 @@ fn other_scheme() -> Option<String> {
 
 /// What to do about `error`, in flags, when there is something to say.
 pub(crate) fn advice(error: &Error, stdin: bool) -> Option<String> {
+    if let Some(advice) = for_retry(error, stdin) {
+        return Some(advice);
+    }
+    match error.kind() {
+        ErrorKind::ApiKey { .. } | ErrorKind::Service { code: 401, .. } => Some(for_key(error)),
+        ErrorKind::InsecureHttp { .. }
+        | ErrorKind::Proxy { .. }
+        | ErrorKind::InvalidInput { .. }
+        | ErrorKind::Tls { .. }
+        | ErrorKind::HostNotFound { .. }
+        | ErrorKind::Transport
+        | ErrorKind::WrongScheme { .. }
+        | ErrorKind::Timeout => for_connection(error),
+        ErrorKind::Service { .. }
+        | ErrorKind::Http { .. }
+        | ErrorKind::Redirect { .. }
+        | ErrorKind::BadReply { .. } => for_reply(error),
+        ErrorKind::Base64Refused { .. }
+        | ErrorKind::LengthRequired { .. }
+        | ErrorKind::SourceLengthMismatch { .. }
+        | ErrorKind::StoredSizeMismatch { .. }
+        | ErrorKind::Spool => for_source(error),
+        _ => None,
+    }
+}
+
+/// An error that a retry would have fixed, had there been one: standard input, which cannot be
+/// sent twice unless spooled; a wait the server asks for that is longer than the tool's.
+fn for_retry(error: &Error, stdin: bool) -> Option<String> {
     if stdin && error.not_retried() == Some(NotRetried::SourceNotRepeatable) && error.is_retryable()
     {
         return Some(
@@ -39,21 +69,27 @@ pub(crate) fn advice(error: &Error, stdin: bool) -> Option<String> {
             "the server asks for a wait longer than kie-upload's: retry in {wait}"
         ));
     }
+    None
+}
+
+/// A key that is missing, or that the service refused (401).
+fn for_key(error: &Error) -> String {
+    let missing = matches!(error.kind(), ErrorKind::ApiKey { .. });
+    match error.setting() {
+        // A key file that cannot be used is named by the line already.
+        Some(setting) => check_key(setting, missing),
+        None if missing => "set one of KIE_API_KEY or KIE_API_KEY_FILE, or pass \
+                            --api-key-file FILE (get a key at https://kie.ai/api-key)"
+            .into(),
+        None => "check the API key".into(),
+    }
+}
+
+/// The way to the service: its URL, the proxy, TLS, the name, the network, a stall.
+fn for_connection(error: &Error) -> Option<String> {
     let setting = error.setting();
     Some(match error.kind() {
-        ErrorKind::ApiKey { .. } | ErrorKind::Service { code: 401, .. } if setting.is_some() => {
-            // A key file that cannot be used is named by the line already.
-            check_key(setting?, matches!(error.kind(), ErrorKind::ApiKey { .. }))
-        }
-        ErrorKind::ApiKey { .. } => "set one of KIE_API_KEY or KIE_API_KEY_FILE, or pass \
-                                     --api-key-file FILE (get a key at https://kie.ai/api-key)"
-            .into(),
-        ErrorKind::Service { code: 401, .. } => "check the API key".into(),
         ErrorKind::InsecureHttp { .. } => "use https://, or pass --allow-insecure-http".into(),
-        ErrorKind::Base64Refused { .. } => "leave out --base64 to use the stream endpoint".into(),
-        ErrorKind::LengthRequired { .. } => "pass --spool (standard input goes to a temporary \
-                                             file first), or upload a regular file"
-            .into(),
         ErrorKind::Proxy { .. } => check_proxy(setting),
         // A proxy setting refused when the client was built: a SOCKS proxy (it has a URL) without
         // the feature, or a variable that does not parse.
@@ -92,6 +128,14 @@ pub(crate) fn advice(error: &Error, stdin: bool) -> Option<String> {
             _ => "retry, or raise --timeout".into(),
         },
         ErrorKind::Timeout => "retry, or raise --timeout".into(),
+        _ => return None,
+    })
+}
+
+/// A reply that is not the upload's: the service's code, or an HTTP status from it or from
+/// something in front of it.
+fn for_reply(error: &Error) -> Option<String> {
+    Some(match error.kind() {
         ErrorKind::Service { code: 402, .. } => "the account is out of credits: top it up".into(),
         ErrorKind::Service { code: 413, .. } | ErrorKind::Http { status: 413, .. } => {
             "the file is larger than the server or a proxy in front of it accepts: send a \
@@ -113,6 +157,18 @@ pub(crate) fn advice(error: &Error, stdin: bool) -> Option<String> {
         ErrorKind::Http { .. } | ErrorKind::Redirect { .. } | ErrorKind::BadReply { .. } => {
             "check the base URL (--base-url, KIE_BASE_URL)".into()
         }
+        _ => return None,
+    })
+}
+
+/// What was sent, or was to be: too large for base64, without a length, changed on the way,
+/// or standard input that could not be spooled.
+fn for_source(error: &Error) -> Option<String> {
+    Some(match error.kind() {
+        ErrorKind::Base64Refused { .. } => "leave out --base64 to use the stream endpoint".into(),
+        ErrorKind::LengthRequired { .. } => "pass --spool (standard input goes to a temporary \
+                                             file first), or upload a regular file"
+            .into(),
         // A file whose size changed between attempts (the only mismatch with a path) needs no
         // fix, only another try.
         ErrorKind::SourceLengthMismatch { .. } if error.path().is_none() => {
