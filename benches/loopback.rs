@@ -206,28 +206,36 @@ fn main() {
     let big = make_file(dir.path(), "big.bin", size);
     let sink = Sink::start();
     let ours = client(&sink.url);
+    large(&sink, &ours, &big, size, runs);
+    memory(&sink, dir.path(), &big);
+    small(&sink, &ours, runs);
+    expect_learned(runs);
+    jobs(runs);
+}
+
+/// Figure 1: one large upload against the raw socket write and ureq's own form, in turns.
+fn large(sink: &Sink, ours: &Client, big: &Path, size: usize, runs: usize) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
         .into();
-
     println!("loopback: {} MiB file, median of {runs} runs", size >> 20);
     sink.reported.store(size as u64, Ordering::SeqCst);
     let (mut raw, mut lib, mut form) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs {
         let t = Instant::now();
-        raw_upload(&sink.url, &big);
+        raw_upload(&sink.url, big);
         raw.push(t.elapsed());
         // Whichever client goes right after the raw write is slower (its fresh connection's
         // teardown overlaps), so the two clients take turns going first.
         for second in [false, true] {
             if second == (run % 2 == 0) {
                 let t = Instant::now();
-                ours.upload_file(&big, "bench").unwrap();
+                ours.upload_file(big, "bench").unwrap();
                 lib.push(t.elapsed());
             } else {
                 let t = Instant::now();
-                ureq_form_upload(&agent, &sink.url, &big);
+                ureq_form_upload(&agent, &sink.url, big);
                 form.push(t.elapsed());
             }
         }
@@ -249,10 +257,14 @@ fn main() {
         form.as_secs_f64() / raw.as_secs_f64(),
         lib.as_secs_f64() / form.as_secs_f64()
     );
+}
 
+/// Figure 2: the peak memory of a process uploading 64 MiB and the large file, from a file and a
+/// pipe.
+fn memory(sink: &Sink, dir: &Path, big: &Path) {
     println!("peak memory of a process uploading (VmHWM):");
-    let small = make_file(dir.path(), "small.bin", 64 << 20);
-    for (label, path) in [("64 MiB", &small), ("full size", &big)] {
+    let small = make_file(dir, "small.bin", 64 << 20);
+    for (label, path) in [("64 MiB", small.as_path()), ("full size", big)] {
         for mode in ["file", "pipe"] {
             sink.reported
                 .store(std::fs::metadata(path).unwrap().len(), Ordering::SeqCst);
@@ -263,7 +275,10 @@ fn main() {
             );
         }
     }
+}
 
+/// Figure 3: many uploads of 1 KiB: a fresh connection each, one pooled client, `upload_all`.
+fn small(sink: &Sink, ours: &Client, runs: usize) {
     let count = env_or("KIE_BENCH_SMALL_COUNT", 1000);
     let data = vec![7u8; 1024];
     sink.reported.store(1024, Ordering::SeqCst);
@@ -308,8 +323,6 @@ fn main() {
         per_s(parallel),
         pooled.as_secs_f64() / parallel.as_secs_f64()
     );
-    expect_learned(runs);
-    jobs(runs);
 }
 
 /// A client of an emulator (no proxy, the emulator's key).
@@ -323,24 +336,28 @@ fn emulator_client(emulator: &Emulator, expect: bool) -> Client {
         .unwrap()
 }
 
+/// Uploads `COUNT` files of 2 MiB through `client`, one at a time or through `upload_all`.
+fn expect_batch(client: &Client, jobs: usize, data: &[u8]) {
+    let uploads =
+        (0..EXPECT_COUNT).map(|i| Upload::bytes(data, "bench").file_name(format!("{i}.bin")));
+    if jobs == 1 {
+        for upload in uploads {
+            client.upload(upload).unwrap();
+        }
+    } else {
+        client.upload_all(uploads, jobs, |_, result| {
+            result.unwrap();
+        });
+    }
+}
+
+/// Uploads in a batch of figure 4.
+const EXPECT_COUNT: usize = 20;
+
 /// Figure 4: what learning when to ask `Expect` saves, against never asking.
 fn expect_learned(runs: usize) {
-    const COUNT: usize = 20;
     let data = vec![7u8; 2 << 20];
-    let batch = |client: &Client, jobs: usize| {
-        let uploads =
-            (0..COUNT).map(|i| Upload::bytes(&data, "bench").file_name(format!("{i}.bin")));
-        if jobs == 1 {
-            for upload in uploads {
-                client.upload(upload).unwrap();
-            }
-        } else {
-            client.upload_all(uploads, jobs, |_, result| {
-                result.unwrap();
-            });
-        }
-    };
-    println!("{COUNT} uploads of 2 MiB through one new client, median of {runs} runs:");
+    println!("{EXPECT_COUNT} uploads of 2 MiB through one new client, median of {runs} runs:");
     for (server, config, allowance) in [
         (
             "ignores Expect",
@@ -355,67 +372,83 @@ fn expect_learned(runs: usize) {
     ] {
         let emulator = Emulator::start(config).unwrap();
         for jobs in [1, 4] {
-            let (mut learned, mut never) = (Vec::new(), Vec::new());
-            let mut asked = Vec::new();
-            for run in 0..runs {
-                for first in [true, false] {
-                    if first == (run % 2 == 0) {
-                        let before = emulator.requests().len();
-                        let t = Instant::now();
-                        batch(&emulator_client(&emulator, true), jobs);
-                        learned.push(t.elapsed());
-                        let requests = emulator.requests();
-                        asked.push(
-                            requests[before..]
-                                .iter()
-                                .filter(|r| r.expect_continue)
-                                .count(),
-                        );
-                    } else {
-                        let t = Instant::now();
-                        batch(&emulator_client(&emulator, false), jobs);
-                        never.push(t.elapsed());
-                    }
-                }
-            }
-            let (learned, never) = (median(learned), median(never));
-            let target = never.mul_f64(1.1) + allowance;
-            println!(
-                "  {server:<36} jobs {jobs}: learned {learned:>9.2?}, expect_continue(false) \
-                 {never:>9.2?}: {:.3} x; asked {asked:?} times a run (target <= {target:.2?})",
-                learned.as_secs_f64() / never.as_secs_f64(),
-            );
+            expect_against(&emulator, server, allowance, jobs, runs, &data);
         }
         if allowance.as_millis() == 50 {
-            // After 2 MiB bodies were accepted, 48 MiB asks again, so a refusal costs no body.
-            let client = emulator_client(&emulator, true);
-            batch(&client, 1);
-            emulator.inject(
-                Fault::RefuseAtHeaders {
-                    status: 413,
-                    code: None,
-                },
-                1,
-            );
-            let before = emulator.requests().len();
-            let big = vec![7u8; 48 << 20];
-            let t = Instant::now();
-            let refused = client.upload(Upload::bytes(&big, "bench").file_name("big.bin"));
-            let took = t.elapsed();
-            let requests = emulator.requests();
-            let body: u64 = requests[before..].iter().map(|r| r.body_read).sum();
-            println!(
-                "  48 MiB refused at the headers after that: {}, {} request(s), {body} bytes of \
-                 body read, {took:.2?}",
-                if refused.is_err() {
-                    "refused"
-                } else {
-                    "ACCEPTED"
-                },
-                requests.len() - before,
-            );
+            refused_at_the_headers(&emulator, &data);
         }
     }
+}
+
+/// One line of figure 4: a batch through a new client that learns, against one that never asks.
+fn expect_against(
+    emulator: &Emulator,
+    server: &str,
+    allowance: Duration,
+    jobs: usize,
+    runs: usize,
+    data: &[u8],
+) {
+    let (mut learned, mut never) = (Vec::new(), Vec::new());
+    let mut asked = Vec::new();
+    for run in 0..runs {
+        for first in [true, false] {
+            if first == (run % 2 == 0) {
+                let before = emulator.requests().len();
+                let t = Instant::now();
+                expect_batch(&emulator_client(emulator, true), jobs, data);
+                learned.push(t.elapsed());
+                let requests = emulator.requests();
+                asked.push(
+                    requests[before..]
+                        .iter()
+                        .filter(|r| r.expect_continue)
+                        .count(),
+                );
+            } else {
+                let t = Instant::now();
+                expect_batch(&emulator_client(emulator, false), jobs, data);
+                never.push(t.elapsed());
+            }
+        }
+    }
+    let (learned, never) = (median(learned), median(never));
+    let target = never.mul_f64(1.1) + allowance;
+    println!(
+        "  {server:<36} jobs {jobs}: learned {learned:>9.2?}, expect_continue(false) \
+         {never:>9.2?}: {:.3} x; asked {asked:?} times a run (target <= {target:.2?})",
+        learned.as_secs_f64() / never.as_secs_f64(),
+    );
+}
+
+/// After 2 MiB bodies were accepted, 48 MiB asks again, so a refusal at the headers costs no body.
+fn refused_at_the_headers(emulator: &Emulator, data: &[u8]) {
+    let client = emulator_client(emulator, true);
+    expect_batch(&client, 1, data);
+    emulator.inject(
+        Fault::RefuseAtHeaders {
+            status: 413,
+            code: None,
+        },
+        1,
+    );
+    let before = emulator.requests().len();
+    let big = vec![7u8; 48 << 20];
+    let t = Instant::now();
+    let refused = client.upload(Upload::bytes(&big, "bench").file_name("big.bin"));
+    let took = t.elapsed();
+    let requests = emulator.requests();
+    let body: u64 = requests[before..].iter().map(|r| r.body_read).sum();
+    println!(
+        "  48 MiB refused at the headers after that: {}, {} request(s), {body} bytes of \
+         body read, {took:.2?}",
+        if refused.is_err() {
+            "refused"
+        } else {
+            "ACCEPTED"
+        },
+        requests.len() - before,
+    );
 }
 
 /// Figure 5: the number of jobs on a long link (every answer 50 ms late).

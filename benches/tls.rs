@@ -211,6 +211,11 @@ enum Phase {
     Trailer,
 }
 
+/// A request the byte-counting server cannot read.
+fn bad(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
+}
+
 /// A streaming HTTP/1.1 request reader that counts bodies without keeping them, and queues the
 /// plaintext to send back (`100 Continue`, the reply).
 struct Request<'a> {
@@ -223,77 +228,27 @@ struct Request<'a> {
 impl Request<'_> {
     /// Takes the next decrypted bytes of the connection; adds what to answer to `reply`.
     fn feed(&mut self, mut data: &[u8], reply: &mut Vec<u8>) -> io::Result<()> {
-        let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
         while !data.is_empty() {
-            match self.phase {
-                Phase::Head => {
-                    let before = self.head.len();
-                    self.head.extend_from_slice(data);
-                    let from = before.saturating_sub(3);
-                    let Some(end) = self.head[from..].windows(4).position(|w| w == b"\r\n\r\n")
-                    else {
-                        if self.head.len() > 64 << 10 {
-                            return Err(bad("request head over 64 KiB"));
-                        }
-                        return Ok(());
-                    };
-                    let end = from + end + 4;
-                    data = &data[end - before..];
-                    self.head.truncate(end);
-                    let head = String::from_utf8_lossy(&self.head).to_ascii_lowercase();
-                    let (mut length, mut chunked, mut expect) = (0u64, false, false);
-                    for line in head.lines() {
-                        if let Some(v) = line.strip_prefix("content-length:") {
-                            length = v.trim().parse().map_err(|_| bad("bad content-length"))?;
-                        }
-                        chunked |=
-                            line.starts_with("transfer-encoding:") && line.contains("chunked");
-                        expect |= line.starts_with("expect:") && line.contains("100-continue");
-                    }
-                    self.head.clear();
-                    if expect {
-                        // As real servers do: our client and curl ask before a large body and
-                        // wait for this.
-                        reply.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-                    }
-                    self.phase = if chunked {
-                        Phase::ChunkSize
-                    } else {
-                        Phase::Length(length)
-                    };
-                }
+            let used = match self.phase {
+                Phase::Head => match self.head_part(data, reply)? {
+                    Some(used) => used,
+                    None => return Ok(()),
+                },
                 Phase::Length(left) | Phase::ChunkData(left) => {
                     let n = left.min(data.len() as u64);
-                    data = &data[n as usize..];
                     self.phase = match self.phase {
                         Phase::Length(_) => Phase::Length(left - n),
                         _ if left == n => Phase::ChunkSize,
                         _ => Phase::ChunkData(left - n),
                     };
+                    n as usize
                 }
-                Phase::ChunkSize | Phase::Trailer => {
-                    let Some(newline) = data.iter().position(|&b| b == b'\n') else {
-                        self.line.extend_from_slice(data);
-                        return Ok(());
-                    };
-                    self.line.extend_from_slice(&data[..=newline]);
-                    data = &data[newline + 1..];
-                    let line = String::from_utf8_lossy(&self.line).trim().to_owned();
-                    self.line.clear();
-                    self.phase = match self.phase {
-                        Phase::Trailer if line.is_empty() => Phase::Length(0),
-                        Phase::Trailer => Phase::Trailer,
-                        _ => {
-                            let size = line.split(';').next().unwrap_or_default();
-                            match u64::from_str_radix(size.trim(), 16) {
-                                Ok(0) => Phase::Trailer,
-                                Ok(n) => Phase::ChunkData(n + 2),
-                                Err(_) => return Err(bad("bad chunk size")),
-                            }
-                        }
-                    };
-                }
-            }
+                Phase::ChunkSize | Phase::Trailer => match self.line_part(data)? {
+                    Some(used) => used,
+                    None => return Ok(()),
+                },
+            };
+            data = &data[used..];
             if let Phase::Length(0) = self.phase {
                 self.finish(reply);
             }
@@ -302,6 +257,67 @@ impl Request<'_> {
             self.finish(reply);
         }
         Ok(())
+    }
+
+    /// Takes bytes of a request head. Once the head is whole: how many of `data` it took, the
+    /// body's framing read from it, and `100 Continue` queued when it was asked for.
+    fn head_part(&mut self, data: &[u8], reply: &mut Vec<u8>) -> io::Result<Option<usize>> {
+        let before = self.head.len();
+        self.head.extend_from_slice(data);
+        let from = before.saturating_sub(3);
+        let Some(end) = self.head[from..].windows(4).position(|w| w == b"\r\n\r\n") else {
+            if self.head.len() > 64 << 10 {
+                return Err(bad("request head over 64 KiB"));
+            }
+            return Ok(None);
+        };
+        let end = from + end + 4;
+        self.head.truncate(end);
+        let head = String::from_utf8_lossy(&self.head).to_ascii_lowercase();
+        let (mut length, mut chunked, mut expect) = (0u64, false, false);
+        for line in head.lines() {
+            if let Some(v) = line.strip_prefix("content-length:") {
+                length = v.trim().parse().map_err(|_| bad("bad content-length"))?;
+            }
+            chunked |= line.starts_with("transfer-encoding:") && line.contains("chunked");
+            expect |= line.starts_with("expect:") && line.contains("100-continue");
+        }
+        self.head.clear();
+        if expect {
+            // As real servers do: our client and curl ask before a large body and wait for this.
+            reply.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        self.phase = if chunked {
+            Phase::ChunkSize
+        } else {
+            Phase::Length(length)
+        };
+        Ok(Some(end - before))
+    }
+
+    /// Takes bytes of a chunk-size or trailer line; once it is whole, how many of `data` it
+    /// took, with the next phase set from it.
+    fn line_part(&mut self, data: &[u8]) -> io::Result<Option<usize>> {
+        let Some(newline) = data.iter().position(|&b| b == b'\n') else {
+            self.line.extend_from_slice(data);
+            return Ok(None);
+        };
+        self.line.extend_from_slice(&data[..=newline]);
+        let line = String::from_utf8_lossy(&self.line).trim().to_owned();
+        self.line.clear();
+        self.phase = match self.phase {
+            Phase::Trailer if line.is_empty() => Phase::Length(0),
+            Phase::Trailer => Phase::Trailer,
+            _ => {
+                let size = line.split(';').next().unwrap_or_default();
+                match u64::from_str_radix(size.trim(), 16) {
+                    Ok(0) => Phase::Trailer,
+                    Ok(n) => Phase::ChunkData(n + 2),
+                    Err(_) => return Err(bad("bad chunk size")),
+                }
+            }
+        };
+        Ok(Some(newline + 1))
     }
 
     /// The whole body is in: queue the success reply and wait for the next request.
@@ -346,12 +362,6 @@ fn serve(
         reported,
     };
     let mut noted = false;
-    // Reads more from the socket; false at its end.
-    let recv = |tcp: &mut TcpStream, incoming: &mut [u8], used: &mut usize| -> io::Result<bool> {
-        let n = tcp.read(&mut incoming[*used..])?;
-        *used += n;
-        Ok(n > 0)
-    };
     loop {
         let UnbufferedStatus { mut discard, state } =
             conn.process_tls_records(&mut incoming[start..used]);
@@ -366,15 +376,9 @@ fn serve(
                     request.feed(payload, &mut reply)?;
                 }
             }
-            ConnectionState::EncodeTlsData(mut state) => loop {
-                match state.encode(&mut outgoing[outgoing_used..]) {
-                    Ok(n) => break outgoing_used += n,
-                    Err(EncodeError::InsufficientSize(need)) => {
-                        outgoing.resize(outgoing_used + need.required_size, 0)
-                    }
-                    Err(e) => return Err(io::Error::other(e)),
-                }
-            },
+            ConnectionState::EncodeTlsData(mut state) => {
+                outgoing_used += encoded(&mut outgoing, outgoing_used, |buf| state.encode(buf))?;
+            }
             ConnectionState::TransmitTlsData(state) => {
                 tcp.write_all(&outgoing[..outgoing_used])?;
                 outgoing_used = 0;
@@ -392,15 +396,9 @@ fn serve(
                     }
                 } else {
                     // One write: one record, one segment.
-                    let n = loop {
-                        match state.encrypt(&reply, &mut outgoing[outgoing_used..]) {
-                            Ok(n) => break n,
-                            Err(EncryptError::InsufficientSize(need)) => {
-                                outgoing.resize(outgoing_used + need.required_size, 0)
-                            }
-                            Err(e) => return Err(io::Error::other(e)),
-                        }
-                    };
+                    let n = encrypted(&mut outgoing, outgoing_used, |buf| {
+                        state.encrypt(&reply, buf)
+                    })?;
                     tcp.write_all(&outgoing[..outgoing_used + n])?;
                     outgoing_used = 0;
                     reply.clear();
@@ -409,20 +407,66 @@ fn serve(
             ConnectionState::PeerClosed | ConnectionState::Closed => return Ok(()),
             _ => return Err(io::Error::other("unexpected TLS state (early data?)")),
         }
-        start += discard;
-        if start == used {
-            (start, used) = (0, 0);
-        } else if incoming.len() - used < MAX_RECORD {
-            incoming.copy_within(start..used, 0);
-            (start, used) = (0, used - start);
-        }
+        (start, used) = compact(&mut incoming, start + discard, used);
         if !noted && !conn.is_handshaking() {
-            sessions.lock().unwrap().push(format!(
-                "{:?}, {:?}",
-                conn.protocol_version().unwrap(),
-                conn.negotiated_cipher_suite().unwrap().suite()
-            ));
+            let suite = conn.negotiated_cipher_suite().unwrap().suite();
+            let session = format!("{:?}, {suite:?}", conn.protocol_version().unwrap());
+            sessions.lock().unwrap().push(session);
             noted = true;
+        }
+    }
+}
+
+/// Reads more from the socket into `incoming[used..]`; false at its end.
+fn recv(tcp: &mut TcpStream, incoming: &mut [u8], used: &mut usize) -> io::Result<bool> {
+    let n = tcp.read(&mut incoming[*used..])?;
+    *used += n;
+    Ok(n > 0)
+}
+
+/// What is done with is dropped from the front of `incoming[start..used]`; the rest moves to the
+/// front only when the space behind it runs short. The new `(start, used)`.
+fn compact(incoming: &mut [u8], start: usize, used: usize) -> (usize, usize) {
+    if start == used {
+        (0, 0)
+    } else if incoming.len() - used < MAX_RECORD {
+        incoming.copy_within(start..used, 0);
+        (0, used - start)
+    } else {
+        (start, used)
+    }
+}
+
+/// A handshake step encoded at `outgoing[used..]`, the buffer grown until it fits.
+fn encoded(
+    outgoing: &mut Vec<u8>,
+    used: usize,
+    mut encode: impl FnMut(&mut [u8]) -> Result<usize, EncodeError>,
+) -> io::Result<usize> {
+    loop {
+        match encode(&mut outgoing[used..]) {
+            Ok(n) => return Ok(n),
+            Err(EncodeError::InsufficientSize(need)) => {
+                outgoing.resize(used + need.required_size, 0)
+            }
+            Err(e) => return Err(io::Error::other(e)),
+        }
+    }
+}
+
+/// A reply encrypted at `outgoing[used..]`, the buffer grown until it fits.
+fn encrypted(
+    outgoing: &mut Vec<u8>,
+    used: usize,
+    mut encrypt: impl FnMut(&mut [u8]) -> Result<usize, EncryptError>,
+) -> io::Result<usize> {
+    loop {
+        match encrypt(&mut outgoing[used..]) {
+            Ok(n) => return Ok(n),
+            Err(EncryptError::InsufficientSize(need)) => {
+                outgoing.resize(used + need.required_size, 0)
+            }
+            Err(e) => return Err(io::Error::other(e)),
         }
     }
 }
@@ -582,6 +626,19 @@ fn large(pki: &Pki, sink: &Sink, dir: &Path, size: usize, runs: usize) {
             sessions[which].add(sink.sessions());
         }
     }
+    print_large(&names, &times, &cpu, &sessions, size, runs);
+    tls_memory(pki, sink, dir, &big);
+}
+
+/// Figure 1's lines: each client's median time, rate and CPU, every run, and the ratios.
+fn print_large(
+    names: &[&str; 4],
+    times: &[Vec<f64>; 4],
+    cpu: &[Vec<f64>; 4],
+    sessions: &[Sessions; 4],
+    size: usize,
+    runs: usize,
+) {
     let ratios =
         |other: usize| -> Vec<f64> { (0..runs).map(|r| times[0][r] / times[other][r]).collect() };
     let mib = size as f64 / (1 << 20) as f64;
@@ -620,10 +677,14 @@ fn large(pki: &Pki, sink: &Sink, dir: &Path, size: usize, runs: usize) {
             median(r.clone()),
         );
     }
+}
 
+/// The end of figure 1: the peak memory of a process uploading 64 MiB and the large file over TLS,
+/// from a file and from a pipe.
+fn tls_memory(pki: &Pki, sink: &Sink, dir: &Path, big: &Path) {
     println!("  peak memory of a process uploading over TLS (VmHWM; target <= 16 MiB):");
     let small = make_file(dir, "small.bin", 64 << 20);
-    for (label, path) in [("64 MiB", &small), ("full size", &big)] {
+    for (label, path) in [("64 MiB", small.as_path()), ("full size", big)] {
         for mode in ["file", "pipe"] {
             sink.report(std::fs::metadata(path).unwrap().len());
             let envs = [
