@@ -66,11 +66,15 @@ pub(crate) fn check(key: &str, setting: Option<&str>) -> Result<(), Error> {
 }
 
 #[cfg(test)]
-#[test]
-fn key_errors_do_not_echo_the_key() {
-    let err = check("sk-secret\n", None).unwrap_err();
-    assert!(matches!(err.kind(), crate::ErrorKind::ApiKey { .. }));
-    assert!(!err.to_string().contains("sk-secret"));
-    assert!(check("  ", None).is_err());
-    check("abc123", None).unwrap();
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_errors_do_not_echo_the_key() {
+        let err = check("sk-secret\n", None).unwrap_err();
+        assert!(matches!(err.kind(), crate::ErrorKind::ApiKey { .. }));
+        assert!(!err.to_string().contains("sk-secret"));
+        assert!(check("  ", None).is_err());
+        check("abc123", None).unwrap();
+    }
 }

@@ -196,6 +196,9 @@ mod resolve;
 mod retry;
 mod source;
 mod text;
+// What the unit tests share.
+#[cfg(test)]
+mod testing;
 mod time;
 mod tls;
 mod transport;

@@ -19,30 +19,6 @@ pub(crate) fn random_u64() -> u64 {
     h.finish()
 }
 
-/// A small seeded generator (xorshift64) for the unit tests, so a failure replays from its seed.
-#[cfg(test)]
-pub(crate) struct Seeded(pub u64);
-
-#[cfg(test)]
-impl Seeded {
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// A number below `n`.
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    /// `len` bytes.
-    pub(crate) fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next_u64() as u8).collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

@@ -190,7 +190,7 @@ mod tests {
 
     #[test]
     fn round_trips_every_length_mod_3() {
-        let data = crate::random::Seeded(0x2545_f491_4f6c_dd1d).bytes(200_003);
+        let data = crate::testing::Seeded(0x2545_f491_4f6c_dd1d).bytes(200_003);
         for len in [
             0,
             1,
@@ -233,7 +233,7 @@ mod tests {
     fn the_frame_declares_its_length() {
         use crate::source::Opened;
         for len in [1usize, 2, 3, 100, 49_153] {
-            let data = crate::random::Seeded(7).bytes(len);
+            let data = crate::testing::Seeded(7).bytes(len);
             let mut src: &[u8] = &data;
             let mut payload = Payload::new(
                 Opened {

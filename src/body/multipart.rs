@@ -89,12 +89,6 @@ impl<'p, 's> Frame<'p, 's> {
             .len()
             .map(|n| (self.head.get_ref().len() + self.tail.get_ref().len()) as u64 + n)
     }
-
-    /// Whether the whole body, closing delimiter included, has been produced.
-    #[cfg(test)]
-    fn is_done(&self) -> bool {
-        self.payload_done && self.tail.position() == self.tail.get_ref().len() as u64
-    }
 }
 
 impl Read for Frame<'_, '_> {
@@ -152,7 +146,12 @@ fn new_boundary() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::random::Seeded;
+    use crate::testing::Seeded;
+
+    /// Whether the whole body, closing delimiter included, has been produced.
+    fn is_done(frame: &Frame<'_, '_>) -> bool {
+        frame.payload_done && frame.tail.position() == frame.tail.get_ref().len() as u64
+    }
     use crate::source::Opened;
 
     fn fields<'f>(file_name: Option<&'f str>) -> Fields<'f> {
@@ -192,7 +191,7 @@ mod tests {
             }
             out.extend_from_slice(&buf[..n]);
         }
-        assert!(frame.is_done());
+        assert!(is_done(&frame));
         let boundary = multer::parse_boundary(frame.content_type()).unwrap();
         assert_eq!(payload.sent(), data.len() as u64);
         (out, boundary, declared)

@@ -174,17 +174,21 @@ fn normalised(base_url: &str) -> String {
 }
 
 #[cfg(test)]
-#[test]
-fn spellings_of_a_base_url_are_one() {
-    for url in [
-        "HTTPS://Host.Example:443/",
-        "https://host.example",
-        "https://HOST.example/",
-    ] {
-        assert_eq!(normalised(url), "https://host.example");
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_of_a_base_url_are_one() {
+        for url in [
+            "HTTPS://Host.Example:443/",
+            "https://host.example",
+            "https://HOST.example/",
+        ] {
+            assert_eq!(normalised(url), "https://host.example");
+        }
+        assert_eq!(
+            normalised("http://127.0.0.1:8080/api/"),
+            "http://127.0.0.1:8080/api"
+        );
     }
-    assert_eq!(
-        normalised("http://127.0.0.1:8080/api/"),
-        "http://127.0.0.1:8080/api"
-    );
 }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::parse;
 use super::tests::{DOCUMENTED, QUICKSTART};
-use crate::random::Seeded;
+use crate::testing::Seeded;
 
 /// Whether a reply's `code` says 200: the number (`200`, `200.0`), or its digits in a string,
 /// white space around them and leading zeros allowed.
